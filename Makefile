@@ -1,0 +1,40 @@
+# `make run` starts Footfall; `make test` runs every test. Both set themselves up first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+NODE_SDKS := tests/sdk/node
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test deps dev bench
+
+run: $(VENV)/.deps
+	$(PY) -m footfall up
+
+test: $(VENV)/.dev $(NODE_SDKS)/node_modules/.installed /usr/bin/chromium
+	$(PY) -m pytest
+
+bench: $(VENV)/.dev
+	$(PY) bench/ingest.py
+	$(PY) bench/dashboard.py
+
+deps: $(VENV)/.deps
+dev: $(VENV)/.dev
+
+$(VENV)/.deps: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.deps requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The real Treblle npm SDKs the compatibility tests run.
+$(NODE_SDKS)/node_modules/.installed: $(NODE_SDKS)/package.json $(NODE_SDKS)/package-lock.json
+	npm ci --prefix $(NODE_SDKS) --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium, for the browser tests (Playwright drives it; it never downloads a browser).
+/usr/bin/chromium:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-liberation

@@ -1,0 +1,189 @@
+"""Ingest benchmark: `import` of generated payloads, and the collector under concurrent clients.
+
+    .venv/bin/python bench/ingest.py [--import-payloads 1000000] [--collector-payloads 60000]
+
+Prints a profile of the hot path; the last line is JSON with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.demo import DEMO_APIS, demo_payloads  # noqa: E402
+from db.connection import connect  # noqa: E402
+from db.writes import add_api  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--import-payloads", type=int, default=1_000_000)
+    parser.add_argument("--collector-payloads", type=int, default=60_000)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--profile-payloads", type=int, default=50_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="footfall-bench-") as work:
+        work = Path(work)
+        results = {"machine_cores": os.cpu_count()}
+        results.update(bench_import(work, args.import_payloads))
+        results.update(profile_import(work, args.profile_payloads))
+        results.update(bench_collector(work, args.collector_payloads, args.clients))
+    print(orjson.dumps(results).decode())
+
+
+def new_db(path: Path) -> Path:
+    conn = connect(path)
+    for name, key in DEMO_APIS:
+        add_api(conn, name, key)
+    conn.close()
+    return path
+
+
+def write_jsonl(path: Path, count: int, seed: int) -> float:
+    started = time.perf_counter()
+    keys = [key for _, key in DEMO_APIS]
+    with open(path, "wb") as out:
+        for p in demo_payloads(keys, count, seed=seed, now=time.time(), days=90):
+            out.write(orjson.dumps(p) + b"\n")
+    return time.perf_counter() - started
+
+
+def bench_import(work: Path, count: int) -> dict:
+    source = work / "payloads.jsonl"
+    generated = write_jsonl(source, count, seed=1)
+    db = new_db(work / "import.db")
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "footfall", "--db", str(db), "import", str(source)],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    seconds = time.perf_counter() - started
+    stored = connect(db).execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+    print(f"import: {out.splitlines()[0]} in {seconds:.1f}s = {count / seconds:,.0f} payloads/s "
+          f"(file {source.stat().st_size / 1e6:.0f} MB, generated in {generated:.1f}s)")
+    return {
+        "import_payloads": count,
+        "import_seconds": round(seconds, 2),
+        "import_payloads_per_s": round(count / seconds),
+        "import_stored": stored,
+        "import_db_mb": round(db.stat().st_size / 1e6),
+    }
+
+
+def profile_import(work: Path, count: int) -> dict:
+    """Where the time goes: pyinstrument over an in-process import."""
+    from pyinstrument import Profiler
+
+    import footfall
+
+    source = work / "profile.jsonl"
+    write_jsonl(source, count, seed=2)
+    db = new_db(work / "profile.db")
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    footfall.main(["--db", str(db), "import", str(source)])
+    profiler.stop()
+    print(profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False)[:6000])
+    return {}
+
+
+def bench_collector(work: Path, count: int, clients: int) -> dict:
+    db = new_db(work / "collector.db")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "footfall", "--db", str(db), "collect", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_up(port)
+        keys = [key for _, key in DEMO_APIS]
+        bodies = []
+        for i, p in enumerate(demo_payloads(keys, count, seed=3, now=time.time(), days=1)):
+            p["data"]["request"]["url"] = f"https://bench.example.com/bench/{i}"  # a marker per payload
+            bodies.append(orjson.dumps(p))
+        acked, latencies, seconds, failures = asyncio.run(post_all(port, bodies, clients))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    conn = connect(db)
+    stored_markers = {int(row[0].rsplit("/", 1)[1]) for row in conn.execute("SELECT path FROM requests")}
+    missing = len(set(acked) - stored_markers)
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000  # noqa: E731
+    print(f"collector: {len(acked)} acknowledged of {count} in {seconds:.1f}s = {len(acked) / seconds:,.0f} payloads/s "
+          f"with {clients} keep-alive clients; ack p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms; "
+          f"failures {failures}; acknowledged but missing: {missing}")
+    return {
+        "collector_clients": clients,
+        "collector_acknowledged": len(acked),
+        "collector_payloads_per_s": round(len(acked) / seconds),
+        "collector_ack_p50_ms": round(pick(0.5), 2),
+        "collector_ack_p99_ms": round(pick(0.99), 2),
+        "collector_failures": failures,
+        "collector_acknowledged_missing": missing,
+    }
+
+
+async def post_all(port: int, bodies: list[bytes], clients: int):
+    """Keep-alive HTTP/1.1 clients on raw sockets: cheap enough not to starve the server."""
+    next_index = iter(range(len(bodies)))
+    acked, latencies, failures = [], [], 0
+
+    async def client():
+        nonlocal failures
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for i in next_index:
+            body = bodies[i]
+            head = (f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n").encode()
+            sent = time.perf_counter()
+            writer.write(head + body)
+            status_line = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - sent)
+            if status_line.split()[1] == b"200":
+                acked.append(i)
+            else:
+                failures += 1
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return acked, latencies, time.perf_counter() - started, failures
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError("the collector did not start")
+
+
+if __name__ == "__main__":
+    main()

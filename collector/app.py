@@ -1,0 +1,149 @@
+"""The collector: Treblle-compatible HTTP ingest on Starlette.
+
+POST / and POST /v1/log take one payload or a JSON array of them, plain or gzip. A reply of 200
+means every payload in the body is committed; any error means none of them was stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import zlib
+from pathlib import Path
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from collector.ingest import GroupCommitWriter, records_or_reasons
+from db.connection import connect
+
+# A gzip body may expand to this many times the size limit before it is refused.
+GZIP_EXPANSION_LIMIT = 10
+JSON_TYPES = ("application/json", "text/json", "text/plain", "application/x-ndjson")
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def json_response(status: int, content: dict) -> Response:
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+
+
+class ApiKeys:
+    """Which API keys are registered; re-read on a miss, at most once a second."""
+
+    def __init__(self, db_path: str | Path):
+        self._conn = connect(db_path)
+        self._keys: set[str] = set()
+        self._read_at = 0.0
+
+    def __contains__(self, key: str) -> bool:
+        if key not in self._keys and time.monotonic() - self._read_at > 1.0:
+            self._keys = {row[0] for row in self._conn.execute("SELECT api_key FROM apis")}
+            self._read_at = time.monotonic()
+        return key in self._keys
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def create_app(db_path: str | Path, max_body_bytes: int = 5 * 1024 * 1024) -> Starlette:
+    state: dict = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        state["keys"] = ApiKeys(db_path)
+        state["writer"] = GroupCommitWriter(db_path)
+        try:
+            yield
+        finally:
+            state["writer"].close()
+            state["keys"].close()
+
+    async def ingest(request: Request) -> Response:
+        try:
+            payloads = _decode(await _read_body(request, max_body_bytes), request, max_body_bytes)
+            keys = state["keys"]
+            items = [(f"payload {i}" if len(payloads) > 1 else "payload", p) for i, p in enumerate(payloads)]
+            records, rejected = records_or_reasons(items, keys.__contains__, time.time())
+            if rejected:
+                status = 401 if all(why.startswith("no API is registered") for _, why in rejected) else 422
+                where, why = rejected[0]
+                more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
+                raise Refusal(status, f"{where}: {why}{more}; nothing was stored")
+        except Refusal as refusal:
+            return json_response(refusal.status, {"error": refusal.message})
+        try:
+            await state["writer"].write(records)
+        except Exception as error:
+            return json_response(503, {"error": f"could not store the payloads, nothing was stored: {error}"})
+        return json_response(200, {"accepted": len(records)})
+
+    async def healthz(request: Request) -> Response:
+        return json_response(200, {"status": "ok"})
+
+    return Starlette(
+        routes=[
+            Route("/", ingest, methods=["POST"]),
+            Route("/v1/log", ingest, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Refusal(413, f"the body is {int(declared)} bytes; the limit is {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Refusal(413, f"the body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode(body: bytes, request: Request, limit: int) -> list:
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and not (content_type in JSON_TYPES or content_type.endswith("+json")):
+        raise Refusal(415, f"Content-Type {content_type} is not accepted; send application/json")
+    if encoding == "gzip":
+        body = _gunzip(body, limit * GZIP_EXPANSION_LIMIT)
+    elif encoding not in ("identity", ""):
+        raise Refusal(415, f"Content-Encoding {encoding} is not accepted; send gzip or no encoding")
+    if not body.strip():
+        raise Refusal(400, "the body is empty; send a Treblle payload as JSON")
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise Refusal(400, f"the body is not valid JSON: {error}") from None
+    if isinstance(document, dict):
+        return [document]
+    if isinstance(document, list) and document:
+        return document
+    if isinstance(document, list):
+        raise Refusal(422, "the array is empty; send at least one payload")
+    raise Refusal(422, "the body must be a JSON object (one payload) or an array of payloads")
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as error:
+        raise Refusal(400, f"the body is not valid gzip: {error}") from None
+    if len(data) > limit:
+        raise Refusal(413, f"the body expands past the limit of {limit} bytes")
+    if not inflater.eof:
+        raise Refusal(400, "the gzip body is truncated")
+    return data

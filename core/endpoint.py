@@ -1,0 +1,89 @@
+"""Endpoint names: the route template a call hit, so `/api/items/1` and `/api/items/2` group together.
+
+The SDK's `route_path` wins when sent (Django: `api/users/{user_id}/orders`). Otherwise the template
+is inferred from the path: every segment that looks like an identifier becomes `{id}`:
+numbers, UUIDs, hex ids (8+ hex characters with a digit), long opaque tokens (16+ characters mixing
+letters and digits: base64, ULIDs, ...), prefixed ids (`cus_9s8d7f6g`) and e-mail addresses.
+Ordinary words (`orders`, `v1`, `users`, `getting-started-2024`) are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+PLACEHOLDER = "{id}"
+
+_NUMBER = re.compile(r"-?\d+")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+_HEX = re.compile(r"(?=[a-fA-F]*\d)[0-9a-fA-F]{8,}")
+# Opaque tokens: base64/base64url (optionally padded), ULIDs, nanoids; letters and digits mixed.
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]{16,}={0,2}")
+# Stripe-style prefixed ids: cus_NffrFeUfNV2Hib, usr_8f7a6s5d
+_PREFIXED = re.compile(r"[A-Za-z]{2,12}_([A-Za-z0-9]{8,})")
+_EMAIL = re.compile(r"[^@\s/]+(?:@|%40)[^@\s/]+\.[A-Za-z]{2,}", re.IGNORECASE)
+# An identifier with a format suffix: /items/42.json
+_WITH_EXTENSION = re.compile(r"(.+)\.([A-Za-z][A-Za-z0-9]{0,5})")
+# A slug part: a word, a number, or a short mixed part like `v2`.
+_SLUG_PART = re.compile(r"[A-Za-z]+|\d+|[A-Za-z0-9]{1,3}")
+# Framework route syntax in route_path: Django `<int:pk>`, `<pk>`; Express `:id`.
+_DJANGO_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+_URL_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
+
+
+@lru_cache(maxsize=65536)
+def endpoint_name(path: str, route_path: str | None = None) -> str:
+    if route_path and route_path.strip():
+        return _route_template(route_path.strip())
+    return _inferred_template(path or "")
+
+
+def _route_template(route_path: str) -> str:
+    route = _DJANGO_PARAM.sub(r"{\1}", route_path.split("?", 1)[0])
+    segments = [f"{{{s[1:]}}}" if s.startswith(":") and len(s) > 1 else s for s in route.split("/") if s]
+    return "/" + "/".join(segments)
+
+
+def _inferred_template(path: str) -> str:
+    path = _URL_PREFIX.sub("", path.strip())
+    path = path.split("?", 1)[0].split("#", 1)[0]
+    segments = [_segment(s) for s in path.split("/") if s]
+    return "/" + "/".join(segments)
+
+
+def _segment(segment: str) -> str:
+    if _is_identifier(segment):
+        return PLACEHOLDER
+    if "." in segment:
+        m = _WITH_EXTENSION.fullmatch(segment)
+        if m and _is_identifier(m.group(1)):
+            return f"{PLACEHOLDER}.{m.group(2)}"
+    return segment
+
+
+def _is_identifier(segment: str) -> bool:
+    if segment[0].isdigit() or segment[0] == "-":
+        if _NUMBER.fullmatch(segment):
+            return True
+    if _UUID.fullmatch(segment) or _HEX.fullmatch(segment):
+        return True
+    if len(segment) >= 16 and _TOKEN.fullmatch(segment) and _looks_random(segment) and not _is_slug(segment):
+        return True
+    if "_" in segment and (m := _PREFIXED.fullmatch(segment)) and _looks_random(m.group(1)):
+        return True
+    return ("@" in segment or "%40" in segment) and _EMAIL.fullmatch(segment) is not None
+
+
+def _looks_random(text: str) -> bool:
+    """Letters and digits mixed the way generated ids are: a digit, and mixed case or 2+ digits.
+    Keeps words like `authenticationv2` or `user_profile2`."""
+    digits = sum(c.isdigit() for c in text)
+    if digits == 0 or digits == len(text) or not any(c.isalpha() for c in text):
+        return False
+    return digits >= 2 or (any(c.isupper() for c in text) and any(c.islower() for c in text))
+
+
+def _is_slug(segment: str) -> bool:
+    """`getting-started-2024`, `auth-service-v2`: words joined by dashes or underscores, not a token."""
+    parts = re.split(r"[-_]", segment)
+    return len(parts) > 1 and all(_SLUG_PART.fullmatch(p) for p in parts if p)

@@ -1,0 +1,29 @@
+"""Every setting Footfall reads from the environment, read here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DB = Path("data") / "footfall.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path
+    host: str
+    collector_port: int
+    dashboard_port: int
+    max_body_bytes: int
+
+
+def settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    return Settings(
+        db_path=Path(env.get("FOOTFALL_DB") or DEFAULT_DB),
+        host=env.get("FOOTFALL_HOST", "127.0.0.1"),
+        collector_port=int(env.get("FOOTFALL_COLLECTOR_PORT", "8470")),
+        dashboard_port=int(env.get("FOOTFALL_DASHBOARD_PORT", "8501")),
+        max_body_bytes=int(env.get("FOOTFALL_MAX_BODY_BYTES", str(5 * 1024 * 1024))),
+    )

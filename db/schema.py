@@ -1,0 +1,155 @@
+"""The schema, as numbered migrations applied in order; PRAGMA user_version records how far."""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: APIs, customers, raw requests with their details, and the rollups dashboards read.
+    """
+    CREATE TABLE apis (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        api_key TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+    );
+
+    -- A customer is one ID across the workspace, per-API figures live in api_customers.
+    CREATE TABLE customers (
+        id INTEGER PRIMARY KEY,
+        external_id TEXT NOT NULL UNIQUE,
+        name_from_traffic TEXT,
+        display_name TEXT,            -- set by an analyst, wins over name_from_traffic
+        description TEXT NOT NULL DEFAULT '',
+        favorite INTEGER NOT NULL DEFAULT 0,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        requests INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX customers_first_seen ON customers(first_seen);
+    CREATE INDEX customers_favorite ON customers(favorite) WHERE favorite = 1;
+
+    CREATE TABLE api_customers (
+        api_id INTEGER NOT NULL REFERENCES apis(id),
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        requests INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (api_id, customer_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX api_customers_first_seen ON api_customers(api_id, first_seen);
+
+    CREATE TABLE requests (
+        id INTEGER PRIMARY KEY,
+        api_id INTEGER NOT NULL REFERENCES apis(id),
+        customer_id INTEGER REFERENCES customers(id),  -- NULL: unidentified
+        ts INTEGER NOT NULL,                           -- seconds since the epoch, UTC
+        method TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        query TEXT NOT NULL DEFAULT '',
+        endpoint TEXT NOT NULL,
+        load_time_ms REAL NOT NULL,
+        size INTEGER,
+        threat_level TEXT NOT NULL CHECK (threat_level IN ('low', 'medium', 'high')),
+        threat_reasons TEXT NOT NULL DEFAULT '[]',
+        device TEXT NOT NULL,
+        os TEXT,
+        browser TEXT,
+        ai_agent TEXT,
+        country TEXT,
+        city TEXT,
+        ip TEXT,
+        user_agent TEXT,
+        sdk TEXT
+    );
+    CREATE INDEX requests_customer_ts ON requests(customer_id, ts) WHERE customer_id IS NOT NULL;
+    CREATE INDEX requests_api_ts ON requests(api_id, ts);
+
+    -- The wide, masked parts, kept apart so history scans stay narrow.
+    CREATE TABLE request_details (
+        request_id INTEGER PRIMARY KEY REFERENCES requests(id),
+        request_headers TEXT NOT NULL,
+        request_body TEXT NOT NULL,
+        response_headers TEXT NOT NULL,
+        response_body TEXT NOT NULL,
+        errors TEXT NOT NULL
+    );
+
+    -- Rollups, updated in the same transaction as the raw rows.
+    -- Every request of an API, unidentified included: the denominator of shares.
+    CREATE TABLE api_hourly (
+        api_id INTEGER NOT NULL,
+        hour INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        identified INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        load_ms_sum REAL NOT NULL,
+        PRIMARY KEY (api_id, hour)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE customer_hourly (
+        api_id INTEGER NOT NULL,
+        customer_id INTEGER NOT NULL,
+        hour INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        s2xx INTEGER NOT NULL,
+        s3xx INTEGER NOT NULL,
+        s4xx INTEGER NOT NULL,
+        s5xx INTEGER NOT NULL,
+        load_ms_sum REAL NOT NULL,
+        PRIMARY KEY (api_id, customer_id, hour)
+    ) WITHOUT ROWID;
+    -- Customer lists over a period read whole days from customer_daily and the edge hours here.
+    CREATE INDEX customer_hourly_api_hour ON customer_hourly(api_id, hour);
+
+    CREATE TABLE customer_daily (
+        api_id INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        customer_id INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        load_ms_sum REAL NOT NULL,
+        PRIMARY KEY (api_id, day, customer_id)
+    ) WITHOUT ROWID;
+
+    -- Load-time histogram per customer and day, for p50/p95 without reading raw rows.
+    CREATE TABLE customer_latency_daily (
+        api_id INTEGER NOT NULL,
+        customer_id INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        PRIMARY KEY (api_id, customer_id, day, bucket)
+    ) WITHOUT ROWID;
+
+    -- Small key/value settings the dashboard saves (widget choices, ...).
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migrations this database lacks; returns the schema version reached."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            # Another process may have migrated while we waited for the lock.
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+                continue
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number:d}")
+    return len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    return [chunk for chunk in script.split(";") if _has_sql(chunk)]
+
+
+def _has_sql(chunk: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in chunk.splitlines())

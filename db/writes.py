@@ -1,0 +1,202 @@
+"""Named writes. Records go in batches: raw rows, details and every rollup in one transaction."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+
+from core.latency import latency_bucket
+from core.record import Record
+
+HOUR = 3600
+DAY = 86400
+
+
+class UnknownApiKey(LookupError):
+    pass
+
+
+def add_api(conn: sqlite3.Connection, name: str, api_key: str | None = None) -> str:
+    """Register an API; returns its key (a new random one unless given)."""
+    api_key = api_key or secrets.token_urlsafe(24)
+    try:
+        conn.execute(
+            "INSERT INTO apis (name, api_key, created_at) VALUES (?, ?, ?)", (name, api_key, int(time.time()))
+        )
+    except sqlite3.IntegrityError as error:
+        which = "name" if "apis.name" in str(error) else "API key"
+        raise ValueError(f"an API with this {which} is already registered") from None
+    return api_key
+
+
+def set_setting(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def set_customer_description(conn: sqlite3.Connection, customer_id: str, description: str) -> None:
+    conn.execute("UPDATE customers SET description = ? WHERE external_id = ?", (description, customer_id))
+
+
+def set_customer_display_name(conn: sqlite3.Connection, customer_id: str, name: str | None) -> None:
+    conn.execute("UPDATE customers SET display_name = ? WHERE external_id = ?", (name or None, customer_id))
+
+
+def set_customer_favorite(conn: sqlite3.Connection, customer_id: str, favorite: bool) -> None:
+    conn.execute("UPDATE customers SET favorite = ? WHERE external_id = ?", (int(favorite), customer_id))
+
+
+class RecordWriter:
+    """Writes batches of records through one connection, remembering API and customer ids."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self._api_ids: dict[str, int] = {}
+        self._customer_ids: dict[str, int] = {}
+
+    def api_id(self, api_key: str) -> int | None:
+        """The API's id, or None when no API has this key (looked up again on a miss)."""
+        if api_key not in self._api_ids:
+            self._api_ids = dict(self.conn.execute("SELECT api_key, id FROM apis"))
+        return self._api_ids.get(api_key)
+
+    def write(self, records: Sequence[Record]) -> int:
+        """Store the records in one transaction; all or nothing. Raises UnknownApiKey first."""
+        api_ids = [self.api_id(r.api_key) for r in records]
+        if None in api_ids:
+            raise UnknownApiKey(records[api_ids.index(None)].api_key)
+        if not records:
+            return 0
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            customer_ids = self._upsert_customers(records)
+            first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM requests").fetchone()[0]
+            conn.executemany(
+                "INSERT INTO requests (id, api_id, customer_id, ts, method, status, path, query, endpoint,"
+                " load_time_ms, size, threat_level, threat_reasons, device, os, browser, ai_agent, country,"
+                " city, ip, user_agent, sdk) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (first_id + i, api_id, customer_ids.get(r.customer_id), r.ts, r.method, r.status, r.path,
+                     r.query, r.endpoint, r.load_time_ms, r.size, r.threat_level, r.threat_reasons, r.device,
+                     r.os, r.browser, r.ai_agent, r.country, r.city, r.ip, r.user_agent, r.sdk)
+                    for i, (api_id, r) in enumerate(zip(api_ids, records))
+                ],
+            )
+            conn.executemany(
+                "INSERT INTO request_details (request_id, request_headers, request_body, response_headers,"
+                " response_body, errors) VALUES (?,?,?,?,?,?)",
+                [
+                    (first_id + i, r.request_headers, r.request_body, r.response_headers, r.response_body, r.errors)
+                    for i, r in enumerate(records)
+                ],
+            )
+            self._update_rollups(api_ids, records, customer_ids)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            self._customer_ids.clear()  # ids handed out inside the rolled-back transaction are gone
+            raise
+        return len(records)
+
+    def _upsert_customers(self, records: Sequence[Record]) -> dict[str, int]:
+        seen: dict[str, list] = {}  # external id -> [name, first, last, requests]
+        for r in records:
+            if r.customer_id is None:
+                continue
+            entry = seen.get(r.customer_id)
+            if entry is None:
+                seen[r.customer_id] = [r.customer_name, r.ts, r.ts, 1]
+            else:
+                entry[0] = r.customer_name or entry[0]
+                entry[1] = min(entry[1], r.ts)
+                entry[2] = max(entry[2], r.ts)
+                entry[3] += 1
+        self.conn.executemany(
+            "INSERT INTO customers (external_id, name_from_traffic, first_seen, last_seen, requests)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(external_id) DO UPDATE SET"
+            " name_from_traffic = COALESCE(excluded.name_from_traffic, name_from_traffic),"
+            " first_seen = MIN(first_seen, excluded.first_seen),"
+            " last_seen = MAX(last_seen, excluded.last_seen),"
+            " requests = requests + excluded.requests",
+            [(key, *values) for key, values in seen.items()],
+        )
+        missing = [key for key in seen if key not in self._customer_ids]
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            self._customer_ids.update(
+                self.conn.execute(f"SELECT external_id, id FROM customers WHERE external_id IN ({marks})", chunk)
+            )
+        return self._customer_ids
+
+    def _update_rollups(self, api_ids: list[int], records: Sequence[Record], customer_ids: dict[str, int]) -> None:
+        api_hourly: dict[tuple, list] = defaultdict(lambda: [0, 0, 0, 0.0])
+        hourly: dict[tuple, list] = defaultdict(lambda: [0, 0, 0, 0, 0, 0.0])
+        daily: dict[tuple, list] = defaultdict(lambda: [0, 0, 0.0])
+        latency: dict[tuple, int] = defaultdict(int)
+        per_api: dict[tuple, list] = {}
+        for api_id, r in zip(api_ids, records):
+            hour = r.ts - r.ts % HOUR
+            is_error = r.status >= 400
+            a = api_hourly[(api_id, hour)]
+            a[0] += 1
+            a[2] += is_error
+            a[3] += r.load_time_ms
+            if r.customer_id is None:
+                continue
+            a[1] += 1
+            cid = customer_ids[r.customer_id]
+            h = hourly[(api_id, cid, hour)]
+            h[0] += 1
+            h[min(max(r.status // 100, 2), 5) - 1] += 1  # 1xx counts with 2xx
+            h[5] += r.load_time_ms
+            day = r.ts - r.ts % DAY
+            d = daily[(api_id, day, cid)]
+            d[0] += 1
+            d[1] += is_error
+            d[2] += r.load_time_ms
+            latency[(api_id, cid, day, latency_bucket(r.load_time_ms))] += 1
+            p = per_api.get((api_id, cid))
+            if p is None:
+                per_api[(api_id, cid)] = [r.ts, r.ts, 1]
+            else:
+                p[0] = min(p[0], r.ts)
+                p[1] = max(p[1], r.ts)
+                p[2] += 1
+        conn = self.conn
+        conn.executemany(
+            "INSERT INTO api_hourly VALUES (?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+            " requests = requests + excluded.requests, identified = identified + excluded.identified,"
+            " errors = errors + excluded.errors, load_ms_sum = load_ms_sum + excluded.load_ms_sum",
+            [(*key, *v) for key, v in api_hourly.items()],
+        )
+        conn.executemany(
+            "INSERT INTO customer_hourly VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+            " requests = requests + excluded.requests, s2xx = s2xx + excluded.s2xx,"
+            " s3xx = s3xx + excluded.s3xx, s4xx = s4xx + excluded.s4xx, s5xx = s5xx + excluded.s5xx,"
+            " load_ms_sum = load_ms_sum + excluded.load_ms_sum",
+            [(*key, *v) for key, v in hourly.items()],
+        )
+        conn.executemany(
+            "INSERT INTO customer_daily VALUES (?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+            " requests = requests + excluded.requests, errors = errors + excluded.errors,"
+            " load_ms_sum = load_ms_sum + excluded.load_ms_sum",
+            [(*key, *v) for key, v in daily.items()],
+        )
+        conn.executemany(
+            "INSERT INTO customer_latency_daily VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+            " requests = requests + excluded.requests",
+            [(*key, n) for key, n in latency.items()],
+        )
+        conn.executemany(
+            "INSERT INTO api_customers VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+            " first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen),"
+            " requests = requests + excluded.requests",
+            [(*key, *v) for key, v in per_api.items()],
+        )

@@ -1,0 +1,293 @@
+"""Footfall's command line: python -m footfall [--db PATH] COMMAND ..."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import polars as pl
+
+from core.periods import Period, parse_time
+from db.config import settings
+from db.connection import connect
+from db.reads import Scope, api_id_by_name, api_list, customer_list, customer_requests, request_count
+from db.writes import RecordWriter, add_api
+
+IMPORT_BATCH = 5000
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not hasattr(args, "run"):
+        build_parser().print_help()
+        return 2
+    db_path = Path(args.db) if getattr(args, "db", None) else settings().db_path
+    try:
+        return args.run(args, db_path) or 0
+    except UserError as error:
+        print(f"footfall: {error}", file=sys.stderr)
+        return 1
+
+
+class UserError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=argparse.SUPPRESS, help="SQLite file (default: $FOOTFALL_DB or data/footfall.db)")
+    parser = argparse.ArgumentParser(prog="footfall", description=__doc__, parents=[common])
+    commands = parser.add_subparsers(title="commands")
+
+    apis = commands.add_parser("apis", parents=[common], help="register and list APIs").add_subparsers(title="apis")
+    add = apis.add_parser("add", parents=[common], help="register an API and print its API key")
+    add.add_argument("name")
+    add.add_argument("--api-key", help="use this key (a Treblle project ID) instead of a new random one")
+    add.set_defaults(run=cmd_apis_add)
+    apis.add_parser("list", parents=[common], help="list the registered APIs").set_defaults(run=cmd_apis_list)
+
+    collect = commands.add_parser("collect", parents=[common], help="run the collector (HTTP ingest)")
+    collect.add_argument("--host", default=None)
+    collect.add_argument("--port", type=int, default=None)
+    collect.set_defaults(run=cmd_collect)
+
+    imp = commands.add_parser("import", parents=[common], help="import JSONL files of payloads (.gz too)")
+    imp.add_argument("files", nargs="+", type=Path)
+    imp.set_defaults(run=cmd_import)
+
+    demo = commands.add_parser("demo", parents=[common], help="generate realistic demo traffic")
+    demo.add_argument("--requests", type=int, default=20000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(run=cmd_demo)
+
+    customers = commands.add_parser("customers", parents=[common], help="one row per identified customer")
+    customers.add_argument("--api", help="API name or key (default: all APIs)")
+    customers.add_argument("--since", help="ISO 8601 time (default: the beginning); rounded down to the hour")
+    customers.add_argument("--until", help="ISO 8601 time (default: now); rounded up to the hour")
+    customers.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    customers.set_defaults(run=cmd_customers)
+
+    requests = commands.add_parser("requests", parents=[common], help="a customer's requests, newest first")
+    requests.add_argument("--customer", required=True, help="the customer ID")
+    requests.add_argument("--api", help="API name or key (default: all APIs)")
+    requests.add_argument("--limit", type=int, default=100)
+    requests.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    requests.set_defaults(run=cmd_requests)
+
+    up = commands.add_parser("up", parents=[common], help="demo data if empty, then collector + dashboard")
+    up.add_argument("--host", default=None)
+    up.add_argument("--collector-port", type=int, default=None)
+    up.add_argument("--dashboard-port", type=int, default=None)
+    up.add_argument("--demo-requests", type=int, default=20000)
+    up.set_defaults(run=cmd_up)
+    return parser
+
+
+def cmd_apis_add(args, db_path: Path) -> None:
+    conn = connect(db_path)
+    try:
+        print(add_api(conn, args.name, args.api_key))
+    except ValueError as error:
+        raise UserError(str(error)) from None
+
+
+def cmd_apis_list(args, db_path: Path) -> None:
+    apis = api_list(connect(db_path)).select("name", "api_key")
+    print(_render(apis, "table") if apis.height else "no APIs yet: add one with `footfall apis add NAME`")
+
+
+def cmd_collect(args, db_path: Path) -> None:
+    import uvicorn
+
+    from collector.app import create_app
+
+    config = settings()
+    host, port = args.host or config.host, args.port or config.collector_port
+    connect(db_path).close()  # create and migrate before the first request
+    print(f"Footfall collector on http://{host}:{port}/ writing to {db_path}", flush=True)
+    uvicorn.run(
+        create_app(db_path, config.max_body_bytes),
+        host=host, port=port, loop="uvloop", http="httptools", log_level="warning", access_log=False,
+    )
+
+
+def cmd_import(args, db_path: Path) -> int:
+    from collector.ingest import records_or_reasons
+
+    writer = RecordWriter(connect(db_path))
+    accepted, rejected = 0, []
+    for lines in _batches(_jsonl_lines(args.files), IMPORT_BATCH):
+        payloads = []
+        for where, line in lines:
+            try:
+                payloads.append((where, orjson.loads(line)))
+            except orjson.JSONDecodeError as error:
+                rejected.append((where, f"not valid JSON: {error}"))
+        records, refused = records_or_reasons(payloads, lambda key: writer.api_id(key) is not None, time.time())
+        rejected += refused
+        accepted += writer.write(records)
+    print(f"imported {accepted} payloads, rejected {len(rejected)}")
+    for reason, count in Counter(why for _, why in rejected).most_common():
+        print(f"  {count} x {reason}")
+    for where, why in rejected[:20]:
+        print(f"  {where}: {why}")
+    return 0 if accepted or not rejected else 1
+
+
+def _jsonl_lines(files: list[Path]) -> Iterator[tuple[str, bytes]]:
+    for path in files:
+        if not path.exists():
+            raise UserError(f"{path}: no such file")
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    yield f"{path}:{number}", line
+
+
+def _batches(items, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def cmd_demo(args, db_path: Path) -> None:
+    count = seed_demo(db_path, args.requests, args.seed)
+    print(f"generated {count} demo requests into {db_path}")
+
+
+def seed_demo(db_path: Path, requests: int, seed: int) -> int:
+    """Register the demo APIs if missing and feed demo payloads through the ingest path."""
+    from collector.ingest import records_or_reasons
+    from core.demo import DEMO_APIS, demo_payloads
+
+    conn = connect(db_path)
+    registered = set(api_list(conn)["api_key"].to_list())
+    for name, key in DEMO_APIS:
+        if key not in registered:
+            add_api(conn, name, key)
+    writer = RecordWriter(conn)
+    now = time.time()
+    payloads = demo_payloads([key for _, key in DEMO_APIS], requests, seed=seed, now=now)
+    written = 0
+    for batch in _batches((("demo", p) for p in payloads), IMPORT_BATCH):
+        records, rejected = records_or_reasons(batch, lambda key: writer.api_id(key) is not None, now)
+        if rejected:
+            raise RuntimeError(f"demo generated a payload Footfall refuses: {rejected[0]}")
+        written += writer.write(records)
+    return written
+
+
+def _scope(conn, api: str | None, since: str | None, until: str | None) -> Scope:
+    api_id = None
+    if api:
+        api_id = api_id_by_name(conn, api)
+        if api_id is None:
+            raise UserError(f"no API named {api!r}; see `footfall apis list`")
+    try:
+        start = parse_time(since) if since else None
+        end = parse_time(until) if until else None
+    except ValueError as error:
+        raise UserError(f"not an ISO 8601 time: {error}") from None
+    start = None if start is None else start - start % 3600
+    end = None if end is None else -((-end) // 3600) * 3600
+    return Scope(api_id, Period(start, end))
+
+
+def cmd_customers(args, db_path: Path) -> None:
+    conn = connect(db_path)
+    customers = customer_list(conn, _scope(conn, args.api, args.since, args.until))
+    customers = customers.with_columns(
+        pl.col("share").round(4), _iso("first_seen"), _iso("last_active")
+    ).select("customer_id", "display_name", "requests", "share", "first_seen", "last_active")
+    print(_render(customers, args.format))
+
+
+def cmd_requests(args, db_path: Path) -> None:
+    conn = connect(db_path)
+    rows = customer_requests(conn, args.customer, _scope(conn, args.api, None, None), args.limit)
+    rows = rows.with_columns(_iso("time"), pl.col("threat_reasons").map_elements(orjson.loads, return_dtype=pl.List(pl.Utf8)))
+    rows = rows.select(
+        "time", "method", "status", "path", "endpoint", "load_time_ms", "threat_level", "threat_reasons",
+        "device", "ai_agent", "country", "city", "ip", "customer_id",
+    )
+    print(_render(rows, args.format))
+
+
+def _iso(column: str) -> pl.Expr:
+    return pl.from_epoch(pl.col(column), time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias(column)
+
+
+def _render(frame: pl.DataFrame, fmt: str) -> str:
+    if fmt == "json":
+        return orjson.dumps(frame.to_dicts(), option=orjson.OPT_INDENT_2).decode()
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(frame.columns)
+        for row in frame.iter_rows():
+            writer.writerow(["; ".join(v) if isinstance(v, list) else v for v in row])
+        return out.getvalue().rstrip("\n")
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
+        return str(frame)
+
+
+def cmd_up(args, db_path: Path) -> int:
+    config = settings()
+    host = args.host or config.host
+    collector_port = args.collector_port or config.collector_port
+    dashboard_port = args.dashboard_port or config.dashboard_port
+    if request_count(connect(db_path)) == 0:
+        print(f"empty database: generating {args.demo_requests} demo requests ...", flush=True)
+        seed_demo(db_path, args.demo_requests, seed=7)
+    env = {**os.environ, "FOOTFALL_DB": str(db_path.resolve())}
+    here = Path(__file__).resolve().parent
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "footfall", "--db", str(db_path), "collect", "--host", host, "--port", str(collector_port)],
+            env=env, cwd=here,
+        ),
+        subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(here / "streamlit_app.py"),
+             "--server.address", host, "--server.port", str(dashboard_port), "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"],
+            env=env, cwd=here, stdout=subprocess.DEVNULL,
+        ),
+    ]
+    print(f"Footfall dashboard: http://{host}:{dashboard_port}/", flush=True)
+    print(f"Footfall collector: http://{host}:{collector_port}/  (POST Treblle payloads here)", flush=True)
+    stop = lambda *_: [p.terminate() for p in processes if p.poll() is None]  # noqa: E731
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for p in processes:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

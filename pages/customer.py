@@ -1,0 +1,272 @@
+"""Customer profile (customer?id=<customer id>): header figures, request graph, notes, request history."""
+
+import math
+import time
+from datetime import date
+
+import streamlit as st
+
+from core.figures import (
+    HISTORY_COLUMNS,
+    STATUS_CLASSES,
+    ago,
+    bucket_label,
+    format_count,
+    format_ms,
+    format_percent,
+    format_time,
+    graph_bucket,
+    history_table,
+    json_list,
+    peak,
+    plain,
+    pretty_json,
+)
+from core.periods import DAY, HOUR, custom_period
+from db.dashboard import ANY_AI_AGENT, NO_VALUE, HistoryFilter
+from ui import data
+from ui.history import export_csv
+from ui.sidebar import ALL_APIS, current_view
+
+HISTORY_PAGE_SIZE = 100
+SUGGESTED = "Suggestions come from the latest requests; type any other value and press Enter."
+THREAT_LEVELS = ("low", "medium", "high")
+HISTORY_SORTS = {
+    "time": "Time",
+    "method": "Method",
+    "status": "Response",
+    "endpoint": "Name",
+    "load_time_ms": "Load Time",
+    "threat_level": "Threat Level",
+    "device": "Device",
+    "ai_agent": "AI Agent",
+    "country": "Location",
+}
+FILTER_KEYS = ("history_search", "history_methods", "history_statuses", "history_endpoints", "history_threats",
+               "history_devices", "history_ai_agents", "history_countries", "history_min_ms", "history_max_ms",
+               "history_days", "history_sort", "history_order", "history_page", "history_table")
+
+view = current_view()
+customer_id = st.query_params.get("id", "").strip()
+
+if not customer_id:
+    st.title("Customer")
+    st.info("Open a customer from the Customers page, or link to `customer?id=<customer id>`.")
+    st.page_link("pages/customers.py", label="All customers", icon=":material/group:")
+    st.stop()
+
+profile = data.read("customer_profile", customer_id, view.scope)
+if profile is None:
+    st.title("Customer not found")
+    st.error(f"There is no customer with the ID “{plain(customer_id)}”. Check the link, or find the customer "
+             "on the Customers page.", icon=":material/person_off:")
+    st.page_link("pages/customers.py", label="All customers", icon=":material/group:")
+    st.stop()
+
+# A different customer: start the history afresh.
+if st.session_state.get("_profile_of") != profile.customer_id:
+    for key in FILTER_KEYS:
+        st.session_state.pop(key, None)
+    st.session_state["_profile_of"] = profile.customer_id
+
+
+# --- Header ---------------------------------------------------------------------------------------
+
+
+def save_favorite() -> None:
+    data.write("save_favorite", profile.customer_id, bool(st.session_state[f"favorite_{profile.customer_id}"]))
+
+
+def save_description() -> None:
+    data.write("save_description", profile.customer_id, st.session_state[f"description_{profile.customer_id}"] or "")
+    st.toast("Description saved", icon=":material/check:")
+
+
+def save_display_name() -> None:
+    data.write("save_display_name", profile.customer_id, st.session_state[f"display_name_{profile.customer_id}"])
+    st.toast("Display name saved", icon=":material/check:")
+
+
+title, star = st.columns([5, 1], vertical_alignment="bottom")
+with title:
+    st.title(plain(profile.display_name))
+    where = "every API" if view.api_name == ALL_APIS else plain(view.api_name)
+    st.caption(f"Customer ID **{plain(profile.customer_id)}** · first seen {format_time(profile.first_seen)} · "
+               f"last active {format_time(profile.last_seen)} · {where} · {view.period_text}")
+with star:
+    st.session_state[f"favorite_{profile.customer_id}"] = profile.favorite
+    st.toggle("Favorite", key=f"favorite_{profile.customer_id}", on_change=save_favorite)
+
+if profile.first_seen is None:
+    st.info(f"This customer has made no requests to {plain(view.api_name)}. Choose “{ALL_APIS}” in the sidebar "
+            "to see all of its traffic.")
+
+requests, share, last_active, error_rate, p50, p95 = st.columns([1.05, 1.05, 1.3, 1, 1, 1])
+requests.metric("Total Requests", format_count(profile.requests), border=True, help="Requests in the period")
+share.metric("Share", format_percent(profile.share, 2), border=True,
+             help="Of all the API's requests in the period, unidentified ones included")
+last_active.metric("Last active", ago(profile.last_seen, time.time()), border=True,
+                   help=f"The customer's latest request: {format_time(profile.last_seen)}")
+error_rate.metric("Error rate", format_percent(profile.error_rate), border=True,
+                  help=f"Responses 4xx and 5xx: {format_count(profile.errors)} of {format_count(profile.requests)}")
+p50.metric("p50 load time", format_ms(profile.p50_ms), border=True,
+           help=f"Median load time (average {format_ms(profile.average_ms)}), from daily histograms")
+p95.metric("p95 load time", format_ms(profile.p95_ms), border=True, help="95th percentile load time")
+
+# --- Request graph --------------------------------------------------------------------------------
+
+st.subheader("Requests over time")
+period = view.scope.period
+since = period.since if period.since is not None else (profile.first_seen or 0) // HOUR * HOUR
+until = period.until if period.until is not None else ((profile.last_seen or 0) // HOUR + 1) * HOUR
+if profile.requests == 0 or until <= since:
+    st.caption("No requests in this period.")
+else:
+    bucket = graph_bucket(since, until)
+    wide = data.read("request_graph", profile.id, view.scope, bucket)
+    busiest = peak(wide)
+    st.vega_lite_chart(data.request_chart_spec(wide, bucket, since, until), width="stretch", key="request_graph")
+    if busiest:
+        start, count = busiest
+        st.caption(f"Busiest {bucket_label(bucket)}: {format_count(count)} requests from {format_time(start)}.")
+
+# --- Notes ----------------------------------------------------------------------------------------
+
+notes, naming = st.columns([3, 1])
+with notes:
+    st.session_state[f"description_{profile.customer_id}"] = profile.description
+    st.text_area("Description", key=f"description_{profile.customer_id}", on_change=save_description,
+                 placeholder="Notes about this customer: plan, contacts, context…", height=100)
+with naming:
+    st.session_state[f"display_name_{profile.customer_id}"] = profile.custom_name or ""
+    st.text_input("Display name", key=f"display_name_{profile.customer_id}", on_change=save_display_name,
+                  placeholder=profile.name_from_traffic or profile.customer_id,
+                  help="Shown instead of the customer ID. Empty: the name from traffic, else the ID.")
+
+# --- Request history ------------------------------------------------------------------------------
+
+st.subheader("Request history")
+options = data.read("history_options", profile.id, view.scope)
+
+
+def first_history_page() -> None:
+    st.session_state.pop("history_page", None)
+
+
+search_column, sort_column, order_column = st.columns([3, 1, 1], vertical_alignment="bottom")
+with search_column:
+    search = st.text_input("Search path or endpoint", key="history_search", icon=":material/search:",
+                           placeholder="/api/orders, {id}, refund…", on_change=first_history_page)
+with sort_column:
+    sort = st.selectbox("Sort by", list(HISTORY_SORTS), format_func=HISTORY_SORTS.get, key="history_sort",
+                        on_change=first_history_page)
+with order_column:
+    order = st.segmented_control("Order", ["Descending", "Ascending"], default="Descending", key="history_order",
+                                 on_change=first_history_page)
+
+with st.expander("Filters", icon=":material/filter_list:"):
+    row1 = st.columns(4)
+    methods = row1[0].multiselect("Method", options["methods"], key="history_methods", on_change=first_history_page)
+    statuses = row1[1].multiselect("Response", [*STATUS_CLASSES, *map(str, options["statuses"])],
+                                   key="history_statuses", on_change=first_history_page)
+    endpoints = row1[2].multiselect("Name", options["endpoints"], key="history_endpoints", accept_new_options=True,
+                                    on_change=first_history_page, help=SUGGESTED)
+    threats = row1[3].multiselect("Threat Level", THREAT_LEVELS, format_func=str.title, key="history_threats",
+                                  on_change=first_history_page)
+    row2 = st.columns(4)
+    devices = row2[0].multiselect("Device", options["devices"], key="history_devices", on_change=first_history_page)
+    agents = row2[1].multiselect("AI Agent", [ANY_AI_AGENT, NO_VALUE, *options["ai_agents"]], accept_new_options=True,
+                                 key="history_ai_agents", on_change=first_history_page, help=SUGGESTED)
+    countries = row2[2].multiselect("Location", [*options["countries"], NO_VALUE], key="history_countries",
+                                    accept_new_options=True, on_change=first_history_page,
+                                    help="Country code of the client's IP address. " + SUGGESTED)
+    with row2[3]:
+        low, high = st.columns(2)
+        min_ms = low.number_input("Min load (ms)", min_value=0.0, value=None, step=10.0, key="history_min_ms",
+                                  on_change=first_history_page)
+        max_ms = high.number_input("Max load (ms)", min_value=0.0, value=None, step=10.0, key="history_max_ms",
+                                   on_change=first_history_page)
+    days = st.date_input("Time (UTC days)", value=[], key="history_days", on_change=first_history_page,
+                         help="Narrow the history to these days within the period")
+
+day_since = day_until = None
+if isinstance(days, (list, tuple)) and len(days) == 2 and all(isinstance(d, date) for d in days):
+    day_range = custom_period(days[0].isoformat(), days[1].isoformat())
+    day_since, day_until = day_range.since, day_range.until
+
+filters = HistoryFilter(
+    methods=tuple(methods), statuses=tuple(statuses), endpoints=tuple(endpoints), threat_levels=tuple(threats),
+    devices=tuple(devices), ai_agents=tuple(agents), countries=tuple(countries), min_load_ms=min_ms,
+    max_load_ms=max_ms, since=day_since, until=day_until, search=search or "",
+)
+descending = order != "Ascending"
+total = data.read("history_count", profile.id, view.scope, filters)
+pages = max(1, math.ceil(total / HISTORY_PAGE_SIZE))
+page_number = min(st.session_state.get("history_page", 1), pages)
+rows = data.read("history", profile.id, view.scope, filters, sort, descending, HISTORY_PAGE_SIZE,
+                 (page_number - 1) * HISTORY_PAGE_SIZE)
+
+if total == 0:
+    st.info("No requests match these filters." if filters.active else "No requests in this period.")
+else:
+    first = (page_number - 1) * HISTORY_PAGE_SIZE + 1
+    summary, export = st.columns([4, 1], vertical_alignment="center")
+    summary.caption(f"{format_count(first)}–{format_count(first + rows.height - 1)} of {format_count(total)} requests"
+                    f"{' matching the filters' if filters.active else ''}. Select a request to see its details.")
+    with export:
+        export_csv(profile, view, filters, sort, descending, total)
+    event = st.dataframe(
+        history_table(rows),
+        key="history_table",
+        hide_index=True,
+        column_order=HISTORY_COLUMNS,
+        column_config={
+            "Response": st.column_config.NumberColumn("Response", format="%d"),
+            "Load Time": st.column_config.NumberColumn("Load Time", format="%.1f ms"),
+            "Time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss", help="UTC"),
+            "Name": st.column_config.TextColumn("Name", width="medium"),
+        },
+        on_select="rerun",
+        selection_mode="single-row",
+        width="stretch",
+    )
+    if pages > 1:
+        st.pagination(pages, key="history_page")
+    selected = event.selection.rows if event is not None else []
+    if selected and selected[0] < rows.height:
+        detail = data.read("request_detail", profile.id, int(rows["id"][selected[0]]))
+        if detail is not None:
+            with st.container(border=True):
+                st.subheader(f"{plain(detail['method'])} {plain(detail['path'])}")
+                st.caption(f"Request {detail['id']} · {format_time(detail['ts'])} · response {detail['status']} · "
+                           f"{format_ms(detail['load_time_ms'])}")
+                facts, threat = st.columns([3, 2])
+                with facts:
+                    location = ", ".join(v for v in (detail["city"], detail["country"]) if v) or "unknown"
+                    st.dataframe(
+                        {
+                            "Field": ["Endpoint", "Query", "Size", "IP", "Location", "Device", "OS", "Browser",
+                                      "AI agent", "User agent", "SDK"],
+                            "Value": [detail["endpoint"], detail["query"] or "", str(detail["size"] or ""),
+                                      detail["ip"] or "", location, detail["device"], detail["os"] or "",
+                                      detail["browser"] or "", detail["ai_agent"] or "", detail["user_agent"] or "",
+                                      detail["sdk"] or ""],
+                        },
+                        hide_index=True, width="stretch", key="request_facts", height=35 * 12 + 3,
+                    )
+                with threat:
+                    st.markdown(f"**Threat level:** {detail['threat_level'].title()}")
+                    reasons = json_list(detail["threat_reasons"])
+                    st.text("\n".join(f"• {r}" for r in reasons) if reasons else "No threat found.")
+                    errors = json_list(detail["errors"])
+                    st.markdown(f"**Errors:** {len(errors)}")
+                    if errors:
+                        st.code(pretty_json(detail["errors"]), language="json")
+                tabs = st.tabs(["Request headers", "Request body", "Response headers", "Response body"])
+                for tab, column in zip(tabs, ("request_headers", "request_body", "response_headers", "response_body")):
+                    with tab:
+                        st.code(pretty_json(detail[column]), language="json", wrap_lines=True)
+                st.caption("Authorization, cookies, API keys and password-like fields are masked before storage.")
+
+if profile.requests and view.scope.period.since is not None and view.scope.period.since % DAY:
+    st.caption("p50/p95 load times come from daily histograms of the days the period touches.")

@@ -1,0 +1,77 @@
+"""Customers: every customer with requests in the period; search, sort, page; a row opens its profile."""
+
+import math
+
+import streamlit as st
+
+from core.figures import format_count, plain
+from ui import data
+from ui.sidebar import ALL_APIS, current_view
+from ui.widgets import REQUESTS, SHARE, WHEN, customer_table, utc_datetime
+
+PAGE_SIZE = 50
+SORTS = {
+    "requests": "Requests",
+    "share": "Share",
+    "last_active": "Last active",
+    "first_seen": "First seen",
+    "display_name": "Name",
+    "customer_id": "Customer ID",
+    "favorite": "Favorite",
+}
+
+view = current_view()
+
+
+def first_page() -> None:
+    st.session_state.pop("customers_page", None)
+
+
+st.title("Customers")
+where = "every API" if view.api_name == ALL_APIS else plain(view.api_name)
+st.caption(f"Customers with requests to {where} · {view.period_text}. Select a row to open the profile.")
+
+search_column, sort_column, order_column = st.columns([3, 1, 1], vertical_alignment="bottom")
+with search_column:
+    search = st.text_input("Search customers", key="customers_search", placeholder="Customer ID or name",
+                           icon=":material/search:", on_change=first_page)
+with sort_column:
+    sort = st.selectbox("Sort by", list(SORTS), format_func=SORTS.get, key="customers_sort", on_change=first_page)
+with order_column:
+    order = st.segmented_control("Order", ["Descending", "Ascending"], default="Descending", key="customers_order",
+                                 on_change=first_page)
+
+page_number = st.session_state.get("customers_page", 1)
+rows, total = data.read("customer_page", view.scope, search, sort, order != "Ascending", page_number, PAGE_SIZE)
+pages = max(1, math.ceil(total / PAGE_SIZE))
+if page_number > pages:  # the period or new data shrank the list
+    page_number = 1
+    st.session_state.pop("customers_page", None)
+    rows, total = data.read("customer_page", view.scope, search, sort, order != "Ascending", 1, PAGE_SIZE)
+
+if total == 0:
+    if search.strip():
+        st.info("No customer matches this search in the period.")
+    else:
+        st.info("No customer made a request in this period.")
+else:
+    first = (page_number - 1) * PAGE_SIZE + 1
+    st.caption(f"{format_count(first)}–{format_count(first + rows.height - 1)} of {format_count(total)} customers")
+    table = utc_datetime(rows, "last_active", "first_seen").with_columns(
+        rows["favorite"].replace_strict({True: "★", False: ""}, return_dtype=str).alias("star")
+    )
+    customer_table(
+        table,
+        "customers_table",
+        {
+            "display_name": st.column_config.TextColumn("Customer", width="medium"),
+            "customer_id": st.column_config.TextColumn("Customer ID"),
+            "requests": REQUESTS,
+            "share": SHARE,
+            "last_active": st.column_config.DatetimeColumn("Last active", format=WHEN),
+            "star": st.column_config.TextColumn("Favorite", width="small"),
+        },
+        height=min(38 + 35 * rows.height, 38 + 35 * 20),
+    )
+if pages > 1:
+    st.pagination(pages, key="customers_page")

@@ -1,0 +1,44 @@
+"""Ingest goes on while readers query; every acknowledged payload is there afterwards."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import orjson
+
+from core.periods import Period
+from db.connection import connect
+from db.reads import Scope, customer_list
+from factories import payload
+
+
+def test_every_acknowledged_payload_is_stored_while_a_reader_queries(collector, conn, db_path):
+    acknowledged: list[str] = []
+    stop_reading = threading.Event()
+    reads = []
+
+    def reader():
+        reading = connect(db_path, readonly=True)
+        while not stop_reading.is_set():
+            reads.append(customer_list(reading, Scope(None, Period(None, None))).height)
+
+    def client(n: int):
+        with httpx.Client(base_url=collector, timeout=30) as http:
+            for i in range(60):
+                marker = f"/api/items/{n}-{i}"
+                reply = http.post("/", content=orjson.dumps(payload(user_id=f"cus_{n % 5}", url="https://api.example.com" + marker)))
+                if reply.status_code == 200:
+                    acknowledged.append(marker)
+
+    reading_thread = threading.Thread(target=reader)
+    reading_thread.start()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(client, range(8)))
+    stop_reading.set()
+    reading_thread.join()
+
+    stored = {row[0] for row in conn.execute("SELECT path FROM requests")}
+    assert len(acknowledged) == 480
+    assert set(acknowledged) <= stored
+    assert len(reads) > 1 and reads == sorted(reads)  # the reader saw customers only ever appear
+    assert conn.execute("SELECT SUM(requests) FROM customer_hourly").fetchone()[0] == 480

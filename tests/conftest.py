@@ -1,0 +1,97 @@
+"""Shared fixtures: a real SQLite file, and the real collector over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from db.connection import connect
+from db.writes import RecordWriter, add_api
+from factories import API_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def footfall(*args: str, db: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run the real command line."""
+    return subprocess.run(
+        [sys.executable, "-m", "footfall", "--db", str(db), *args],
+        cwd=ROOT, capture_output=True, text=True, check=check, timeout=120, **kwargs,
+    )
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "footfall.db"
+
+
+@pytest.fixture
+def conn(db_path: Path):
+    connection = connect(db_path)
+    add_api(connection, "Test API", API_KEY)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def writer(conn) -> RecordWriter:
+    return RecordWriter(conn)
+
+
+def start_collector(db: Path, **env: str):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "footfall", "--db", str(db), "collect", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(url + "/healthz", process)
+    except Exception:
+        process.kill()
+        raise
+    return process, url
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def collector(conn, db_path: Path):
+    """The real collector on a free port, writing to the test database; yields its URL."""
+    process, url = start_collector(db_path, FOOTFALL_MAX_BODY_BYTES="200000")
+    yield url
+    stop(process)

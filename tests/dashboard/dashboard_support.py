@@ -1,0 +1,116 @@
+"""Helpers for the dashboard tests: the real app script under Streamlit's AppTest, on a real SQLite
+file filled through the real ingest path (payload -> record -> RecordWriter)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core.record import record_from_payload
+from db.connection import connect
+from db.writes import RecordWriter, add_api
+from factories import payload
+from ui import data
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "streamlit_app.py")
+SHOP_KEY, BILLING_KEY = "shop-key", "billing-key"
+HOUR = 3600
+
+
+@dataclass
+class Call:
+    """One API call as a test describes it; `payload()` turns it into what an SDK sends."""
+
+    user: str | None
+    hours_ago: float = 1
+    api: str = SHOP_KEY
+    status: int = 200
+    load_ms: float = 20.0
+    name: str | None = None  # a display name sent with the call (treblle-metadata user-name)
+    method: str = "GET"
+    url: str = "https://api.example.com/api/items/42"
+    user_agent: str | None = None
+    ip: str = "81.2.69.142"  # GB
+    body: dict | None = None
+    extra_headers: dict = field(default_factory=dict)
+
+    def ts(self, now: float) -> int:
+        return int(now - self.hours_ago * HOUR)
+
+    def payload(self, now: float) -> dict:
+        headers = dict(self.extra_headers)
+        user_id = self.user
+        if self.name is not None:
+            headers["treblle-metadata"] = f'{{"user-id": "{self.user}", "user-name": "{self.name}"}}'
+            user_id = None
+        stamp = datetime.fromtimestamp(self.ts(now), tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        extra = {"user_agent": self.user_agent} if self.user_agent else {}
+        return payload(
+            user_id=user_id, timestamp=stamp, api_key=self.api, status=self.status, load_time=self.load_ms,
+            method=self.method, url=self.url, request_headers=headers, body=self.body, ip=self.ip, **extra,
+        )
+
+
+class Dashboard:
+    """A test database with two APIs, and the app run against it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.conn = connect(path)
+        add_api(self.conn, "Shop API", SHOP_KEY)
+        add_api(self.conn, "Billing API", BILLING_KEY)
+        self.writer = RecordWriter(self.conn)
+        self.now = time.time()
+        self.calls: list[Call] = []
+
+    def ingest(self, *calls: Call) -> None:
+        self.writer.write([record_from_payload(c.payload(self.now), received_at=self.now) for c in calls])
+        self.calls.extend(calls)
+
+    def app(self, page: str | None = None, **query: str) -> AppTest:
+        """The app after its first run, on `page` (e.g. "pages/customer.py") with these query params."""
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params.update(query)
+        at.run()
+        if page is not None:
+            at.switch_page(page)
+            at.query_params.update(query)
+            at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+
+@pytest.fixture
+def dash(tmp_path, monkeypatch) -> Dashboard:
+    path = tmp_path / "footfall.db"
+    monkeypatch.setenv("FOOTFALL_DB", str(path))
+    st.cache_data.clear()
+    board = Dashboard(path)
+    yield board
+    board.conn.close()
+    data.close_connections()
+    st.cache_data.clear()
+
+
+def metric(at: AppTest, label: str):
+    found = [m for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r}; metrics: {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def table(at: AppTest, key: str):
+    """The pandas frame a keyed st.dataframe shows."""
+    return at.dataframe(key=key).value
+
+
+def select_row(at: AppTest, key: str, row: int) -> AppTest:
+    """Select one row of a keyed st.dataframe, as a click would, and rerun."""
+    at.session_state[key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    return at.run()

@@ -1,0 +1,98 @@
+"""The reads behind the pages: figures come from rollups, never from a scan of raw requests; the
+request history reads raw rows only through the (customer_id, ts) index."""
+
+import re
+
+import pytest
+from dashboard_support import BILLING_KEY, Call, dash  # noqa: F401, F811 (dash: a fixture)
+
+from core.periods import Period, preset_period
+from db import dashboard
+from db.reads import Scope
+
+
+def statements(conn, read) -> list[tuple[str, tuple]]:
+    """Every SQL statement a read runs, with its parameters bound (via sqlite's trace)."""
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    try:
+        read()
+    finally:
+        conn.set_trace_callback(None)
+    return [s for s in seen if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+
+
+def plan(conn, sql: str) -> str:
+    return " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+
+
+def touches_raw_requests(query_plan: str) -> bool:
+    return bool(re.search(r"\b(SCAN|SEARCH) requests\b", query_plan))
+
+
+SCOPES = {
+    "30 days, all APIs": lambda now: Scope(None, preset_period("30d", now)),
+    "30 days, one API": lambda now: Scope(1, preset_period("30d", now)),
+    "24 hours, one API": lambda now: Scope(1, preset_period("24h", now)),
+    "all time, all APIs": lambda now: Scope(None, Period(None, None)),
+}
+
+
+@pytest.mark.parametrize("scope_name", SCOPES)
+def test_home_customers_and_profile_figures_never_read_raw_requests(dash, scope_name):
+    dash.ingest(Call("a", 2), Call("a", 30), Call("b", 50, api=BILLING_KEY), Call(None, 3))
+    dash.conn.execute("UPDATE customers SET favorite = 1 WHERE external_id = 'a'")
+    scope = SCOPES[scope_name](dash.now)
+    conn = dash.conn
+    cid = conn.execute("SELECT id FROM customers WHERE external_id = 'a'").fetchone()[0]
+    reads = [
+        lambda: dashboard.home_figures(conn, scope),
+        lambda: dashboard.customer_page(conn, scope, "a", "last_active", False, 1, 50),
+        lambda: dashboard.customer_profile(conn, "a", scope),
+        lambda: dashboard.request_graph(conn, cid, scope, 3600),
+        lambda: dashboard.history_count(conn, cid, scope),
+        lambda: dashboard.favorites(conn),
+    ]
+    for read in reads:
+        for sql in statements(conn, read):
+            assert not touches_raw_requests(plan(conn, sql)), sql
+
+
+def test_the_profile_reads_rollups_by_their_primary_key_even_for_all_apis(dash):
+    dash.ingest(Call("a", 2), Call("a", 3, api=BILLING_KEY))
+    conn = dash.conn
+    scope = Scope(None, preset_period("30d", dash.now))
+    for sql in statements(conn, lambda: dashboard.customer_profile(conn, "a", scope)):
+        if "customer_hourly" in sql or "customer_latency_daily" in sql:
+            query_plan = plan(conn, sql)
+            assert "SCAN customer_hourly" not in query_plan and "SCAN customer_latency_daily" not in query_plan, query_plan
+
+
+@pytest.mark.parametrize("api_id", [None, 1])
+def test_the_request_history_reads_through_the_customer_time_index(dash, api_id):
+    dash.ingest(Call("a", 2), Call("a", 3), *[Call(None, 4) for _ in range(50)])
+    conn = dash.conn
+    cid = conn.execute("SELECT id FROM customers WHERE external_id = 'a'").fetchone()[0]
+    scope = Scope(api_id, preset_period("30d", dash.now))
+    filters = dashboard.HistoryFilter(methods=("GET",), search="items")
+    for read in (lambda: dashboard.history(conn, cid, scope, filters),
+                 lambda: dashboard.history(conn, cid, scope, sort="load_time_ms"),
+                 lambda: dashboard.history_count(conn, cid, scope, filters),
+                 lambda: dashboard.history_options(conn, cid, scope)):
+        for sql in statements(conn, read):
+            query_plan = plan(conn, sql)
+            if touches_raw_requests(query_plan):
+                assert "requests_customer_ts" in query_plan, query_plan
+
+
+def test_sort_keys_and_filters_are_never_spliced_into_sql(dash):
+    dash.ingest(Call("a", 2))
+    scope = Scope(None, Period(None, None))
+    with pytest.raises(ValueError):
+        dashboard.customer_page(dash.conn, scope, sort="requests; DROP TABLE customers")
+    with pytest.raises(ValueError):
+        dashboard.history(dash.conn, 1, scope, sort="ts); DROP TABLE requests; --")
+    hostile = "x' OR 1=1 --"
+    rows, total = dashboard.customer_page(dash.conn, scope, search=hostile)
+    assert total == 0
+    assert dashboard.history(dash.conn, 1, scope, dashboard.HistoryFilter(methods=(hostile,), search=hostile)).is_empty()

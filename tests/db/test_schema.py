@@ -1,0 +1,25 @@
+"""The schema is built by migrations, in WAL mode."""
+
+import sqlite_utils
+
+from db.connection import connect
+from db.schema import MIGRATIONS
+
+
+def test_a_new_database_is_migrated_to_the_latest_version_in_wal_mode(db_path):
+    conn = connect(db_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_reopening_does_not_migrate_again(db_path):
+    connect(db_path).execute("INSERT INTO apis (name, api_key, created_at) VALUES ('a', 'k', 0)")
+    assert connect(db_path).execute("SELECT COUNT(*) FROM apis").fetchone()[0] == 1
+
+
+def test_the_history_query_uses_the_customer_index_not_a_scan(db_path):
+    db = sqlite_utils.Database(connect(db_path))
+    plan = " ".join(str(row) for row in db.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM requests WHERE customer_id = 1 AND ts >= 0 ORDER BY ts DESC"
+    ).fetchall())
+    assert "requests_customer_ts" in plan and "SCAN requests" not in plan

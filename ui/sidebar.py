@@ -1,0 +1,186 @@
+"""The sidebar on every page: API, period (both kept in the URL) and the favorite customers."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+import streamlit as st
+
+from core.figures import PERIOD_LABELS, describe_period, plain
+from core.periods import PRESETS, Period, custom_period, preset_period
+from db.reads import Scope
+from ui import data
+
+ALL_APIS = "All APIs"
+DEFAULT_PERIOD = "30d"
+PROFILE_PAGE = "pages/customer.py"
+SIDEBAR_FAVORITES = 25
+_VIEW_KEY = "_footfall_view"
+
+
+@dataclass(frozen=True)
+class View:
+    """What every page shows: the scope, and how to name it."""
+
+    scope: Scope
+    api_name: str  # ALL_APIS or the API's name
+    period_key: str  # a preset name or "custom"
+    period_text: str  # "Last 30 days", "2026-11-01 to 2026-11-07 (UTC)"
+
+    @property
+    def previous_scope(self) -> Scope | None:
+        previous = self.scope.period.previous()
+        return None if previous is None else Scope(self.scope.api_id, previous)
+
+    @property
+    def previous_text(self) -> str | None:
+        if self.scope.period.previous() is None:
+            return None
+        if self.period_key in PRESETS:
+            return f"vs the previous {self.period_key}"
+        return "vs the period before"
+
+
+def current_view() -> View:
+    """The view the sidebar drew in this run; every page starts with it."""
+    _leave_pages_directory_mode()
+    view = st.session_state.get(_VIEW_KEY)
+    if view is None:  # a page run on its own, not through streamlit_app.py
+        view = draw_sidebar()
+    return view
+
+
+def _leave_pages_directory_mode() -> None:
+    """Streamlit starts in its old pages-directory mode because pages/ exists, and leaves it only
+    once streamlit_app.py has called st.navigation. When the first visit after a start is a deep
+    link (customer?id=...), Streamlit runs that page script alone, without the entry script and
+    its sidebar, and stays in that mode for every session. Leave it and rerun the same page
+    through streamlit_app.py."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a Streamlit without the old mode
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def draw_sidebar() -> View:
+    data.refresh_version()
+    apis = data.read("api_choices")
+    api_names = [ALL_APIS, *apis["name"].to_list()]
+    _read_url_once(api_names)
+    with st.sidebar:
+        # persist_state: widget values otherwise reset on every page switch.
+        api_name = st.selectbox("API", api_names, key="api", persist_state="session")
+        period_key = st.selectbox("Period", list(PERIOD_LABELS), format_func=PERIOD_LABELS.get, key="period",
+                                  persist_state="session")
+        period = _period(period_key)
+        _favorites()
+        st.divider()
+        st.toggle("Auto-refresh", key="auto_refresh", persist_state="session",
+                  help="Show new requests as the collector stores them (checked every 5 seconds)")
+        _freshness()
+    _write_url(api_name, period_key)
+    api_id = None if api_name == ALL_APIS else int(apis.filter(apis["name"] == api_name)["id"][0])
+    label = PERIOD_LABELS[period_key] if period_key in PRESETS else describe_period(period)
+    view = View(Scope(api_id, period), api_name, period_key, label)
+    st.session_state[_VIEW_KEY] = view
+    return view
+
+
+def _read_url_once(api_names: list[str]) -> None:
+    """A new session (a link opened, a page reloaded) starts from the URL: ?api=NAME&period=7d,
+    or period=custom&from=YYYY-MM-DD&to=YYYY-MM-DD. Values it does not know are ignored."""
+    if st.session_state.get("_url_read"):
+        if st.session_state.get("api") not in api_names:  # an API renamed or removed meanwhile
+            st.session_state["api"] = ALL_APIS
+        return
+    st.session_state["_url_read"] = True
+    params = st.query_params
+    st.session_state["api"] = params.get("api") if params.get("api") in api_names else ALL_APIS
+    st.session_state["period"] = params.get("period") if params.get("period") in PERIOD_LABELS else DEFAULT_PERIOD
+    today = _utc_today()
+    st.session_state["from"], st.session_state["to"] = today - timedelta(days=6), today
+    for key in ("from", "to"):
+        try:
+            st.session_state[key] = min(date.fromisoformat(params.get(key, "")), today)
+        except ValueError:
+            pass
+
+
+def _utc_today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def _write_url(api_name: str, period_key: str) -> None:
+    """Keep the view in the URL, so that any page can be shared as a link."""
+    wanted = {"api": None if api_name == ALL_APIS else api_name, "period": period_key}
+    if period_key == "custom":
+        wanted["from"] = st.session_state["from"].isoformat()
+        wanted["to"] = st.session_state["to"].isoformat()
+    else:
+        wanted["from"] = wanted["to"] = None
+    for key, value in wanted.items():
+        if value is None:
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+def _period(period_key: str) -> Period:
+    if period_key in PRESETS:
+        return preset_period(period_key, time.time())
+    today = _utc_today()
+    first_day = st.date_input("From", max_value=today, key="from", persist_state="session", help="First day, UTC")
+    last_day = st.date_input("To", max_value=today, key="to", persist_state="session", help="Last day, UTC (included)")
+    if last_day < first_day:
+        st.error("The period's last day comes before its first day; showing the first day only.")
+        last_day = first_day
+    return custom_period(first_day.isoformat(), last_day.isoformat())
+
+
+@st.fragment(run_every=5)
+def _freshness() -> None:
+    """Every few seconds: has the collector stored anything since this page was drawn?"""
+    if data.latest_version() == data.version():
+        st.caption(f"Up to date · {time.strftime('%H:%M:%S', time.gmtime())} UTC")
+    elif st.session_state.get("auto_refresh"):
+        st.rerun(scope="app")
+    elif st.button("New requests: refresh", key="refresh_data", icon=":material/refresh:", type="tertiary"):
+        st.rerun(scope="app")
+
+
+def _favorites() -> None:
+    favorites = data.read("favorites")
+    st.subheader("Favorites", divider="gray")
+    if favorites.is_empty():
+        st.caption("No favorites yet: switch on the star on a customer's profile.")
+        return
+    shown = favorites.head(SIDEBAR_FAVORITES)
+    for customer_id, name in shown.select("customer_id", "display_name").iter_rows():
+        key = f"sidebar_favorite_{customer_id}"
+        st.session_state[key] = True
+        link, toggle = st.columns([5, 1], vertical_alignment="center")
+        with link:
+            st.page_link(PROFILE_PAGE, label=plain(name), query_params={"id": customer_id}, icon=":material/person:")
+        with toggle:
+            st.toggle(
+                f"Favorite {plain(name)}", key=key, label_visibility="collapsed",
+                on_change=_unfavorite, args=(customer_id, key),
+            )
+    if favorites.height > shown.height:
+        st.caption(f"and {favorites.height - shown.height} more on the Home page's Favorite Customers")
+
+
+def _unfavorite(customer_id: str, key: str) -> None:
+    data.write("save_favorite", customer_id, bool(st.session_state[key]))
+
+
+def open_profile(customer_id: str) -> None:
+    """Go to a customer's profile; the API and period stay as they are (the sidebar writes them
+    back into the new page's URL)."""
+    st.switch_page(PROFILE_PAGE, query_params={"id": customer_id})
