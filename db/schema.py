@@ -148,8 +148,11 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 def _statements(script: str) -> list[str]:
-    return [chunk for chunk in script.split(";") if _has_sql(chunk)]
-
-
-def _has_sql(chunk: str) -> bool:
-    return any(line.strip() and not line.strip().startswith("--") for line in chunk.splitlines())
+    """Split on complete statements (sqlite3 knows where they end, comments included)."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending)
+            pending = ""
+    return statements

@@ -23,3 +23,10 @@ def test_the_history_query_uses_the_customer_index_not_a_scan(db_path):
         "EXPLAIN QUERY PLAN SELECT * FROM requests WHERE customer_id = 1 AND ts >= 0 ORDER BY ts DESC"
     ).fetchall())
     assert "requests_customer_ts" in plan and "SCAN requests" not in plan
+
+
+def test_a_semicolon_inside_a_sql_comment_does_not_split_a_statement():
+    from db.schema import _statements
+
+    script = "CREATE TABLE a (\n  x INTEGER -- one; two\n);\nCREATE TABLE b (y TEXT);\n"
+    assert [s.strip() for s in _statements(script)] == ["CREATE TABLE a (\n  x INTEGER -- one; two\n);", "CREATE TABLE b (y TEXT);"]
