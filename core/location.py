@@ -31,6 +31,7 @@ _geoip_data = None
 _geoip_lock = threading.Lock()
 
 
+@lru_cache(maxsize=65536)  # the same clients and proxy chains repeat
 def client_ip(request_ip: str | None, forwarded_for: str | None) -> str | None:
     """The first public address in X-Forwarded-For (entries may carry ports, IPv6 brackets or
     garbage), else request_ip. IPv4-mapped IPv6 (`::ffff:1.2.3.4`) comes back as plain IPv4."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 MASK = "*****"
@@ -22,6 +23,7 @@ _SECRET_FIELD = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)  # field names repeat across payloads
 def is_secret_field(name: str) -> bool:
     return bool(_SECRET_FIELD.match(name.replace("-", "_"))) or bool(_SECRET_FIELD.match(name))
 
