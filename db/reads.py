@@ -133,7 +133,8 @@ def customer_requests(
     conn: sqlite3.Connection, customer_id: str, scope: Scope, limit: int | None = None
 ) -> pl.DataFrame:
     """The customer's requests in the scope, newest first."""
-    where, params = scope_where(scope, "r.ts", api_column="r.api_id")
+    # Unary + keeps SQLite on the (customer_id, ts) index even when an API is chosen.
+    where, params = scope_where(scope, "r.ts", api_column="+r.api_id")
     sql = f"""
         SELECT r.id, r.ts AS time, r.method, r.status, r.path, r.query, r.endpoint, r.load_time_ms, r.size,
                r.threat_level, r.threat_reasons, r.device, r.os, r.browser, r.ai_agent, r.country, r.city,

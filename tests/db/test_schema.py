@@ -30,3 +30,15 @@ def test_a_semicolon_inside_a_sql_comment_does_not_split_a_statement():
 
     script = "CREATE TABLE a (\n  x INTEGER -- one; two\n);\nCREATE TABLE b (y TEXT);\n"
     assert [s.strip() for s in _statements(script)] == ["CREATE TABLE a (\n  x INTEGER -- one; two\n);", "CREATE TABLE b (y TEXT);"]
+
+
+def test_a_customers_history_for_one_api_still_uses_the_customer_index(conn):
+    from core.periods import Period
+    from db.reads import Scope, customer_requests
+
+    conn.set_trace_callback(None)
+    plan = " ".join(str(r) for r in conn.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM requests r WHERE r.customer_id = 1 AND +r.api_id = 1 ORDER BY r.ts DESC"
+    ))
+    assert "requests_customer_ts" in plan
+    assert customer_requests(conn, "nobody", Scope(1, Period(None, None))).height == 0
