@@ -17,7 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collector.ingest import GroupCommitWriter, records_or_reasons
+from collector.ingest import records_or_reasons
+from collector.writer import WriterClient
+from core.record import warm_up
+from db.config import settings
 from db.connection import connect
 
 # A gzip body may expand to this many times the size limit before it is refused.
@@ -54,13 +57,21 @@ class ApiKeys:
         self._conn.close()
 
 
-def create_app(db_path: str | Path, max_body_bytes: int = 5 * 1024 * 1024) -> Starlette:
+def app_from_settings() -> Starlette:
+    """The app each collector worker process builds, configured from the environment."""
+    config = settings()
+    return create_app(config.db_path, config.writer_socket, config.max_body_bytes)
+
+
+def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5 * 1024 * 1024) -> Starlette:
+    """The HTTP side; records go to the writer process listening on `writer_address`."""
     state: dict = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        warm_up()  # load the enrichment data before the first request, not during it
         state["keys"] = ApiKeys(db_path)
-        state["writer"] = GroupCommitWriter(db_path)
+        state["writer"] = WriterClient(writer_address)
         try:
             yield
         finally:

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
-import queue
-import threading
-from collections.abc import Callable, Iterable
+import contextlib
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import partial
+from multiprocessing.pool import Pool
 from typing import Any
 
+import orjson
+
 from core.payload import PayloadError
-from core.record import Record, record_from_payload
-from db.connection import connect
+from core.record import Record, record_from_payload, warm_up
 from db.writes import RecordWriter
+
+
+# How many batches may wait in the worker pool: enough to keep every worker busy, few enough
+# that a big import is never all in memory at once.
+BATCHES_IN_FLIGHT = 8
 
 
 @dataclass
@@ -40,67 +48,74 @@ def records_or_reasons(
     return records, rejected
 
 
-class GroupCommitWriter:
-    """One writer thread; every batch waiting when it is free shares one transaction, and each
-    submitter hears back only once its records are committed."""
-
-    def __init__(self, db_path: str | Path, max_batch: int = 5000):
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._max_batch = max_batch
-        self._writer = RecordWriter(connect(db_path))
-        self._thread = threading.Thread(target=self._run, name="footfall-writer", daemon=True)
-        self._thread.start()
-
-    async def write(self, records: list[Record]) -> None:
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
-        self._queue.put((records, done, loop))
-        await done
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        self._writer.conn.close()
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            batch, size = [item], len(item[0])
-            while size < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._commit(batch)
-                    return
-                batch.append(item)
-                size += len(item[0])
-            self._commit(batch)
-
-    def _commit(self, batch: list) -> None:
-        try:
-            self._writer.write([record for records, _, _ in batch for record in records])
-            outcomes = [None] * len(batch)
-        except Exception:
-            # One bad submission must not sink the others: write each on its own.
-            outcomes = []
-            for records, _, _ in batch:
-                try:
-                    self._writer.write(records)
-                    outcomes.append(None)
-                except Exception as error:  # reported to that submitter alone
-                    outcomes.append(error)
-        for (_, done, loop), error in zip(batch, outcomes):
-            loop.call_soon_threadsafe(_settle, done, error)
+def records_from_batch(
+    batch: list[tuple[str, Any]], known_keys: frozenset[str], received_at: float
+) -> tuple[list[Record], list[tuple[str, str]]]:
+    """One batch of (where, payload) pairs, where a payload may still be a JSON line (bytes)."""
+    payloads, rejected = [], []
+    for where, item in batch:
+        if isinstance(item, (bytes, str)):
+            try:
+                item = orjson.loads(item)
+            except orjson.JSONDecodeError as error:
+                rejected.append((where, f"not valid JSON: {error}"))
+                continue
+        payloads.append((where, item))
+    records, refused = records_or_reasons(payloads, known_keys.__contains__, received_at)
+    return records, rejected + refused
 
 
-def _settle(done: asyncio.Future, error: Exception | None) -> None:
-    if done.cancelled():
+@contextlib.contextmanager
+def enrichment_pool(workers: int | None = None) -> Iterator[Pool | None]:
+    """Worker processes that parse and enrich while this one writes; None on one core.
+
+    Start it before this process opens a database connection: the workers are forked, and a
+    SQLite connection must never be carried across a fork."""
+    workers = os.cpu_count() or 1 if workers is None else workers
+    if workers <= 1:
+        yield None
         return
-    if error is None:
-        done.set_result(None)
+    warm_up()  # load the user-agent and GeoIP data once, for every forked worker to share
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        yield pool
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def ingest_batches(
+    writer: RecordWriter,
+    batches: Iterable[list[tuple[str, Any]]],
+    *,
+    received_at: float,
+    pool: Pool | None = None,
+    commit_every: int = 20_000,
+) -> IngestReport:
+    """Parse and enrich the batches (in the pool's workers when there is one) and write them,
+    in order, committing every `commit_every` records. Refused payloads are reported, never
+    written; they never stop the good ones."""
+    work = partial(records_from_batch, known_keys=writer.known_api_keys(), received_at=received_at)
+    report, pending = IngestReport(), []
+
+    def take(records: list[Record], rejected: list[tuple[str, str]]) -> None:
+        report.rejected.extend(rejected)
+        pending.extend(records)
+        if len(pending) >= commit_every:
+            report.accepted += writer.write(pending)
+            pending.clear()
+
+    if pool is None:
+        for batch in batches:
+            take(*work(batch))
     else:
-        done.set_exception(error)
+        in_flight: deque = deque()
+        for batch in batches:
+            in_flight.append(pool.apply_async(work, (batch,)))
+            if len(in_flight) >= BATCHES_IN_FLIGHT:
+                take(*in_flight.popleft().get())
+        while in_flight:
+            take(*in_flight.popleft().get())
+    if pending:
+        report.accepted += writer.write(pending)
+    return report

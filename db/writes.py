@@ -65,6 +65,10 @@ class RecordWriter:
             self._api_ids = dict(self.conn.execute("SELECT api_key, id FROM apis"))
         return self._api_ids.get(api_key)
 
+    def known_api_keys(self) -> frozenset[str]:
+        self._api_ids = dict(self.conn.execute("SELECT api_key, id FROM apis"))
+        return frozenset(self._api_ids)
+
     def write(self, records: Sequence[Record]) -> int:
         """Store the records in one transaction; all or nothing. Raises UnknownApiKey first."""
         api_ids = [self.api_id(r.api_key) for r in records]

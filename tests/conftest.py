@@ -65,10 +65,12 @@ def writer(conn) -> RecordWriter:
     return RecordWriter(conn)
 
 
-def start_collector(db: Path, **env: str):
+def start_collector(db: Path, workers: int = 1, **env: str):
+    """One HTTP worker by default: quicker to start; the concurrency test runs several."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "footfall", "--db", str(db), "collect", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "footfall", "--db", str(db), "collect", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers)],
         cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"

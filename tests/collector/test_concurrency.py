@@ -5,14 +5,25 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import orjson
+import pytest
 
 from core.periods import Period
 from db.connection import connect
+from conftest import start_collector, stop
 from db.reads import Scope, customer_list
 from factories import payload
 
 
-def test_every_acknowledged_payload_is_stored_while_a_reader_queries(collector, conn, db_path):
+@pytest.fixture
+def two_worker_collector(conn, db_path):
+    """Two HTTP worker processes sharing the one writer process, as `collect` runs by default."""
+    process, url = start_collector(db_path, workers=2)
+    yield url
+    stop(process)
+
+
+def test_every_acknowledged_payload_is_stored_while_a_reader_queries(two_worker_collector, conn, db_path):
+    collector = two_worker_collector
     acknowledged: list[str] = []
     stop_reading = threading.Event()
     reads = []

@@ -62,7 +62,7 @@ def test_an_unknown_api_key_writes_nothing_of_the_batch(conn, writer):
 
 def test_a_failed_batch_rolls_back_raw_rows_and_rollups(conn, writer):
     bad = records(payload(user_id="a"), payload(user_id="b"))
-    bad[1].threat_level = "extreme"  # violates the CHECK constraint
+    bad[1] = bad[1]._replace(threat_level="extreme")  # violates the CHECK constraint
     with pytest.raises(Exception):
         writer.write(bad)
     counts = [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("requests", "customers", "api_hourly")]
