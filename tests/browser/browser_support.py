@@ -127,8 +127,9 @@ def column(page: Page, table_key: str, name: str) -> Locator:
 
 def screenshot(page: Page, name: str) -> Path:
     """The whole page, however tall, as tests/artifacts/<name>.png."""
-    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], height)})
+    height = max(VIEWPORT["height"], page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight"))
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+    page.mouse.move(VIEWPORT["width"] - 20, height - 20)  # an empty corner: no hover effects in the picture
     settled(page)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
