@@ -101,7 +101,9 @@ if profile.first_seen is None:
     st.info(f"This customer has made no requests to {plain(view.api_name)}. Choose “{ALL_APIS}” in the sidebar "
             "to see all of its traffic.")
 
-requests, share, last_active, error_rate, p50, p95 = st.columns([1.05, 1.05, 1.3, 1, 1, 1])
+# Three to a row: six figures in one row cut their numbers short on a laptop screen.
+requests, share, last_active = st.columns(3)
+error_rate, p50, p95 = st.columns(3)
 requests.metric("Total Requests", format_count(profile.requests), border=True, help="Requests in the period")
 share.metric("Share", format_percent(profile.share, 2), border=True,
              help="Of all the API's requests in the period, unidentified ones included")
@@ -153,7 +155,7 @@ def first_history_page() -> None:
     st.session_state.pop("history_page", None)
 
 
-search_column, sort_column, order_column = st.columns([3, 1, 1], vertical_alignment="bottom")
+search_column, sort_column, order_column = st.columns([3, 1.2, 1.5], vertical_alignment="top")
 with search_column:
     search = st.text_input("Search path or endpoint", key="history_search", icon=":material/search:",
                            placeholder="/api/orders, {id}, refund…", on_change=first_history_page)
@@ -213,7 +215,7 @@ else:
     summary, export = st.columns([4, 1], vertical_alignment="center")
     summary.caption(f"{format_count(first)}–{format_count(first + rows.height - 1)} of {format_count(total)} requests"
                     f"{' matching the filters' if filters.active else ''}. Select a request to see its details.")
-    with export:
+    with export, st.container(horizontal_alignment="right"):
         export_csv(profile, view, filters, sort, descending, total)
     event = st.dataframe(
         history_table(rows),

@@ -31,7 +31,7 @@ st.title("Customers")
 where = "every API" if view.api_name == ALL_APIS else plain(view.api_name)
 st.caption(f"Customers with requests to {where} · {view.period_text}. Select a row to open the profile.")
 
-search_column, sort_column, order_column = st.columns([3, 1, 1], vertical_alignment="bottom")
+search_column, sort_column, order_column = st.columns([3, 1.2, 1.5], vertical_alignment="top")
 with search_column:
     search = st.text_input("Search customers", key="customers_search", placeholder="Customer ID or name",
                            icon=":material/search:", on_change=first_page)

@@ -14,15 +14,15 @@ def save_widget_choices() -> None:
     data.write("save_widget_choices", {name: bool(st.session_state[f"widget_{name}"]) for name in WIDGETS})
 
 
-heading, customize = st.columns([4, 1], vertical_alignment="bottom")
+heading, customize = st.columns([2, 1], vertical_alignment="bottom")
 with heading:
     st.title("Home")
     where = "every API" if view.api_name == ALL_APIS else plain(view.api_name)
     compared = f" · changes {view.previous_text}" if view.previous_text else ""
     st.caption(f"{where} · {view.period_text}{compared}")
 choices = data.read("load_widget_choices")
-with customize:
-    with st.popover("Customize dashboard", icon=":material/dashboard_customize:", width="stretch"):
+with customize, st.container(horizontal_alignment="right"):
+    with st.popover("Customize dashboard", icon=":material/dashboard_customize:"):
         st.caption("Widgets on this page (saved for everyone using this database)")
         for name, title in WIDGETS.items():
             st.session_state[f"widget_{name}"] = choices[name]
@@ -43,41 +43,48 @@ def previous(attribute: str):
     return None if before is None else getattr(before, attribute)
 
 
-# The counts, side by side.
-counts = [name for name in ("new_customers", "active_customers", "top_customer", "average_requests", "unattributed")
-          if choices[name]]
-widths = [{"top_customer": 1.6, "average_requests": 1.35, "unattributed": 1.2}.get(name, 1) for name in counts]
-for column, name in zip(st.columns(widths) if counts else [], counts):
-    with column:
-        if name == "new_customers":
-            count_metric("New Customers", Figure(now.new, previous("new")),
-                         help="Customers whose first request falls in the period")
-        elif name == "active_customers":
-            count_metric("Active Customers", Figure(now.active, previous("active")),
-                         help="Customers with at least one request in the period")
-        elif name == "top_customer":
-            if figures.top.is_empty():
-                st.metric("Top Customer", "–", border=True)
-            else:
-                top = figures.top.row(0, named=True)
-                st.metric(
-                    "Top Customer", plain(top["display_name"]),
-                    delta=f"{format_count(top['requests'])} requests · {format_percent(top['share'])}",
-                    delta_color="off", delta_arrow="off", border=True,
-                    help="The customer with the most requests in the period",
-                )
-        elif name == "average_requests":
-            average = average_requests(now.identified, now.active)
-            prior = None if before is None else average_requests(before.identified, before.active)
-            count_metric("Average Requests per Customer", Figure(average, prior),
-                         value_text="–" if average is None else f"{average:,.1f}",
-                         help="Requests from identified customers / active customers")
-        elif name == "unattributed":
-            share = unattributed_share(now.requests, now.identified)
-            prior = None if before is None else unattributed_share(before.requests, before.identified)
-            count_metric("Unattributed traffic", Figure(share, prior),
-                         value_text=format_percent(share), inverse=True, percent=True,
-                         help=f"Share of all {format_count(now.requests)} requests that carry no customer ID")
+def draw_count(name: str) -> None:
+    if name == "new_customers":
+        count_metric("New Customers", Figure(now.new, previous("new")),
+                     help="Customers whose first request falls in the period")
+    elif name == "active_customers":
+        count_metric("Active Customers", Figure(now.active, previous("active")),
+                     help="Customers with at least one request in the period")
+    elif name == "top_customer":
+        if figures.top.is_empty():
+            st.metric("Top Customer", "–", border=True, height="stretch")
+        else:
+            top = figures.top.row(0, named=True)
+            st.metric(
+                "Top Customer", plain(top["display_name"]),
+                delta=f"{format_count(top['requests'])} requests · {format_percent(top['share'])}",
+                delta_color="off", delta_arrow="off", border=True, height="stretch",
+                help="The customer with the most requests in the period",
+            )
+    elif name == "average_requests":
+        average = average_requests(now.identified, now.active)
+        prior = None if before is None else average_requests(before.identified, before.active)
+        count_metric("Average Requests per Customer", Figure(average, prior),
+                     value_text="–" if average is None else f"{average:,.1f}",
+                     help="Requests from identified customers / active customers")
+    elif name == "unattributed":
+        share = unattributed_share(now.requests, now.identified)
+        prior = None if before is None else unattributed_share(before.requests, before.identified)
+        count_metric("Unattributed traffic", Figure(share, prior),
+                     value_text=format_percent(share), inverse=True, percent=True,
+                     help=f"Share of all {format_count(now.requests)} requests that carry no customer ID")
+
+
+# The counts: three numbers to a row, then the top customer, whose name needs room, beside the
+# unattributed share. The cards of a row stretch to one height.
+count_rows = [
+    ([name for name in ("new_customers", "active_customers", "average_requests") if choices[name]], [1, 1, 1]),
+    ([name for name in ("top_customer", "unattributed") if choices[name]], [2, 1]),
+]
+for names, widths in count_rows:
+    for column, name in zip(st.columns(widths) if names else [], names):
+        with column:
+            draw_count(name)
 
 # The lists, two to a row.
 lists = [name for name in ("top_customers", "customers_list", "favorite_customers") if choices[name]]
@@ -109,5 +116,5 @@ for column, name in zip(slots, lists):
             else:
                 customer_table(figures.top, "home_top", {"display_name": NAME, "requests": REQUESTS, "share": SHARE})
 
-if not counts and not lists:
+if not any(names for names, _ in count_rows) and not lists:
     st.info("Every widget is switched off. Switch some on with **Customize dashboard**.")

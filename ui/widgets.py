@@ -9,7 +9,9 @@ import streamlit as st
 from core.figures import Figure, format_count, format_delta
 from ui.sidebar import open_profile
 
-NAME = st.column_config.TextColumn("Customer", width="medium")
+# Narrower than "medium" (200 px) so that with Requests and Share it fits a half-width card on a
+# 1280-pixel screen; columns grow to fill wider cards.
+NAME = st.column_config.TextColumn("Customer", width=170)
 SHARE = st.column_config.NumberColumn(
     "Share", format="%.1f%%", help="Of all the API's requests in the period", width="small"
 )
@@ -32,6 +34,7 @@ def count_metric(label: str, figure: Figure, *, help: str | None = None,
         delta_color="inverse" if inverse else "normal",
         help=help,
         border=True,
+        height="stretch",  # as tall as the other cards of its row
     )
 
 
