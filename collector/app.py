@@ -72,10 +72,11 @@ def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5
         warm_up()  # load the enrichment data before the first request, not during it
         state["keys"] = ApiKeys(db_path)
         state["writer"] = WriterClient(writer_address)
+        await state["writer"].start()
         try:
             yield
         finally:
-            state["writer"].close()
+            await state["writer"].close()
             state["keys"].close()
 
     async def ingest(request: Request) -> Response:

@@ -1,19 +1,22 @@
 """The collector's one writer: a process that owns the write side of the database.
 
 The HTTP workers (one process per core) parse and enrich, then send their records here over a
-Unix socket. Every submission waiting when the writer is free shares one transaction (group
-commit), so all workers' traffic is batched together, and each sender hears back only once its
-records are committed.
+Unix socket. Whatever has arrived from all workers while the last transaction was committing
+goes into the next one (group commit), and each sender hears back only once its records are
+committed. Messages are multiprocessing.connection's frames: a 4-byte big-endian length, then a
+pickle; each is a list of (ticket, records) one way and (ticket, error or None) the other.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import queue
+import os
+import pickle
 import signal
+import struct
 import threading
-from multiprocessing.connection import Client, Connection, Listener
+from multiprocessing.connection import Connection, Listener, wait
 from pathlib import Path
 
 from core.record import Record
@@ -22,6 +25,7 @@ from db.writes import RecordWriter
 
 # Records per transaction, at most: a commit stays short even under a flood.
 MAX_BATCH = 5000
+_LENGTH = struct.Struct("!i")
 
 
 class WriterUnavailable(ConnectionError):
@@ -30,63 +34,52 @@ class WriterUnavailable(ConnectionError):
 
 def serve(db_path: str | Path, address: str, ready=None) -> None:
     """Run the writer until SIGTERM or SIGINT; `ready` (an Event) is set once it listens."""
-    submissions: queue.SimpleQueue = queue.SimpleQueue()
-    listener = Listener(address, family="AF_UNIX")
-    writer = RecordWriter(connect(db_path))
+    stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: submissions.put(None))
-    threading.Thread(target=_accept, args=(listener, submissions), daemon=True).start()
+        signal.signal(signum, lambda *_: stopping.set())
+    listener = Listener(address, family="AF_UNIX")
+    workers: list[Connection] = []
+    threading.Thread(target=_accept, args=(listener, workers), daemon=True).start()
+    writer = RecordWriter(connect(db_path))
     if ready is not None:
         ready.set()
+    parent = os.getppid()
     try:
-        group_commit(writer, submissions)
+        while not stopping.is_set() and os.getppid() == parent:  # never outlive the collector
+            batch = receive(wait(list(workers), timeout=0.2), workers)
+            if batch:
+                commit_together(writer, batch)
     finally:
         listener.close()
         writer.conn.close()
 
 
-def _accept(listener: Listener, submissions: queue.SimpleQueue) -> None:
+def _accept(listener: Listener, workers: list[Connection]) -> None:
     while True:
         try:
-            conn = listener.accept()
+            workers.append(listener.accept())
         except OSError:  # the listener was closed: shutting down
             return
-        threading.Thread(target=_receive, args=(conn, submissions), daemon=True).start()
 
 
-def _receive(conn: Connection, submissions: queue.SimpleQueue) -> None:
-    """One HTTP worker's submissions, (ticket, records), into the shared queue."""
-    while True:
+def receive(readable: list, workers: list[Connection]) -> list[tuple[Connection, int, list[Record]]]:
+    """Every message already waiting on the readable connections, up to MAX_BATCH records."""
+    batch, size = [], 0
+    for conn in readable:
         try:
-            ticket, records = conn.recv()
-        except (EOFError, OSError):
-            return
-        submissions.put((conn, ticket, records))
+            while size < MAX_BATCH:
+                for ticket, records in conn.recv():
+                    batch.append((conn, ticket, records))
+                    size += len(records)
+                if not conn.poll():
+                    break
+        except (EOFError, OSError):  # that worker has gone
+            workers.remove(conn)
+    return batch
 
 
-def group_commit(writer: RecordWriter, submissions: queue.SimpleQueue) -> None:
-    """Commit whatever is waiting, together, until a None arrives; then finish and return."""
-    while True:
-        item = submissions.get()
-        if item is None:
-            return
-        batch, size, stopping = [item], len(item[2]), False
-        while size < MAX_BATCH:
-            try:
-                item = submissions.get_nowait()
-            except queue.Empty:
-                break
-            if item is None:
-                stopping = True
-                break
-            batch.append(item)
-            size += len(item[2])
-        _commit(writer, batch)
-        if stopping:
-            return
-
-
-def _commit(writer: RecordWriter, batch: list) -> None:
+def commit_together(writer: RecordWriter, batch: list[tuple[Connection, int, list[Record]]]) -> None:
+    """One transaction for the whole batch, then one reply message per worker."""
     try:
         writer.write([record for _, _, records in batch for record in records])
         outcomes = [None] * len(batch)
@@ -99,62 +92,68 @@ def _commit(writer: RecordWriter, batch: list) -> None:
                 outcomes.append(None)
             except Exception as error:  # reported to that sender alone
                 outcomes.append(f"{type(error).__name__}: {error}")
+    replies: dict[Connection, list] = {}
     for (conn, ticket, _), outcome in zip(batch, outcomes):
+        replies.setdefault(conn, []).append((ticket, outcome))
+    for conn, message in replies.items():
         try:
-            conn.send((ticket, outcome))
+            conn.send(message)
         except OSError:  # that worker is gone; its records are committed all the same
             pass
 
 
 class WriterClient:
-    """An HTTP worker's line to the writer. `await write(records)` returns once they are
-    committed, and raises if they were not."""
+    """An HTTP worker's line to the writer, on the worker's event loop. `await write(records)`
+    returns once they are committed, and raises if they were not. Writes made in the same
+    loop iteration travel as one message."""
 
     def __init__(self, address: str):
-        self._conn = Client(address, family="AF_UNIX")
+        self._address = address
         self._tickets = itertools.count()
-        self._waiting: dict[int, tuple[asyncio.Future, asyncio.AbstractEventLoop]] = {}
-        self._send_lock = threading.Lock()
+        self._waiting: dict[int, asyncio.Future] = {}
+        self._outbox: list[tuple[int, list[Record]]] = []
         self._broken: str | None = None
-        threading.Thread(target=self._receive, name="footfall-writer-replies", daemon=True).start()
+
+    async def start(self) -> None:
+        reader, self._stream = await asyncio.open_unix_connection(self._address)
+        self._replies = asyncio.create_task(self._receive(reader))
 
     async def write(self, records: list[Record]) -> None:
         if self._broken:
             raise WriterUnavailable(self._broken)
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
+        done = asyncio.get_running_loop().create_future()
         ticket = next(self._tickets)
-        self._waiting[ticket] = (done, loop)
-        if self._broken and self._waiting.pop(ticket, None):  # it broke just now
-            raise WriterUnavailable(self._broken)
-        try:
-            with self._send_lock:
-                self._conn.send((ticket, records))
-        except OSError as error:
-            self._waiting.pop(ticket, None)
-            raise WriterUnavailable(f"the writer is not reachable: {error}") from None
+        self._waiting[ticket] = done
+        self._outbox.append((ticket, records))
+        if len(self._outbox) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
         await done
 
-    def close(self) -> None:
-        self._conn.close()
+    async def close(self) -> None:
+        self._replies.cancel()
+        self._stream.close()
 
-    def _receive(self) -> None:
-        while True:
-            try:
-                ticket, outcome = self._conn.recv()
-            except (EOFError, OSError):
-                break
-            done, loop = self._waiting.pop(ticket)
-            loop.call_soon_threadsafe(_settle, done, outcome)
-        # Set before failing the waiting ones, so that write() sees it or its ticket is failed.
-        self._broken = "the writer has stopped"
-        while self._waiting:
-            _, (done, loop) = self._waiting.popitem()
-            loop.call_soon_threadsafe(_settle, done, self._broken)
+    def _flush(self) -> None:
+        data = pickle.dumps(self._outbox, protocol=pickle.HIGHEST_PROTOCOL)
+        self._outbox = []
+        self._stream.write(_LENGTH.pack(len(data)) + data)
+
+    async def _receive(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while True:
+                (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
+                for ticket, outcome in pickle.loads(await reader.readexactly(length)):
+                    _settle(self._waiting.pop(ticket), outcome)
+        except (asyncio.IncompleteReadError, OSError):
+            pass
+        self._broken = "the writer has stopped; nothing more can be stored"
+        for done in self._waiting.values():
+            _settle(done, self._broken)
+        self._waiting.clear()
 
 
 def _settle(done: asyncio.Future, outcome: str | None) -> None:
-    if done.cancelled():
+    if done.done():
         return
     if outcome is None:
         done.set_result(None)

@@ -1,7 +1,9 @@
 """Ingest goes on while readers query; every acknowledged payload is there afterwards."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import orjson
@@ -53,3 +55,29 @@ def test_every_acknowledged_payload_is_stored_while_a_reader_queries(two_worker_
     assert set(acknowledged) <= stored
     assert len(reads) > 1 and reads == sorted(reads)  # the reader saw customers only ever appear
     assert conn.execute("SELECT SUM(requests) FROM customer_hourly").fetchone()[0] == 480
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *_children(int(child))]
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_stopping_the_collector_stops_its_writer_and_workers(conn, db_path):
+    process, _ = start_collector(db_path, workers=2)
+    children = _children(process.pid)
+    assert len(children) >= 3  # the writer and two HTTP workers
+    stop(process)
+    deadline = time.monotonic() + 10
+    while any(map(_running, children)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in children if _running(pid)]

@@ -1,10 +1,9 @@
-"""The collector's writer: submissions waiting together share a transaction, and one bad
-submission fails alone."""
+"""The collector's writer: what the workers sent meanwhile shares one transaction, one bad
+submission fails alone, and each worker hears back in one message."""
 
-import queue
 from multiprocessing import Pipe
 
-from collector.writer import group_commit
+from collector.writer import commit_together, receive
 from core.record import record_from_payload
 from factories import payload
 
@@ -13,33 +12,52 @@ def records(*payloads):
     return [record_from_payload(p, received_at=0) for p in payloads]
 
 
+def test_everything_waiting_from_every_worker_is_received_at_once():
+    first_worker, first_end = Pipe()
+    second_worker, second_end = Pipe()
+    first_worker.send([(1, records(payload(user_id="a")))])
+    first_worker.send([(2, records(payload(user_id="b"))), (3, records(payload(user_id="c")))])
+    second_worker.send([(1, records(payload(user_id="d")))])
+    workers = [first_end, second_end]
+    batch = receive([first_end, second_end], workers)
+    assert [(conn is first_end, ticket) for conn, ticket, _ in batch] == [(True, 1), (True, 2), (True, 3), (False, 1)]
+    assert workers == [first_end, second_end]
+
+
+def test_a_worker_that_hung_up_is_dropped():
+    worker, worker_end = Pipe()
+    worker.close()
+    workers = [worker_end]
+    assert receive([worker_end], workers) == []
+    assert workers == []
+
+
 def test_one_bad_submission_fails_alone_and_the_others_are_committed(conn, writer):
-    worker_end, writer_end = Pipe()
-    submissions = queue.SimpleQueue()
+    worker, worker_end = Pipe()
     bad = records(payload(user_id="b"))
     bad[0] = bad[0]._replace(threat_level="extreme")  # violates the CHECK constraint
-    submissions.put((writer_end, 1, records(payload(user_id="a"))))
-    submissions.put((writer_end, 2, bad))
-    submissions.put((writer_end, 3, records(payload(user_id="c"), payload(user_id="c"))))
-    submissions.put(None)
-    group_commit(writer, submissions)
-    replies = dict(worker_end.recv() for _ in range(3))
+    batch = [
+        (worker_end, 1, records(payload(user_id="a"))),
+        (worker_end, 2, bad),
+        (worker_end, 3, records(payload(user_id="c"), payload(user_id="c"))),
+    ]
+    commit_together(writer, batch)
+    replies = dict(worker.recv())  # one message per worker
     assert replies[1] is None and replies[3] is None
     assert "CHECK constraint" in replies[2]
     stored = conn.execute("SELECT external_id, requests FROM customers ORDER BY external_id").fetchall()
     assert stored == [("a", 1), ("c", 2)]
 
 
-def test_waiting_submissions_share_one_transaction(conn, writer):
-    worker_end, writer_end = Pipe()
-    submissions = queue.SimpleQueue()
-    for ticket in range(5):
-        submissions.put((writer_end, ticket, records(payload(user_id=f"cus_{ticket}"))))
-    submissions.put(None)
+def test_a_batch_is_one_transaction(conn, writer):
+    first_worker, first_end = Pipe()
+    second_worker, second_end = Pipe()
+    batch = [(first_end if t % 2 else second_end, t, records(payload(user_id=f"cus_{t}"))) for t in range(5)]
     statements = []
     conn.set_trace_callback(statements.append)
-    group_commit(writer, submissions)
+    commit_together(writer, batch)
     conn.set_trace_callback(None)
-    assert sorted(worker_end.recv() for _ in range(5)) == [(t, None) for t in range(5)]
     assert statements.count("BEGIN IMMEDIATE") == 1 and statements.count("COMMIT") == 1
+    assert first_worker.recv() == [(1, None), (3, None)]
+    assert second_worker.recv() == [(0, None), (2, None), (4, None)]
     assert conn.execute("SELECT requests FROM api_hourly").fetchall() == [(5,)]
