@@ -26,6 +26,7 @@ import json
 import math
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -90,6 +91,8 @@ def main() -> None:
                         help="default: --customers scaled with --browser-requests / --requests")
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--skip-naive", action="store_true", help="time the rollup reads only (no consistency check)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="cold runs of each page's rollup reads; the median counts (naive: one run)")
     parser.add_argument("--db-dir", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rebuild", action="store_true", help="build the databases even when cached")
@@ -109,7 +112,7 @@ def main() -> None:
     print(f"database: {db.name}, {results['sizes']['db_mb']:,} MB "
           f"(built in {info['built_seconds']:.0f}s{'' if info['fresh'] else ', cached'})", flush=True)
 
-    reads = bench_reads(db, info["end"], cold, naive=not args.skip_naive)
+    reads = bench_reads(db, info["end"], cold, naive=not args.skip_naive, repeat=max(1, args.repeat))
     results.update(reads)
 
     if args.skip_browser:
@@ -769,7 +772,7 @@ def timed(cold: ColdCache, db: Path, read: Callable, *, naive: bool = False) -> 
         conn.close()
 
 
-def bench_reads(db: Path, end: int, cold: ColdCache, *, naive: bool) -> dict:
+def bench_reads(db: Path, end: int, cold: ColdCache, *, naive: bool, repeat: int) -> dict:
     period = preset_period(PERIOD, end)
     with closing(connect(db)) as conn:
         busiest_api = conn.execute("SELECT api_id FROM api_hourly GROUP BY api_id ORDER BY SUM(requests) DESC"
@@ -782,7 +785,8 @@ def bench_reads(db: Path, end: int, cold: ColdCache, *, naive: bool) -> dict:
         "period": {"name": PERIOD, "since": period.since, "until": period.until},
         "one_api": api_name,
         "target_ms": READS_TARGET_MS,
-        "reads_ms": {}, "reads_warm_ms": {}, "reads_detail_ms": {}, "naive_ms": {}, "ratio": {},
+        "repeat": repeat, "reads_ms": {}, "reads_cold_runs_ms": {}, "reads_warm_ms": {}, "reads_detail_ms": {},
+        "naive_ms": {}, "ratio": {},
         "largest_customer": {},
     }
     # Warm-up, not timed: imports and first calls; and who the largest customer of each scope is.
@@ -802,11 +806,14 @@ def bench_reads(db: Path, end: int, cold: ColdCache, *, naive: bool) -> dict:
             "customers": lambda c, s=scope: customers_data(c, s),
             "profile": lambda c, s=scope, x=customer: profile_data(c, s, x),
         }
-        ms, warm, results = {}, {}, {}
+        ms, warm, results, spread = {}, {}, {}, {}
         for page, read in pages.items():
-            ms[page], results[page] = timed(cold, db, read)
+            runs = [timed(cold, db, read) for _ in range(repeat)]
+            ms[page], results[page] = statistics.median(t for t, _ in runs), runs[0][1]
+            spread[page] = [round(t, 1) for t, _ in runs]
             warm[page] = _warm(db, read)
         out["reads_ms"][name] = _round(ms)
+        out["reads_cold_runs_ms"][name] = spread
         out["reads_warm_ms"][name] = _round(warm)
         out["reads_detail_ms"][name] = _round(detail_timings(db, scope, customer, cold))
         print(f"reads, {name}: " + ", ".join(f"{p} {v:.1f} ms" for p, v in ms.items())

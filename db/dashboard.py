@@ -150,8 +150,11 @@ def new_customers(conn: sqlite3.Connection, scope: Scope) -> int:
 
 def top_customers(conn: sqlite3.Connection, scope: Scope, limit: int = 10) -> pl.DataFrame:
     """The busiest customers of the scope; with every API, requests to all APIs add up."""
-    rows, _ = customer_page(conn, scope, sort="requests", descending=True, page=1, page_size=limit)
-    return rows.select(*TOP_SCHEMA)
+    busiest = _busiest(conn, scope, "", limit)  # without customer_page's count of every active customer
+    if busiest is None:
+        rows, _ = customer_page(conn, scope, sort="requests", descending=True, page=1, page_size=limit)
+        return rows.select(*TOP_SCHEMA)
+    return _customer_rows(conn, scope, dict(busiest)).select(*TOP_SCHEMA)
 
 
 def newest_customers(conn: sqlite3.Connection, scope: Scope, limit: int = 10) -> pl.DataFrame:
@@ -294,27 +297,38 @@ def _customer_rows_sql(scope: Scope, search: str = "", names: bool = False) -> t
 
 def _active_clause(scope: Scope, alias: str) -> tuple[str, list]:
     """True for a row of _customer_rows_sql with at least one request in the period: its first or
-    last request lies inside, or else (it was seen before and after the period) the rollup has one.
-    With every API, each API's first and last request answer first."""
+    last request lies inside, or else (it was seen before and after the period) a rollup row does."""
     period = scope.period
     if period.since is None or period.until is None:
         return f"{alias}.bound > 0", []  # seen up to the open end, so a request lies inside
-    bounds = [period.since, period.until]
-    hours, hour_params = scope_where(Scope(None, period), "h.hour", step=HOUR)
-    if scope.api_id is not None:
-        return (
-            f"({alias}.first_seen >= ? OR {alias}.last_active < ? OR EXISTS (SELECT 1 FROM customer_hourly h"
-            f" WHERE h.api_id = ? AND h.customer_id = {alias}.cid AND {hours}))",
-            [*bounds, scope.api_id, *hour_params],
-        )
-    return (
-        f"({alias}.first_seen >= ? OR {alias}.last_active < ? OR EXISTS (SELECT 1 FROM api_customers ac"
-        f" WHERE ac.api_id IN (SELECT id FROM apis) AND ac.customer_id = {alias}.cid"
-        f" AND ac.first_seen < ? AND ac.last_seen >= ?"
-        f" AND (ac.first_seen >= ? OR ac.last_seen < ? OR EXISTS (SELECT 1 FROM customer_hourly h"
-        f" WHERE h.api_id = ac.api_id AND h.customer_id = ac.customer_id AND {hours}))))",
-        [*bounds, period.until, period.since, *bounds, *hour_params],
-    )
+    inside, inside_params = _requests_inside(scope, f"{alias}.cid")
+    return (f"({alias}.first_seen >= ? OR {alias}.last_active < ? OR {inside})",
+            [period.since, period.until, *inside_params])
+
+
+def _requests_inside(scope: Scope, cid: str) -> tuple[str, list]:
+    """True when the customer `cid` (an SQL expression) has a request in the scope's bounded period:
+    a whole day of it in customer_daily, found through the customer index in one seek whatever the
+    API; else, when a day at either edge has requests, an hour of the edge in customer_hourly."""
+    since, until = scope.period.since, scope.period.until
+    edges, days = split_into_days(since, until)
+    # customer_daily_customer for every API, customer_daily_api_customer for one.
+    api, api_params = ("", []) if scope.api_id is None else (" AND d.api_id = ?", [scope.api_id])
+    daily = f"EXISTS (SELECT 1 FROM customer_daily d WHERE d.customer_id = {cid} AND d.day >= ? AND d.day < ?{api})"
+    tests, params = [], []
+    if days:
+        tests.append(daily)
+        params += [*days, *api_params]
+    if edges:
+        touched = [since - since % DAY, -(-until // DAY) * DAY]  # the days the period touches
+        hourly, hourly_params = [], []
+        for start, end in edges:
+            hours, hour_params = _customer_hours(Scope(scope.api_id, Period(start, end)), "h.")
+            hourly.append(f"EXISTS (SELECT 1 FROM customer_hourly h WHERE {hours} AND h.customer_id = {cid})")
+            hourly_params += hour_params
+        tests.append(f"({daily} AND ({' OR '.join(hourly)}))")
+        params += [*touched, *api_params, *hourly_params]
+    return "(" + " OR ".join(tests) + ")", params
 
 
 def _customer_hours(scope: Scope, prefix: str = "") -> tuple[str, list]:
@@ -336,38 +350,38 @@ def _api_in(scope: Scope, column: str = "api_id") -> tuple[str, list]:
 
 def _period_requests(conn: sqlite3.Connection, scope: Scope, cids: list[int]) -> dict[int, int]:
     """Requests in the scope of each of these customers (by database id), split as
-    db.reads.customer_request_counts_sql splits a period: whole days from customer_daily, looked
-    up day by day on its key (api_id, day, customer_id), and the hours at either edge from
-    customer_hourly; only for the APIs each customer used during the period."""
+    db.reads.customer_request_counts_sql splits a period: whole days from customer_daily, one short
+    range of its customer index per customer, and the hours at either edge from customer_hourly,
+    only for the APIs each customer used around the period."""
     if not cids:
         return {}
     period = scope.period
     since = period.since if period.since is not None else 0
     until = period.until if period.until is not None else 2**40
     edges, days = split_into_days(since, until)
-    api, api_params = _api_in(scope)
-    parts, part_params = [], []
+    parts, params = [], []
     if days:
-        parts.append(
-            "SELECT d.customer_id, d.requests FROM pairs JOIN customer_daily d ON d.api_id = pairs.api_id"
-            " AND d.day IN (SELECT value FROM json_each(?)) AND d.customer_id = pairs.customer_id"
-        )
-        part_params.append(json.dumps(list(range(days[0], days[1], DAY))))
+        api, api_params = ("", []) if scope.api_id is None else (" AND +d.api_id = ?", [scope.api_id])
+        parts.append("SELECT d.customer_id, d.requests FROM customer_daily d"
+                     f" WHERE d.customer_id IN (SELECT value FROM json_each(?)) AND d.day >= ? AND d.day < ?{api}")
+        params += [json.dumps(cids), *days, *api_params]
+    pairs = ""
+    if edges:
+        api, api_params = _api_in(scope)
+        # The unary + keeps the (api_id, customer_id) key in use rather than the first_seen index.
+        pairs = f"""WITH pairs AS MATERIALIZED (
+            SELECT api_id, customer_id FROM api_customers
+            WHERE {api} AND customer_id IN (SELECT value FROM json_each(?)) AND +last_seen >= ? AND +first_seen < ?)"""
+        params = [*api_params, json.dumps(cids), since, until, *params]
     for start, end in edges:
         hours, hour_params = scope_where(Scope(None, Period(start, end)), "h.hour", step=HOUR)
         parts.append(
             "SELECT h.customer_id, h.requests FROM pairs JOIN customer_hourly h ON h.api_id = pairs.api_id"
             f" AND h.customer_id = pairs.customer_id AND {hours}"
         )
-        part_params += hour_params
-    # The unary + keeps the (api_id, customer_id) key in use rather than the first_seen index.
-    sql = f"""
-        WITH pairs AS MATERIALIZED (
-            SELECT api_id, customer_id FROM api_customers
-            WHERE {api} AND customer_id IN (SELECT value FROM json_each(?)) AND +last_seen >= ? AND +first_seen < ?)
-        SELECT customer_id, SUM(requests) FROM ({" UNION ALL ".join(parts)}) GROUP BY customer_id"""
-    rows = conn.execute(sql, [*api_params, json.dumps(cids), since, until, *part_params])
-    return dict(rows.fetchall())
+        params += hour_params
+    sql = f"{pairs} SELECT customer_id, SUM(requests) FROM ({' UNION ALL '.join(parts)}) GROUP BY customer_id"
+    return dict(conn.execute(sql, params).fetchall())
 
 
 def _busiest(conn: sqlite3.Connection, scope: Scope, search: str, k: int) -> list[tuple[int, int]] | None:
@@ -377,8 +391,10 @@ def _busiest(conn: sqlite3.Connection, scope: Scope, search: str, k: int) -> lis
     batch = 4 * k + 16
     while True:
         candidates = conn.execute(
-            f"SELECT r.cid, r.bound, c.external_id FROM (SELECT cid, bound FROM ({rows_sql}) ORDER BY bound DESC, cid"
-            f" LIMIT ?) AS r JOIN customers c ON c.id = r.cid ORDER BY r.bound DESC, r.cid",
+            # Ties in the index's order (customers_requests, api_customers_requests): no sort.
+            f"SELECT r.cid, r.bound, c.external_id FROM (SELECT cid, bound FROM ({rows_sql})"
+            f" ORDER BY bound DESC, cid DESC LIMIT ?) AS r JOIN customers c ON c.id = r.cid"
+            f" ORDER BY r.bound DESC, r.cid DESC",
             [*params, batch + 1],
         ).fetchall()
         counted = candidates[:batch]

@@ -29,8 +29,9 @@ def scope_where(scope: Scope, time_column: str, *, step: int = 1, api_column: st
         clauses.append(f"{time_column} >= ?")
         params.append(scope.period.since)
     if scope.period.until is not None:
-        clauses.append(f"{time_column} + {step - 1:d} < ?")
-        params.append(scope.period.until)
+        # bucket + (step - 1) < until, with the column bare so that an index bounds the range.
+        clauses.append(f"{time_column} < ?")
+        params.append(scope.period.until - (step - 1))
     return " AND ".join(clauses), params
 
 
