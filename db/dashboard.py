@@ -126,7 +126,7 @@ TOP_SCHEMA = {"customer_id": pl.Utf8, "display_name": pl.Utf8, "requests": pl.In
 
 
 def period_counts(conn: sqlite3.Connection, scope: Scope) -> PeriodCounts:
-    where, params = scope_where(scope, "hour", step=HOUR)
+    where, params = scope_where(scope, "hour", step=HOUR, every_api=True)
     total, identified = conn.execute(
         f"SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(identified), 0) FROM api_hourly WHERE {where}", params
     ).fetchone()
@@ -220,7 +220,7 @@ def period_fingerprint(conn: sqlite3.Connection, scope: Scope) -> tuple[int, int
     """Changes whenever any figure of the period may: every request stored for the period adds to
     these sums (new customers and active ones come only with requests). Past periods rarely
     change, so their figures can be kept while the collector stores today's traffic."""
-    where, params = scope_where(scope, "hour", step=HOUR)
+    where, params = scope_where(scope, "hour", step=HOUR, every_api=True)
     row = conn.execute(
         f"SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(identified), 0) FROM api_hourly WHERE {where}", params
     ).fetchone()
@@ -335,10 +335,7 @@ def _customer_hours(scope: Scope, prefix: str = "") -> tuple[str, list]:
     """WHERE for customer_hourly rows in the scope (the shared scope WHERE), with every API listed
     when there is no API so that the primary key (api_id, customer_id, hour) still leads. Callers
     add their customer_id condition."""
-    where, params = scope_where(scope, f"{prefix}hour", step=HOUR, api_column=f"{prefix}api_id")
-    if scope.api_id is None:
-        where = f"{prefix}api_id IN (SELECT id FROM apis) AND " + where
-    return where, params
+    return scope_where(scope, f"{prefix}hour", step=HOUR, api_column=f"{prefix}api_id", every_api=True)
 
 
 def _api_in(scope: Scope, column: str = "api_id") -> tuple[str, list]:
@@ -384,6 +381,23 @@ def _period_requests(conn: sqlite3.Connection, scope: Scope, cids: list[int]) ->
     return dict(conn.execute(sql, params).fetchall())
 
 
+def _period_bounds(conn: sqlite3.Connection, scope: Scope, cids: list[int]) -> dict[int, tuple[int, int]]:
+    """(at least, at most) requests in the scope's period of each of these customers, from
+    customer_daily alone, one range of its customer index per customer: the period's whole days,
+    and every day it touches."""
+    since = scope.period.since if scope.period.since is not None else 0
+    until = scope.period.until if scope.period.until is not None else 2**40
+    _, days = split_into_days(since, until)
+    api, api_params = ("", []) if scope.api_id is None else (" AND +api_id = ?", [scope.api_id])
+    rows = conn.execute(
+        "SELECT customer_id, SUM(CASE WHEN day >= ? AND day < ? THEN requests ELSE 0 END), SUM(requests)"
+        f" FROM customer_daily WHERE customer_id IN (SELECT value FROM json_each(?)) AND day >= ? AND day < ?{api}"
+        " GROUP BY customer_id",
+        [*(days or (0, 0)), json.dumps(cids), since - since % DAY, -(-until // DAY) * DAY, *api_params],
+    )
+    return {cid: (low, high) for cid, low, high in rows}
+
+
 def _busiest(conn: sqlite3.Connection, scope: Scope, search: str, k: int) -> list[tuple[int, int]] | None:
     """The k busiest customers of the scope as (cid, requests), busiest first, ties by customer ID;
     None when too many candidates would have to be counted."""
@@ -392,26 +406,34 @@ def _busiest(conn: sqlite3.Connection, scope: Scope, search: str, k: int) -> lis
     while True:
         candidates = conn.execute(
             # Ties in the index's order (customers_requests, api_customers_requests): no sort.
-            f"SELECT r.cid, r.bound, c.external_id FROM (SELECT cid, bound FROM ({rows_sql})"
-            f" ORDER BY bound DESC, cid DESC LIMIT ?) AS r JOIN customers c ON c.id = r.cid"
-            f" ORDER BY r.bound DESC, r.cid DESC",
+            f"SELECT cid, bound FROM ({rows_sql}) ORDER BY bound DESC, cid DESC LIMIT ?",
             [*params, batch + 1],
         ).fetchall()
-        counted = candidates[:batch]
+        counted = [cid for cid, _ in candidates[:batch]]
         if scope.period.since is None and scope.period.until is None:
-            counts = {cid: bound for cid, bound, _ in counted}
+            counts = dict(candidates[:batch])
         else:
-            counts = _period_requests(conn, scope, [cid for cid, _, _ in counted])
-        ranked = sorted(
-            ((cid, counts[cid], shown) for cid, _, shown in counted if counts.get(cid, 0) > 0),
-            key=lambda r: (-r[1], r[2]),
-        )
+            # Count exactly (edge hours and all) only those whose upper bound reaches the k-th lower
+            # bound: at least k others certainly have more requests than the rest.
+            bounds = _period_bounds(conn, scope, counted)
+            lows = sorted((low for low, _ in bounds.values()), reverse=True)
+            floor = lows[k - 1] if len(lows) >= k else 0
+            counts = _period_requests(conn, scope, [cid for cid, (_, high) in bounds.items() if 0 < high >= floor])
+        shown = _external_ids(conn, [cid for cid in counted if counts.get(cid, 0) > 0])
+        ranked = sorted(((cid, n, shown[cid]) for cid, n in counts.items() if n > 0), key=lambda r: (-r[1], r[2]))
         kth = ranked[k - 1][1] if len(ranked) >= k else 0
         if len(candidates) <= batch or candidates[batch][1] < kth:  # no one left can reach the k-th
             return [(cid, n) for cid, n, _ in ranked[:k]]
         if batch >= MAX_CANDIDATES:
             return None
         batch *= 4
+
+
+def _external_ids(conn: sqlite3.Connection, cids: list[int]) -> dict[int, str]:
+    """The customer IDs shown (the tie-breaker of every ranking), by database id."""
+    rows = conn.execute("SELECT id, external_id FROM customers WHERE id IN (SELECT value FROM json_each(?))",
+                        [json.dumps(cids)])
+    return dict(rows.fetchall())
 
 
 def customer_page(
