@@ -233,10 +233,12 @@ def period_fingerprint(conn: sqlite3.Connection, scope: Scope) -> tuple[int, int
 # seconds). Instead:
 # - who was active: a customer seen (first..last request) across the period is active when its
 #   first or last request lies inside; only customers whose requests span the whole period need a
-#   look into customer_hourly, by primary key;
+#   look into customer_daily, one seek into an index by customer (customer_hourly for the edge
+#   hours, only when a day at the edge has requests);
 # - the busiest: all-time requests bound period requests from above, so candidates are taken in
-#   order of all-time requests and counted by primary key until no one left can beat the k-th
-#   (Fagin's threshold algorithm);
+#   order of all-time requests (an index) and counted until no one left can beat the k-th (Fagin's
+#   threshold algorithm); the daily rows bound each candidate's count from both sides, and only
+#   those that may reach the k-th are counted exactly, edge hours and all;
 # - other orders: the page of active customers in that order, counted afterwards.
 
 # The sort keys a caller may name, and the column of _customer_rows_sql each stands for.
