@@ -126,7 +126,7 @@ TOP_SCHEMA = {"customer_id": pl.Utf8, "display_name": pl.Utf8, "requests": pl.In
 
 
 def period_counts(conn: sqlite3.Connection, scope: Scope) -> PeriodCounts:
-    where, params = scope_where(scope, "hour", step=HOUR)
+    where, params = scope_where(scope, "hour", step=HOUR, every_api=True)
     total, identified = conn.execute(
         f"SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(identified), 0) FROM api_hourly WHERE {where}", params
     ).fetchone()
@@ -150,8 +150,11 @@ def new_customers(conn: sqlite3.Connection, scope: Scope) -> int:
 
 def top_customers(conn: sqlite3.Connection, scope: Scope, limit: int = 10) -> pl.DataFrame:
     """The busiest customers of the scope; with every API, requests to all APIs add up."""
-    rows, _ = customer_page(conn, scope, sort="requests", descending=True, page=1, page_size=limit)
-    return rows.select(*TOP_SCHEMA)
+    busiest = _busiest(conn, scope, "", limit)  # without customer_page's count of every active customer
+    if busiest is None:
+        rows, _ = customer_page(conn, scope, sort="requests", descending=True, page=1, page_size=limit)
+        return rows.select(*TOP_SCHEMA)
+    return _customer_rows(conn, scope, dict(busiest)).select(*TOP_SCHEMA)
 
 
 def newest_customers(conn: sqlite3.Connection, scope: Scope, limit: int = 10) -> pl.DataFrame:
@@ -217,7 +220,7 @@ def period_fingerprint(conn: sqlite3.Connection, scope: Scope) -> tuple[int, int
     """Changes whenever any figure of the period may: every request stored for the period adds to
     these sums (new customers and active ones come only with requests). Past periods rarely
     change, so their figures can be kept while the collector stores today's traffic."""
-    where, params = scope_where(scope, "hour", step=HOUR)
+    where, params = scope_where(scope, "hour", step=HOUR, every_api=True)
     row = conn.execute(
         f"SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(identified), 0) FROM api_hourly WHERE {where}", params
     ).fetchone()
@@ -230,10 +233,12 @@ def period_fingerprint(conn: sqlite3.Connection, scope: Scope) -> tuple[int, int
 # seconds). Instead:
 # - who was active: a customer seen (first..last request) across the period is active when its
 #   first or last request lies inside; only customers whose requests span the whole period need a
-#   look into customer_hourly, by primary key;
+#   look into customer_daily, one seek into an index by customer (customer_hourly for the edge
+#   hours, only when a day at the edge has requests);
 # - the busiest: all-time requests bound period requests from above, so candidates are taken in
-#   order of all-time requests and counted by primary key until no one left can beat the k-th
-#   (Fagin's threshold algorithm);
+#   order of all-time requests (an index) and counted until no one left can beat the k-th (Fagin's
+#   threshold algorithm); the daily rows bound each candidate's count from both sides, and only
+#   those that may reach the k-th are counted exactly, edge hours and all;
 # - other orders: the page of active customers in that order, counted afterwards.
 
 # The sort keys a caller may name, and the column of _customer_rows_sql each stands for.
@@ -294,37 +299,45 @@ def _customer_rows_sql(scope: Scope, search: str = "", names: bool = False) -> t
 
 def _active_clause(scope: Scope, alias: str) -> tuple[str, list]:
     """True for a row of _customer_rows_sql with at least one request in the period: its first or
-    last request lies inside, or else (it was seen before and after the period) the rollup has one.
-    With every API, each API's first and last request answer first."""
+    last request lies inside, or else (it was seen before and after the period) a rollup row does."""
     period = scope.period
     if period.since is None or period.until is None:
         return f"{alias}.bound > 0", []  # seen up to the open end, so a request lies inside
-    bounds = [period.since, period.until]
-    hours, hour_params = scope_where(Scope(None, period), "h.hour", step=HOUR)
-    if scope.api_id is not None:
-        return (
-            f"({alias}.first_seen >= ? OR {alias}.last_active < ? OR EXISTS (SELECT 1 FROM customer_hourly h"
-            f" WHERE h.api_id = ? AND h.customer_id = {alias}.cid AND {hours}))",
-            [*bounds, scope.api_id, *hour_params],
-        )
-    return (
-        f"({alias}.first_seen >= ? OR {alias}.last_active < ? OR EXISTS (SELECT 1 FROM api_customers ac"
-        f" WHERE ac.api_id IN (SELECT id FROM apis) AND ac.customer_id = {alias}.cid"
-        f" AND ac.first_seen < ? AND ac.last_seen >= ?"
-        f" AND (ac.first_seen >= ? OR ac.last_seen < ? OR EXISTS (SELECT 1 FROM customer_hourly h"
-        f" WHERE h.api_id = ac.api_id AND h.customer_id = ac.customer_id AND {hours}))))",
-        [*bounds, period.until, period.since, *bounds, *hour_params],
-    )
+    inside, inside_params = _requests_inside(scope, f"{alias}.cid")
+    return (f"({alias}.first_seen >= ? OR {alias}.last_active < ? OR {inside})",
+            [period.since, period.until, *inside_params])
+
+
+def _requests_inside(scope: Scope, cid: str) -> tuple[str, list]:
+    """True when the customer `cid` (an SQL expression) has a request in the scope's bounded period:
+    a whole day of it in customer_daily, found through the customer index in one seek whatever the
+    API; else, when a day at either edge has requests, an hour of the edge in customer_hourly."""
+    since, until = scope.period.since, scope.period.until
+    edges, days = split_into_days(since, until)
+    # customer_daily_customer for every API, customer_daily_api_customer for one.
+    api, api_params = ("", []) if scope.api_id is None else (" AND d.api_id = ?", [scope.api_id])
+    daily = f"EXISTS (SELECT 1 FROM customer_daily d WHERE d.customer_id = {cid} AND d.day >= ? AND d.day < ?{api})"
+    tests, params = [], []
+    if days:
+        tests.append(daily)
+        params += [*days, *api_params]
+    if edges:
+        touched = [since - since % DAY, -(-until // DAY) * DAY]  # the days the period touches
+        hourly, hourly_params = [], []
+        for start, end in edges:
+            hours, hour_params = _customer_hours(Scope(scope.api_id, Period(start, end)), "h.")
+            hourly.append(f"EXISTS (SELECT 1 FROM customer_hourly h WHERE {hours} AND h.customer_id = {cid})")
+            hourly_params += hour_params
+        tests.append(f"({daily} AND ({' OR '.join(hourly)}))")
+        params += [*touched, *api_params, *hourly_params]
+    return "(" + " OR ".join(tests) + ")", params
 
 
 def _customer_hours(scope: Scope, prefix: str = "") -> tuple[str, list]:
     """WHERE for customer_hourly rows in the scope (the shared scope WHERE), with every API listed
     when there is no API so that the primary key (api_id, customer_id, hour) still leads. Callers
     add their customer_id condition."""
-    where, params = scope_where(scope, f"{prefix}hour", step=HOUR, api_column=f"{prefix}api_id")
-    if scope.api_id is None:
-        where = f"{prefix}api_id IN (SELECT id FROM apis) AND " + where
-    return where, params
+    return scope_where(scope, f"{prefix}hour", step=HOUR, api_column=f"{prefix}api_id", every_api=True)
 
 
 def _api_in(scope: Scope, column: str = "api_id") -> tuple[str, list]:
@@ -336,38 +349,55 @@ def _api_in(scope: Scope, column: str = "api_id") -> tuple[str, list]:
 
 def _period_requests(conn: sqlite3.Connection, scope: Scope, cids: list[int]) -> dict[int, int]:
     """Requests in the scope of each of these customers (by database id), split as
-    db.reads.customer_request_counts_sql splits a period: whole days from customer_daily, looked
-    up day by day on its key (api_id, day, customer_id), and the hours at either edge from
-    customer_hourly; only for the APIs each customer used during the period."""
+    db.reads.customer_request_counts_sql splits a period: whole days from customer_daily, one short
+    range of its customer index per customer, and the hours at either edge from customer_hourly,
+    only for the APIs each customer used around the period."""
     if not cids:
         return {}
     period = scope.period
     since = period.since if period.since is not None else 0
     until = period.until if period.until is not None else 2**40
     edges, days = split_into_days(since, until)
-    api, api_params = _api_in(scope)
-    parts, part_params = [], []
+    parts, params = [], []
     if days:
-        parts.append(
-            "SELECT d.customer_id, d.requests FROM pairs JOIN customer_daily d ON d.api_id = pairs.api_id"
-            " AND d.day IN (SELECT value FROM json_each(?)) AND d.customer_id = pairs.customer_id"
-        )
-        part_params.append(json.dumps(list(range(days[0], days[1], DAY))))
+        api, api_params = ("", []) if scope.api_id is None else (" AND +d.api_id = ?", [scope.api_id])
+        parts.append("SELECT d.customer_id, d.requests FROM customer_daily d"
+                     f" WHERE d.customer_id IN (SELECT value FROM json_each(?)) AND d.day >= ? AND d.day < ?{api}")
+        params += [json.dumps(cids), *days, *api_params]
+    pairs = ""
+    if edges:
+        api, api_params = _api_in(scope)
+        # The unary + keeps the (api_id, customer_id) key in use rather than the first_seen index.
+        pairs = f"""WITH pairs AS MATERIALIZED (
+            SELECT api_id, customer_id FROM api_customers
+            WHERE {api} AND customer_id IN (SELECT value FROM json_each(?)) AND +last_seen >= ? AND +first_seen < ?)"""
+        params = [*api_params, json.dumps(cids), since, until, *params]
     for start, end in edges:
         hours, hour_params = scope_where(Scope(None, Period(start, end)), "h.hour", step=HOUR)
         parts.append(
             "SELECT h.customer_id, h.requests FROM pairs JOIN customer_hourly h ON h.api_id = pairs.api_id"
             f" AND h.customer_id = pairs.customer_id AND {hours}"
         )
-        part_params += hour_params
-    # The unary + keeps the (api_id, customer_id) key in use rather than the first_seen index.
-    sql = f"""
-        WITH pairs AS MATERIALIZED (
-            SELECT api_id, customer_id FROM api_customers
-            WHERE {api} AND customer_id IN (SELECT value FROM json_each(?)) AND +last_seen >= ? AND +first_seen < ?)
-        SELECT customer_id, SUM(requests) FROM ({" UNION ALL ".join(parts)}) GROUP BY customer_id"""
-    rows = conn.execute(sql, [*api_params, json.dumps(cids), since, until, *part_params])
-    return dict(rows.fetchall())
+        params += hour_params
+    sql = f"{pairs} SELECT customer_id, SUM(requests) FROM ({' UNION ALL '.join(parts)}) GROUP BY customer_id"
+    return dict(conn.execute(sql, params).fetchall())
+
+
+def _period_bounds(conn: sqlite3.Connection, scope: Scope, cids: list[int]) -> dict[int, tuple[int, int]]:
+    """(at least, at most) requests in the scope's period of each of these customers, from
+    customer_daily alone, one range of its customer index per customer: the period's whole days,
+    and every day it touches."""
+    since = scope.period.since if scope.period.since is not None else 0
+    until = scope.period.until if scope.period.until is not None else 2**40
+    _, days = split_into_days(since, until)
+    api, api_params = ("", []) if scope.api_id is None else (" AND +api_id = ?", [scope.api_id])
+    rows = conn.execute(
+        "SELECT customer_id, SUM(CASE WHEN day >= ? AND day < ? THEN requests ELSE 0 END), SUM(requests)"
+        f" FROM customer_daily WHERE customer_id IN (SELECT value FROM json_each(?)) AND day >= ? AND day < ?{api}"
+        " GROUP BY customer_id",
+        [*(days or (0, 0)), json.dumps(cids), since - since % DAY, -(-until // DAY) * DAY, *api_params],
+    )
+    return {cid: (low, high) for cid, low, high in rows}
 
 
 def _busiest(conn: sqlite3.Connection, scope: Scope, search: str, k: int) -> list[tuple[int, int]] | None:
@@ -377,25 +407,35 @@ def _busiest(conn: sqlite3.Connection, scope: Scope, search: str, k: int) -> lis
     batch = 4 * k + 16
     while True:
         candidates = conn.execute(
-            f"SELECT r.cid, r.bound, c.external_id FROM (SELECT cid, bound FROM ({rows_sql}) ORDER BY bound DESC, cid"
-            f" LIMIT ?) AS r JOIN customers c ON c.id = r.cid ORDER BY r.bound DESC, r.cid",
+            # Ties in the index's order (customers_requests, api_customers_requests): no sort.
+            f"SELECT cid, bound FROM ({rows_sql}) ORDER BY bound DESC, cid DESC LIMIT ?",
             [*params, batch + 1],
         ).fetchall()
-        counted = candidates[:batch]
+        counted = [cid for cid, _ in candidates[:batch]]
         if scope.period.since is None and scope.period.until is None:
-            counts = {cid: bound for cid, bound, _ in counted}
+            counts = dict(candidates[:batch])
         else:
-            counts = _period_requests(conn, scope, [cid for cid, _, _ in counted])
-        ranked = sorted(
-            ((cid, counts[cid], shown) for cid, _, shown in counted if counts.get(cid, 0) > 0),
-            key=lambda r: (-r[1], r[2]),
-        )
+            # Count exactly (edge hours and all) only those whose upper bound reaches the k-th lower
+            # bound: at least k others certainly have more requests than the rest.
+            bounds = _period_bounds(conn, scope, counted)
+            lows = sorted((low for low, _ in bounds.values()), reverse=True)
+            floor = lows[k - 1] if len(lows) >= k else 0
+            counts = _period_requests(conn, scope, [cid for cid, (_, high) in bounds.items() if 0 < high >= floor])
+        shown = _external_ids(conn, [cid for cid in counted if counts.get(cid, 0) > 0])
+        ranked = sorted(((cid, n, shown[cid]) for cid, n in counts.items() if n > 0), key=lambda r: (-r[1], r[2]))
         kth = ranked[k - 1][1] if len(ranked) >= k else 0
         if len(candidates) <= batch or candidates[batch][1] < kth:  # no one left can reach the k-th
             return [(cid, n) for cid, n, _ in ranked[:k]]
         if batch >= MAX_CANDIDATES:
             return None
         batch *= 4
+
+
+def _external_ids(conn: sqlite3.Connection, cids: list[int]) -> dict[int, str]:
+    """The customer IDs shown (the tie-breaker of every ranking), by database id."""
+    rows = conn.execute("SELECT id, external_id FROM customers WHERE id IN (SELECT value FROM json_each(?))",
+                        [json.dumps(cids)])
+    return dict(rows.fetchall())
 
 
 def customer_page(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from core.periods import Period, split_into_days
+from core.periods import DAY, HOUR, Period, split_into_days
 
 
 @dataclass(frozen=True)
@@ -18,19 +18,26 @@ class Scope:
     period: Period
 
 
-def scope_where(scope: Scope, time_column: str, *, step: int = 1, api_column: str = "api_id") -> tuple[str, list]:
+def scope_where(
+    scope: Scope, time_column: str, *, step: int = 1, api_column: str = "api_id", every_api: bool = False
+) -> tuple[str, list]:
     """The shared WHERE for API and period (Plausible's base_query). Rows whose time bucket
-    starts at `time_column` and lasts `step` seconds count when they lie inside the period."""
+    starts at `time_column` and lasts `step` seconds count when they lie inside the period.
+    every_api: with no API chosen, list every API anyway, so that a key or index starting with
+    api_id still leads (rollups keyed (api_id, time, ...) are read range by range, not scanned)."""
     clauses, params = ["1"], []
     if scope.api_id is not None:
         clauses.append(f"{api_column} = ?")
         params.append(scope.api_id)
+    elif every_api:
+        clauses.append(f"{api_column} IN (SELECT id FROM apis)")
     if scope.period.since is not None:
         clauses.append(f"{time_column} >= ?")
         params.append(scope.period.since)
     if scope.period.until is not None:
-        clauses.append(f"{time_column} + {step - 1:d} < ?")
-        params.append(scope.period.until)
+        # bucket + (step - 1) < until, with the column bare so that an index bounds the range.
+        clauses.append(f"{time_column} < ?")
+        params.append(scope.period.until - (step - 1))
     return " AND ".join(clauses), params
 
 
@@ -58,14 +65,13 @@ def api_id_by_name(conn: sqlite3.Connection, name: str) -> int | None:
 
 def api_request_count(conn: sqlite3.Connection, scope: Scope) -> int:
     """Every request of the scope, unidentified ones included: the denominator of shares."""
-    where, params = scope_where(scope, "hour", step=3600)
+    where, params = scope_where(scope, "hour", step=HOUR, every_api=True)
     return conn.execute(f"SELECT COALESCE(SUM(requests), 0) FROM api_hourly WHERE {where}", params).fetchone()[0]
 
 
 def customer_request_counts_sql(scope: Scope) -> tuple[str, list]:
     """SQL for (customer_id, requests) in the scope: whole days from customer_daily, the
     hours at either edge from customer_hourly, or the running totals for all time."""
-    api_clause, api_params = ("api_id = ?", [scope.api_id]) if scope.api_id is not None else ("1", [])
     period = scope.period
     if period.since is None and period.until is None:
         if scope.api_id is None:
@@ -76,11 +82,13 @@ def customer_request_counts_sql(scope: Scope) -> tuple[str, list]:
     edges, days = split_into_days(since, until)
     parts, params = [], []
     if days:
-        parts.append(f"SELECT customer_id, requests FROM customer_daily WHERE {api_clause} AND day >= ? AND day < ?")
-        params += [*api_params, *days]
+        where, where_params = scope_where(Scope(scope.api_id, Period(*days)), "day", step=DAY, every_api=True)
+        parts.append(f"SELECT customer_id, requests FROM customer_daily WHERE {where}")
+        params += where_params
     for start, end in edges:
-        parts.append(f"SELECT customer_id, requests FROM customer_hourly WHERE {api_clause} AND hour >= ? AND hour < ?")
-        params += [*api_params, start, end]
+        where, where_params = scope_where(Scope(scope.api_id, Period(start, end)), "hour", step=HOUR, every_api=True)
+        parts.append(f"SELECT customer_id, requests FROM customer_hourly WHERE {where}")
+        params += where_params
     return " UNION ALL ".join(parts), params
 
 

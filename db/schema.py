@@ -129,6 +129,18 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # 2: indexes for the dashboard's per-period customer figures at 100k customers.
+    """
+    -- The busiest customers of all time first (the candidates of a period's top list), with
+    -- every API and with one.
+    CREATE INDEX customers_requests ON customers(requests);
+    CREATE INDEX api_customers_requests ON api_customers(api_id, requests);
+    -- One customer's days across APIs, with their requests: whether it was active in a period,
+    -- and how much, in one short range read per customer.
+    CREATE INDEX customer_daily_customer ON customer_daily(customer_id, day, requests);
+    -- The same for one API: its customers' days together, read in customer order.
+    CREATE INDEX customer_daily_api_customer ON customer_daily(api_id, customer_id, day);
+    """,
 ]
 
 

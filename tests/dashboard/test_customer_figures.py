@@ -91,3 +91,16 @@ def test_search_narrows_the_count_and_the_pages(traffic):
     rows, total = dashboard.customer_page(traffic.conn, scope, "3", "requests", True, 1, 100)
     assert total == len(counts)
     assert dict(zip(rows["customer_id"], rows["requests"])) == counts
+
+
+@pytest.mark.parametrize("api_id", [None, 1])
+def test_requests_on_the_first_day_but_before_the_period_never_count_towards_the_busiest(dash, api_id):
+    since = (floor_hour(dash.now) // 86400 - 20) * 86400 + 12 * HOUR  # noon 20 days ago: its day is cut in two
+    before = [Call("edge", (dash.now - since) / HOUR + 2) for _ in range(50)]  # that day, before noon
+    dash.ingest(*before, Call("edge", 1), *[Call("steady", 24 * 10) for _ in range(3)],
+                *[Call("early", (dash.now - since) / HOUR - 1) for _ in range(2)])  # that day, after noon
+    scope = Scope(api_id, Period(since, floor_hour(dash.now) + HOUR))
+    top = dashboard.top_customers(dash.conn, scope, 1)
+    assert list(zip(top["customer_id"], top["requests"])) == [("steady", 3)]
+    top = dashboard.top_customers(dash.conn, scope, 3)
+    assert list(zip(top["customer_id"], top["requests"])) == [("steady", 3), ("early", 2), ("edge", 1)]

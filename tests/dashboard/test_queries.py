@@ -96,3 +96,62 @@ def test_sort_keys_and_filters_are_never_spliced_into_sql(dash):
     rows, total = dashboard.customer_page(dash.conn, scope, search=hostile)
     assert total == 0
     assert dashboard.history(dash.conn, 1, scope, dashboard.HistoryFilter(methods=(hostile,), search=hostile)).is_empty()
+
+
+# Rollups read by ranges of their keys or indexes: a SCAN of one reads all of it (at 10M requests,
+# megabytes per figure), and a time range open at one end reads on to the end of the key.
+ROLLUP_SCAN = re.compile(r"\bSCAN (api_hourly|customer_hourly|customer_daily|customer_latency_daily|api_customers"
+                         r"|h|d|ac)\b")
+PERIODS = {
+    "the last 30 days": lambda now: preset_period("30d", now),
+    "the 30 days before": lambda now: preset_period("30d", now).previous(),
+    "the last 24 hours": lambda now: preset_period("24h", now),
+}
+
+
+def half_open_time_ranges(query_plan: str) -> list[str]:
+    return [step for step in query_plan.split(" | ")
+            for column in ("hour", "day") if f"{column}>?" in step and f"{column}<?" not in step]
+
+
+@pytest.mark.parametrize("api_id", [None, 1])
+@pytest.mark.parametrize("period_name", PERIODS)
+def test_period_figures_read_rollups_by_bounded_key_ranges_never_whole(dash, api_id, period_name):
+    dash.ingest(Call("a", 2), Call("a", 24 * 45), Call("b", 24 * 40, api=BILLING_KEY), Call("b", 3, api=BILLING_KEY),
+                Call("c", 24 * 31), Call("d", 24 * 50), Call("d", 1), Call(None, 3))
+    dash.conn.execute("UPDATE customers SET favorite = 1 WHERE external_id = 'a'")
+    conn = dash.conn
+    scope = Scope(api_id, PERIODS[period_name](dash.now))
+    cid = conn.execute("SELECT id FROM customers WHERE external_id = 'a'").fetchone()[0]
+    reads = [
+        lambda: dashboard.home_figures(conn, scope),
+        lambda: dashboard.customer_page(conn, scope),
+        lambda: dashboard.customer_page(conn, scope, "a"),
+        lambda: dashboard.customer_profile(conn, "a", scope),
+        lambda: dashboard.request_graph(conn, cid, scope, 3600),
+        lambda: dashboard.history_count(conn, cid, scope),
+    ]
+    for read in reads:
+        for sql in statements(conn, read):
+            query_plan = plan(conn, sql)
+            assert not ROLLUP_SCAN.search(query_plan), (sql, query_plan)
+            assert not half_open_time_ranges(query_plan), (sql, query_plan)
+
+
+@pytest.mark.parametrize("api_id", [None, 1])
+def test_the_busiest_come_from_the_requests_index_and_activity_from_a_daily_customer_index(dash, api_id):
+    dash.ingest(Call("a", 2), Call("a", 24 * 45), Call("b", 24 * 40), Call("b", 3), Call("c", 24 * 31))
+    conn = dash.conn
+    previous = Scope(api_id, preset_period("30d", dash.now).previous())  # customers seen before and after it
+    seen = statements(conn, lambda: (dashboard.customer_page(conn, previous), dashboard.top_customers(conn, previous)))
+    candidates = [s for s in seen if s.lstrip().startswith("SELECT cid, bound FROM")]
+    probes = [s for s in seen if "EXISTS (SELECT 1 FROM customer_daily d" in s]
+    assert candidates and probes
+    requests_index = "customers_requests" if api_id is None else "api_customers_requests"
+    for sql in candidates:  # in the index's order: no sort of every customer
+        query_plan = plan(conn, sql)
+        assert requests_index in query_plan and "TEMP B-TREE" not in query_plan, query_plan
+    daily_index = "customer_daily_customer" if api_id is None else "customer_daily_api_customer"
+    for sql in probes:
+        query_plan = plan(conn, sql)
+        assert f"SEARCH d USING COVERING INDEX {daily_index} (" in query_plan, query_plan

@@ -1,0 +1,130 @@
+"""bench/dashboard.py at a tiny size: its JSON, its consistency check, and its bulk-built rollups
+against what the real ingest path (RecordWriter) writes for the same requests."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.record import Record
+from db.connection import connect
+from db.writes import RecordWriter, add_api
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "bench" / "dashboard.py"
+TINY = ["--requests", "20000", "--customers", "400", "--days", "40"]  # the 30-day period and the one before
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_dashboard", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_bench(db_dir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(BENCH), *TINY, "--skip-browser", "--keep-os-cache", "--db-dir", str(db_dir)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    db_dir = tmp_path_factory.mktemp("bench")
+    return db_dir, run_bench(db_dir)
+
+
+def test_the_last_line_is_json_with_every_figure_and_the_consistency_check_passed(tiny_run):
+    _, run = tiny_run
+    assert run.returncode == 0, run.stderr
+    figures = json.loads(run.stdout.strip().splitlines()[-1])
+    assert figures["consistency"] == "passed", figures.get("consistency_problems")
+    assert figures["sizes"]["requests"] == 20000 and figures["sizes"]["customers"] == 400
+    assert figures["sizes"]["days"] == 40
+    for scope in ("one_api", "all_apis"):
+        assert set(figures["reads_ms"][scope]) == {"sidebar", "home", "customers", "profile"}
+        assert set(figures["naive_ms"][scope]) == set(figures["ratio"][scope]) == {"home", "customers", "profile"}
+        assert all(isinstance(ms, float) and ms > 0 for ms in figures["reads_ms"][scope].values())
+        assert figures["largest_customer"][scope]
+    assert isinstance(figures["reads_within_target"], bool)
+    assert "OS page cache NOT dropped" in figures["cold"]
+    assert figures["browser"] == {"skipped": True}
+
+
+def test_a_rollup_that_disagrees_with_the_raw_requests_fails_the_bench_loudly(tiny_run, tmp_path):
+    db_dir, run = tiny_run
+    assert run.returncode == 0, run.stderr
+    for path in db_dir.glob("dashboard-*.db*"):
+        shutil.copy(path, tmp_path / path.name)
+    [db] = tmp_path.glob("dashboard-*.db")
+    conn = sqlite3.connect(db)
+    with conn:  # one day inside the period counts one request too many for every customer
+        conn.execute("UPDATE customer_daily SET requests = requests + 1"
+                     " WHERE day = (SELECT MAX(day) FROM customer_daily) - 5 * 86400")
+    conn.close()
+    broken = run_bench(tmp_path)
+    assert broken.returncode == 1
+    assert "CONSISTENCY FAILED" in broken.stderr
+    assert json.loads(broken.stdout.strip().splitlines()[-1])["consistency"] == "failed"
+
+
+ROLLUPS = {
+    "api_hourly": "api_id, hour",
+    "customer_hourly": "api_id, customer_id, hour",
+    "customer_daily": "api_id, day, customer_id",
+    "customer_latency_daily": "api_id, customer_id, day, bucket",
+    "api_customers": "api_id, customer_id",
+    "customers": "id",
+}
+
+
+def table_rows(conn: sqlite3.Connection, table: str) -> list[tuple]:
+    columns = ("id, external_id, name_from_traffic, first_seen, last_seen, requests" if table == "customers" else "*")
+    return conn.execute(f"SELECT {columns} FROM {table} ORDER BY {ROLLUPS[table]}").fetchall()
+
+
+def same_row(a: tuple, b: tuple) -> bool:
+    """Equal, floats within rounding: sums added in another order differ in the last bits."""
+    return len(a) == len(b) and all(
+        math.isclose(x, y, rel_tol=1e-9) if isinstance(x, float) or isinstance(y, float) else x == y
+        for x, y in zip(a, b)
+    )
+
+
+def test_the_bulk_built_rollups_are_what_record_writer_writes_for_the_same_requests(tmp_path):
+    bench = load_bench()
+    built = tmp_path / "built.db"
+    bench.build_database(built, bench.DataSpec(requests=4000, customers=120, days=4, seed=3), end=1_790_000_000)
+    source = connect(built)
+    replayed = connect(tmp_path / "replayed.db")
+    for name, key in source.execute("SELECT name, api_key FROM apis ORDER BY id").fetchall():
+        add_api(replayed, name, key)
+    rows = source.execute("""
+        SELECT a.api_key, c.external_id, c.name_from_traffic, r.ts, r.method, r.status, r.path, r.query, r.endpoint,
+               r.load_time_ms, r.size, r.threat_level, r.threat_reasons, r.device, r.os, r.browser, r.ai_agent,
+               r.country, r.city, r.ip, r.user_agent, r.sdk, d.request_headers, d.request_body, d.response_headers,
+               d.response_body, d.errors
+        FROM requests r JOIN apis a ON a.id = r.api_id LEFT JOIN customers c ON c.id = r.customer_id
+        JOIN request_details d ON d.request_id = r.id ORDER BY r.id""").fetchall()
+    writer = RecordWriter(replayed)
+    for start in range(0, len(rows), 500):  # batches, as the collector groups them
+        writer.write([Record(*row) for row in rows[start:start + 500]])
+    assert source.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 4000
+    assert (source.execute("SELECT * FROM requests ORDER BY id").fetchall()
+            == replayed.execute("SELECT * FROM requests ORDER BY id").fetchall())
+    for table in ROLLUPS:
+        ours, theirs = table_rows(source, table), table_rows(replayed, table)
+        assert ours, table
+        assert len(ours) == len(theirs), table
+        different = [(a, b) for a, b in zip(ours, theirs) if not same_row(a, b)]
+        assert not different, (table, different[:3])
