@@ -83,19 +83,25 @@ def bench_import(work: Path, count: int) -> dict:
 
 
 def profile_import(work: Path, count: int) -> dict:
-    """Where the time goes: pyinstrument over an in-process import."""
+    """Where the time goes: pyinstrument over the import path in one process (in `import`, the
+    parse-and-enrich part runs in worker processes and the write part in the main one)."""
     from pyinstrument import Profiler
 
     import footfall
+    from collector.ingest import ingest_batches
+    from db.writes import RecordWriter
 
     source = work / "profile.jsonl"
     write_jsonl(source, count, seed=2)
     db = new_db(work / "profile.db")
+    writer = RecordWriter(connect(db))
+    batches = footfall._batches(footfall._jsonl_lines([source]), footfall.IMPORT_BATCH)
     profiler = Profiler(interval=0.0005)
     profiler.start()
-    footfall.main(["--db", str(db), "import", str(source)])
+    report = ingest_batches(writer, batches, received_at=time.time())
     profiler.stop()
-    print(profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False)[:6000])
+    print(f"profile: {report.accepted} payloads through the import path in one process")
+    print(profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False)[:8000])
     return {}
 
 
@@ -127,6 +133,7 @@ def bench_collector(work: Path, count: int, clients: int) -> dict:
           f"failures {failures}; acknowledged but missing: {missing}")
     return {
         "collector_clients": clients,
+        "collector_workers": int(os.environ.get("FOOTFALL_COLLECTOR_WORKERS") or os.cpu_count() or 1),
         "collector_acknowledged": len(acked),
         "collector_payloads_per_s": round(len(acked) / seconds),
         "collector_ack_p50_ms": round(pick(0.5), 2),

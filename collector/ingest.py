@@ -71,7 +71,8 @@ def enrichment_pool(workers: int | None = None) -> Iterator[Pool | None]:
 
     Start it before this process opens a database connection: the workers are forked, and a
     SQLite connection must never be carried across a fork."""
-    workers = os.cpu_count() or 1 if workers is None else workers
+    if workers is None:
+        workers = os.cpu_count() or 1
     if workers <= 1:
         yield None
         return

@@ -75,6 +75,7 @@ def receive(readable: list, workers: list[Connection]) -> list[tuple[Connection,
                     break
         except (EOFError, OSError):  # that worker has gone
             workers.remove(conn)
+            conn.close()
     return batch
 
 

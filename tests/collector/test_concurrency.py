@@ -1,5 +1,7 @@
 """Ingest goes on while readers query; every acknowledged payload is there afterwards."""
 
+import os
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -81,3 +83,17 @@ def test_stopping_the_collector_stops_its_writer_and_workers(conn, db_path):
     while any(map(_running, children)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in children if _running(pid)]
+
+
+def test_a_collector_whose_writer_died_answers_503_and_stores_nothing(conn, db_path):
+    process, url = start_collector(db_path, workers=1)  # the HTTP worker runs in the main process
+    try:
+        writer = [pid for pid in _children(process.pid) if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(writer) == 1
+        os.kill(writer[0], signal.SIGKILL)
+        reply = httpx.post(url + "/", content=orjson.dumps(payload()), timeout=10)
+        assert reply.status_code == 503
+        assert "nothing was stored" in reply.json()["error"]
+    finally:
+        stop(process)
+    assert conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 0

@@ -1,0 +1,28 @@
+"""bench/ingest.py at a tiny size: it imports and posts everything, loses nothing, and ends with
+its figures as JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_ingest_bench_ends_with_its_figures_and_loses_nothing():
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "ingest.py"), "--import-payloads", "400", "--collector-payloads", "300",
+         "--profile-payloads", "200", "--clients", "4"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    figures = json.loads(run.stdout.strip().splitlines()[-1])
+    assert figures["import_stored"] == 400
+    assert figures["import_payloads_per_s"] > 0
+    assert figures["collector_acknowledged"] == 300
+    assert figures["collector_failures"] == 0
+    assert figures["collector_acknowledged_missing"] == 0
+    assert 0 < figures["collector_ack_p50_ms"] <= figures["collector_ack_p99_ms"]
+    assert "profile: 200 payloads" in run.stdout
