@@ -42,9 +42,10 @@ HISTORY_SORTS = {
     "ai_agent": "AI Agent",
     "country": "Location",
 }
-FILTER_KEYS = ("history_search", "history_methods", "history_statuses", "history_endpoints", "history_threats",
-               "history_devices", "history_ai_agents", "history_countries", "history_min_ms", "history_max_ms",
-               "history_days", "history_sort", "history_order", "history_page", "history_table")
+FILTER_WIDGETS = ("history_methods", "history_statuses", "history_endpoints", "history_threats", "history_devices",
+                  "history_ai_agents", "history_countries", "history_min_ms", "history_max_ms", "history_days")
+FILTER_KEYS = ("history_search", *FILTER_WIDGETS, "_history_filter_values", "history_filters", "history_sort",
+               "history_order", "history_page", "history_table")
 
 view = current_view()
 customer_id = st.query_params.get("id", "").strip()
@@ -166,30 +167,43 @@ with order_column:
     order = st.segmented_control("Order", ["Descending", "Ascending"], default="Descending", key="history_order",
                                  on_change=first_history_page)
 
-with st.expander("Filters", icon=":material/filter_list:"):
-    row1 = st.columns(4)
-    methods = row1[0].multiselect("Method", options["methods"], key="history_methods", on_change=first_history_page)
-    statuses = row1[1].multiselect("Response", [*STATUS_CLASSES, *map(str, options["statuses"])],
-                                   key="history_statuses", on_change=first_history_page)
-    endpoints = row1[2].multiselect("Name", options["endpoints"], key="history_endpoints", accept_new_options=True,
-                                    on_change=first_history_page, help=SUGGESTED)
-    threats = row1[3].multiselect("Threat Level", THREAT_LEVELS, format_func=str.title, key="history_threats",
-                                  on_change=first_history_page)
-    row2 = st.columns(4)
-    devices = row2[0].multiselect("Device", options["devices"], key="history_devices", on_change=first_history_page)
-    agents = row2[1].multiselect("AI Agent", [ANY_AI_AGENT, NO_VALUE, *options["ai_agents"]], accept_new_options=True,
-                                 key="history_ai_agents", on_change=first_history_page, help=SUGGESTED)
-    countries = row2[2].multiselect("Location", [*options["countries"], NO_VALUE], key="history_countries",
-                                    accept_new_options=True, on_change=first_history_page,
-                                    help="Country code of the client's IP address. " + SUGGESTED)
-    with row2[3]:
-        low, high = st.columns(2)
-        min_ms = low.number_input("Min load (ms)", min_value=0.0, value=None, step=10.0, key="history_min_ms",
-                                  on_change=first_history_page)
-        max_ms = high.number_input("Max load (ms)", min_value=0.0, value=None, step=10.0, key="history_max_ms",
-                                   on_change=first_history_page)
-    days = st.date_input("Time (UTC days)", value=[], key="history_days", on_change=first_history_page,
-                         help="Narrow the history to these days within the period")
+# The filters are drawn only while their expander is open: ten widgets drawn hidden on every visit
+# slow the page's first paint in the browser. While it is closed, the values last chosen still apply.
+filters_panel = st.expander("Filters", icon=":material/filter_list:", key="history_filters", on_change="rerun")
+chosen = st.session_state.get("_history_filter_values", {})
+if filters_panel.open:
+    for key, value in chosen.items():  # reopened: the widgets start from the values that applied
+        st.session_state.setdefault(key, value)
+    with filters_panel:
+        row1 = st.columns(4)
+        row1[0].multiselect("Method", options["methods"], key="history_methods", on_change=first_history_page)
+        row1[1].multiselect("Response", [*STATUS_CLASSES, *map(str, options["statuses"])], key="history_statuses",
+                            on_change=first_history_page)
+        row1[2].multiselect("Name", options["endpoints"], key="history_endpoints", accept_new_options=True,
+                            on_change=first_history_page, help=SUGGESTED)
+        row1[3].multiselect("Threat Level", THREAT_LEVELS, format_func=str.title, key="history_threats",
+                            on_change=first_history_page)
+        row2 = st.columns(4)
+        row2[0].multiselect("Device", options["devices"], key="history_devices", on_change=first_history_page)
+        row2[1].multiselect("AI Agent", [ANY_AI_AGENT, NO_VALUE, *options["ai_agents"]], accept_new_options=True,
+                            key="history_ai_agents", on_change=first_history_page, help=SUGGESTED)
+        row2[2].multiselect("Location", [*options["countries"], NO_VALUE], key="history_countries",
+                            accept_new_options=True, on_change=first_history_page,
+                            help="Country code of the client's IP address. " + SUGGESTED)
+        with row2[3]:
+            low, high = st.columns(2)
+            low.number_input("Min load (ms)", min_value=0.0, value=None, step=10.0, key="history_min_ms",
+                             on_change=first_history_page)
+            high.number_input("Max load (ms)", min_value=0.0, value=None, step=10.0, key="history_max_ms",
+                              on_change=first_history_page)
+        st.date_input("Time (UTC days)", value=[], key="history_days", on_change=first_history_page,
+                      help="Narrow the history to these days within the period")
+    chosen = {key: st.session_state[key] for key in FILTER_WIDGETS}
+    st.session_state["_history_filter_values"] = chosen
+methods, statuses, endpoints, threats, devices, agents, countries = (
+    chosen.get(key) or [] for key in FILTER_WIDGETS[:7])
+min_ms, max_ms = chosen.get("history_min_ms"), chosen.get("history_max_ms")
+days = chosen.get("history_days") or []
 
 day_since = day_until = None
 if isinstance(days, (list, tuple)) and len(days) == 2 and all(isinstance(d, date) for d in days):

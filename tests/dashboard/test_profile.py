@@ -159,9 +159,17 @@ def test_the_history_lists_the_customers_requests_in_the_period_newest_first_wit
     assert times == sorted(times, reverse=True)
 
 
+def open_filters(at: AppTest) -> None:
+    """Open the history's Filters expander (its widgets are drawn only while it is open)."""
+    at.session_state["history_filters"] = True
+    at.run()
+    assert at.multiselect(key="history_methods") is not None
+
+
 def test_each_history_column_filters_and_the_filters_combine(dash):
     history_traffic(dash)
     at = dash.app(PROFILE, id="h")
+    open_filters(at)
     at.multiselect(key="history_threats").set_value(["high"]).run()
     assert list(table(at, "history_table")["Name"]) == ["/api/items"]
     at.multiselect(key="history_threats").set_value([]).run()
@@ -194,6 +202,25 @@ def test_each_history_column_filters_and_the_filters_combine(dash):
     assert list(table(at, "history_table")["Load Time"]) == [120, 60]
 
 
+def test_filters_still_apply_while_their_expander_is_closed_and_come_back_when_it_opens(dash):
+    history_traffic(dash)
+    at = dash.app(PROFILE, id="h")
+    assert len(at.multiselect) == 0  # closed: the filter widgets are not drawn at all
+    open_filters(at)
+    at.multiselect(key="history_threats").set_value(["high"]).run()
+    at.number_input(key="history_max_ms").set_value(100.0).run()
+    at.session_state["history_filters"] = False
+    at.run()
+    assert len(at.multiselect) == 0
+    assert list(table(at, "history_table")["Name"]) == ["/api/items"]
+    at.run()
+    assert list(table(at, "history_table")["Name"]) == ["/api/items"]
+    open_filters(at)
+    assert at.multiselect(key="history_threats").value == ["high"]
+    assert at.number_input(key="history_max_ms").value == 100.0
+    assert list(table(at, "history_table")["Name"]) == ["/api/items"]
+
+
 def test_search_looks_in_the_path_and_the_endpoint_name(dash):
     history_traffic(dash)
     at = dash.app(PROFILE, id="h")
@@ -221,6 +248,7 @@ def test_the_history_sorts_by_a_chosen_column(dash):
 def test_the_csv_export_holds_exactly_the_filtered_rows_in_the_shown_order(dash):
     history_traffic(dash)
     at = dash.app(PROFILE, id="h")
+    open_filters(at)
     at.multiselect(key="history_methods").set_value(["GET"]).run()
     at.selectbox(key="history_sort").select("load_time_ms").run()
     assert [b.label for b in at.download_button] == ["Export CSV"]
