@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         print(f"footfall: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 class UserError(Exception):

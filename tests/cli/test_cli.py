@@ -2,8 +2,10 @@
 
 import gzip
 import json
+import subprocess
+import sys
 
-from conftest import footfall
+from conftest import ROOT, footfall
 from factories import jsonl, payload
 
 
@@ -81,3 +83,13 @@ def test_db_can_come_from_the_environment(tmp_path):
     subprocess.run([sys.executable, "-m", "footfall", "apis", "add", "Env API"], cwd=ROOT, check=True,
                    env={**os.environ, "FOOTFALL_DB": str(db)}, capture_output=True)
     assert "Env API" in footfall("apis", "list", db=db).stdout
+
+
+def test_output_cut_short_by_the_reader_ends_quietly(db_path):
+    footfall("demo", "--requests", "20000", db=db_path)  # about 100 KB of JSON: more than a pipe holds
+    reader = subprocess.Popen([sys.executable, "-m", "footfall", "--db", str(db_path), "customers", "--format", "json"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout.read(100).startswith(b"[")
+    reader.stdout.close()  # like `| head -c 100`
+    assert reader.wait(timeout=60) == 0
+    assert b"Traceback" not in reader.stderr.read()
