@@ -263,10 +263,11 @@ else:
                         {
                             "Field": ["Endpoint", "Query", "Size", "IP", "Location", "Device", "OS", "Browser",
                                       "AI agent", "User agent", "SDK"],
-                            "Value": [detail["endpoint"], detail["query"] or "", str(detail["size"] or ""),
-                                      detail["ip"] or "", location, detail["device"], detail["os"] or "",
-                                      detail["browser"] or "", detail["ai_agent"] or "", detail["user_agent"] or "",
-                                      detail["sdk"] or ""],
+                            "Value": [detail["endpoint"], detail["query"] or "—",
+                                      "—" if detail["size"] is None else str(detail["size"]),
+                                      detail["ip"] or "—", location, detail["device"], detail["os"] or "—",
+                                      detail["browser"] or "—", detail["ai_agent"] or "—", detail["user_agent"] or "—",
+                                      detail["sdk"] or "—"],
                         },
                         hide_index=True, width="stretch", key="request_facts", height=35 * 12 + 3,
                     )
