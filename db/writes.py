@@ -62,10 +62,11 @@ class RecordWriter:
     def api_id(self, api_key: str) -> int | None:
         """The API's id, or None when no API has this key (looked up again on a miss)."""
         if api_key not in self._api_ids:
-            self._api_ids = dict(self.conn.execute("SELECT api_key, id FROM apis"))
+            self.known_api_keys()
         return self._api_ids.get(api_key)
 
     def known_api_keys(self) -> frozenset[str]:
+        """Every registered API key, read afresh."""
         self._api_ids = dict(self.conn.execute("SELECT api_key, id FROM apis"))
         return frozenset(self._api_ids)
 
