@@ -300,13 +300,21 @@ def cmd_up(args, db_path: Path) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        stop()
+        stop()  # both at once, then wait for each
         for p in processes:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            stop_process(p, timeout=10)
     return 0
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL if it has not stopped within `timeout` seconds."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ from db import dashboard  # noqa: E402
 from db.connection import connect  # noqa: E402
 from db.reads import Scope, scope_where  # noqa: E402
 from db.writes import add_api  # noqa: E402
+from footfall import stop_process as stop  # noqa: E402
 
 # Bump when the generated data changes, so cached databases are rebuilt.
 GENERATOR_VERSION = 1
@@ -932,16 +933,6 @@ def start_dashboard(db: Path, log: Path) -> tuple[subprocess.Popen, str]:
         time.sleep(0.2)
     stop(process)
     raise TimeoutError(f"streamlit did not answer within 60s; see {log}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def bench_browser(db: Path, spec: DataSpec) -> dict:

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.demo import DEMO_APIS, demo_payloads  # noqa: E402
+from db.config import settings  # noqa: E402
 from db.connection import connect  # noqa: E402
 from db.writes import add_api  # noqa: E402
 
@@ -133,7 +134,7 @@ def bench_collector(work: Path, count: int, clients: int) -> dict:
           f"failures {failures}; acknowledged but missing: {missing}")
     return {
         "collector_clients": clients,
-        "collector_workers": int(os.environ.get("FOOTFALL_COLLECTOR_WORKERS") or os.cpu_count() or 1),
+        "collector_workers": settings().collector_workers,
         "collector_acknowledged": len(acked),
         "collector_payloads_per_s": round(len(acked) / seconds),
         "collector_ack_p50_ms": round(pick(0.5), 2),

@@ -15,6 +15,7 @@ import pytest
 from db.connection import connect
 from db.writes import RecordWriter, add_api
 from factories import API_KEY
+from footfall import stop_process as stop  # the tests' way to stop what they start
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,15 +81,6 @@ def start_collector(db: Path, workers: int = 1, **env: str):
         process.kill()
         raise
     return process, url
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture
