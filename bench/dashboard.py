@@ -64,6 +64,7 @@ from core.latency import latency_bucket, percentile_ms  # noqa: E402
 from core.periods import DAY, HOUR, Period, preset_period  # noqa: E402
 from core.threat import NO_AUTHORIZATION, SQL_INJECTION  # noqa: E402
 from db import dashboard  # noqa: E402
+from db.activity import rebuild_activity  # noqa: E402
 from db.connection import connect  # noqa: E402
 from db.reads import Scope, scope_where  # noqa: E402
 from db.writes import add_api  # noqa: E402
@@ -473,7 +474,8 @@ def fill_rollups(conn) -> None:
     """Every rollup from the raw rows, as RecordWriter keeps them (db/writes.py): hour and day are
     ts - ts % 3600 / 86400; errors are status >= 400; a status class is min(max(status // 100, 2), 5)
     (so 1xx counts as 2xx, 6xx+ as 5xx); latency buckets are core.latency.latency_bucket itself;
-    unidentified requests count only in api_hourly. Customers come from the temp table
+    unidentified requests count only in api_hourly; the active-customer sets are db.activity's
+    own rebuild from customer_daily and customer_hourly. Customers come from the temp table
     customer_names (id, external_id, name)."""
     conn.create_function("latency_bucket", 1, latency_bucket, deterministic=True)
     conn.execute("BEGIN")
@@ -504,6 +506,7 @@ def fill_rollups(conn) -> None:
         INSERT INTO api_customers (api_id, customer_id, first_seen, last_seen, requests)
         SELECT api_id, customer_id, MIN(ts), MAX(ts), COUNT(*)
         FROM requests WHERE customer_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""")
+    rebuild_activity(conn)
     conn.execute("COMMIT")
 
 

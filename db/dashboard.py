@@ -19,6 +19,7 @@ import polars as pl
 from core.figures import dump_widget_choices, widget_choices
 from core.latency import percentile_ms
 from core.periods import DAY, HOUR, Period, split_into_days
+from db.activity import active_count
 from db.reads import (
     CUSTOMER_SCHEMA,
     Scope,
@@ -135,6 +136,8 @@ def period_counts(conn: sqlite3.Connection, scope: Scope) -> PeriodCounts:
 
 def active_customers(conn: sqlite3.Connection, scope: Scope, search: str = "") -> int:
     """Customers with at least one request in the scope (matching the search, if any)."""
+    if not search.strip() and scope.period.since is not None and scope.period.until is not None:
+        return active_count(conn, scope)
     rows_sql, params = _customer_rows_sql(scope, search)
     active, active_params = _active_clause(scope, "r")
     sql = f"SELECT COUNT(*) FROM ({rows_sql}) AS r WHERE {active}"

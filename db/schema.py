@@ -3,8 +3,33 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
-MIGRATIONS: list[str] = [
+from db import activity
+
+
+def _active_customer_sets(conn: sqlite3.Connection) -> None:
+    """Migration 3: each API's active customers per day and hour (db/activity.py), filled from the
+    rollups already stored."""
+    _run(conn, """
+    -- customers: a roaring bitmap (pyroaring's portable serialization) of customer ids.
+    CREATE TABLE active_daily (
+        api_id INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        customers BLOB NOT NULL,
+        PRIMARY KEY (api_id, day)
+    ) WITHOUT ROWID;
+    CREATE TABLE active_hourly (
+        api_id INTEGER NOT NULL,
+        hour INTEGER NOT NULL,
+        customers BLOB NOT NULL,
+        PRIMARY KEY (api_id, hour)
+    ) WITHOUT ROWID;
+    """)
+    activity.rebuild_activity(conn)
+
+
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 1: APIs, customers, raw requests with their details, and the rollups dashboards read.
     """
     CREATE TABLE apis (
@@ -141,6 +166,7 @@ MIGRATIONS: list[str] = [
     -- The same for one API: its customers' days together, read in customer order.
     CREATE INDEX customer_daily_api_customer ON customer_daily(api_id, customer_id, day);
     """,
+    _active_customer_sets,
 ]
 
 
@@ -153,10 +179,17 @@ def migrate(conn: sqlite3.Connection) -> int:
             # Another process may have migrated while we waited for the lock.
             if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
                 continue
-            for statement in _statements(script):
-                conn.execute(statement)
+            if callable(script):
+                script(conn)
+            else:
+                _run(conn, script)
             conn.execute(f"PRAGMA user_version = {number:d}")
     return len(MIGRATIONS)
+
+
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    for statement in _statements(script):
+        conn.execute(statement)
 
 
 def _statements(script: str) -> list[str]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from core.latency import latency_bucket
 from core.record import Record
+from db.activity import add_activity
 
 HOUR = 3600
 DAY = 86400
@@ -146,6 +147,8 @@ class RecordWriter:
         daily: dict[tuple, list] = defaultdict(lambda: [0, 0, 0.0])
         latency: dict[tuple, int] = defaultdict(int)
         per_api: dict[tuple, list] = {}
+        active_days: dict[tuple, set] = defaultdict(set)
+        active_hours: dict[tuple, set] = defaultdict(set)
         for api_id, r in zip(api_ids, records):
             hour = r.ts - r.ts % HOUR
             is_error = r.status >= 400
@@ -167,6 +170,8 @@ class RecordWriter:
             d[1] += is_error
             d[2] += r.load_time_ms
             latency[(api_id, cid, day, latency_bucket(r.load_time_ms))] += 1
+            active_days[(api_id, day)].add(cid)
+            active_hours[(api_id, hour)].add(cid)
             p = per_api.get((api_id, cid))
             if p is None:
                 per_api[(api_id, cid)] = [r.ts, r.ts, 1]
@@ -205,3 +210,4 @@ class RecordWriter:
             " requests = requests + excluded.requests",
             [(*key, *v) for key, v in per_api.items()],
         )
+        add_activity(conn, active_days, active_hours)

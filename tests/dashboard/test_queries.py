@@ -101,7 +101,7 @@ def test_sort_keys_and_filters_are_never_spliced_into_sql(dash):
 # Rollups read by ranges of their keys or indexes: a SCAN of one reads all of it (at 10M requests,
 # megabytes per figure), and a time range open at one end reads on to the end of the key.
 ROLLUP_SCAN = re.compile(r"\bSCAN (api_hourly|customer_hourly|customer_daily|customer_latency_daily|api_customers"
-                         r"|h|d|ac)\b")
+                         r"|active_daily|active_hourly|h|d|ac)\b")
 PERIODS = {
     "the last 30 days": lambda now: preset_period("30d", now),
     "the 30 days before": lambda now: preset_period("30d", now).previous(),
@@ -143,7 +143,8 @@ def test_the_busiest_come_from_the_requests_index_and_activity_from_a_daily_cust
     dash.ingest(Call("a", 2), Call("a", 24 * 45), Call("b", 24 * 40), Call("b", 3), Call("c", 24 * 31))
     conn = dash.conn
     previous = Scope(api_id, preset_period("30d", dash.now).previous())  # customers seen before and after it
-    seen = statements(conn, lambda: (dashboard.customer_page(conn, previous), dashboard.top_customers(conn, previous)))
+    # A search narrows the customers counted, so each is looked up rather than the day's sets read.
+    seen = statements(conn, lambda: (dashboard.customer_page(conn, previous, "a"), dashboard.top_customers(conn, previous)))
     candidates = [s for s in seen if s.lstrip().startswith("SELECT cid, bound FROM")]
     probes = [s for s in seen if "EXISTS (SELECT 1 FROM customer_daily d" in s]
     assert candidates and probes
@@ -155,3 +156,15 @@ def test_the_busiest_come_from_the_requests_index_and_activity_from_a_daily_cust
     for sql in probes:
         query_plan = plan(conn, sql)
         assert f"SEARCH d USING COVERING INDEX {daily_index} (" in query_plan, query_plan
+
+
+@pytest.mark.parametrize("api_id", [None, 1])
+def test_a_period_s_active_customers_are_counted_from_its_days_and_edge_hours_sets(dash, api_id):
+    dash.ingest(Call("a", 2), Call("a", 24 * 45), Call("b", 24 * 40), Call("b", 3), Call("c", 24 * 31))
+    conn = dash.conn
+    previous = Scope(api_id, preset_period("30d", dash.now).previous())
+    seen = statements(conn, lambda: dashboard.active_customers(conn, previous))
+    assert len(seen) == 1 and "FROM active_daily" in seen[0] and "FROM active_hourly" in seen[0], seen
+    assert "customer_daily" not in seen[0] and "customer_hourly" not in seen[0]
+    query_plan = plan(conn, seen[0])
+    assert "SEARCH active_daily USING PRIMARY KEY (api_id=? AND day>? AND day<?)" in query_plan, query_plan

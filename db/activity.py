@@ -1,0 +1,76 @@
+"""Who was active when: for each API, the set of customers (database ids) with a request in each
+day (active_daily) and each hour (active_hourly), stored as roaring bitmaps (db/schema.py).
+
+A period's active customers are the union of its whole days and its edge hours: a few hundred
+blobs of a few KB, however many customers span the period. Without them, every customer seen both
+before and after a period needs its own look into customer_daily (60k seeks at 100k customers).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping
+from itertools import groupby
+
+from pyroaring import BitMap
+
+from core.periods import DAY, HOUR, Period, split_into_days
+from db.reads import Scope, scope_where
+
+# (table, its time column, the rollup its sets are the keys of, that rollup's columns in key order)
+_DAILY = ("active_daily", "day", "customer_daily", "api_id, day, customer_id")
+_HOURLY = ("active_hourly", "hour", "customer_hourly", "api_id, hour, customer_id")
+
+Members = Mapping[tuple[int, int], Iterable[int]]  # (api_id, day or hour start) -> customer ids
+
+
+def add_activity(conn: sqlite3.Connection, days: Members, hours: Members) -> None:
+    """Add customers to the days' and hours' sets, inside the caller's transaction."""
+    for (table, column, _, _), members in ((_DAILY, days), (_HOURLY, hours)):
+        for (api_id, start), cids in members.items():
+            row = conn.execute(
+                f"SELECT customers FROM {table} WHERE api_id = ? AND {column} = ?", (api_id, start)
+            ).fetchone()
+            customers = BitMap.deserialize(row[0]) if row else BitMap()
+            before = len(customers)
+            customers.update(cids)
+            if len(customers) != before:  # customers already in the set: nothing to write
+                _store(conn, table, api_id, start, customers)
+
+
+def rebuild_activity(conn: sqlite3.Connection) -> None:
+    """Fill both tables afresh from customer_daily and customer_hourly (a migration, bulk loads),
+    inside the caller's transaction."""
+    for table, column, rollup, key in (_DAILY, _HOURLY):
+        conn.execute(f"DELETE FROM {table}")
+        # customer_hourly's (api_id, hour) index covers this order; customer_daily's key is it.
+        rows = conn.execute(f"SELECT {key} FROM {rollup} ORDER BY {key}")
+        for (api_id, start), group in groupby(rows, key=lambda row: (row[0], row[1])):
+            _store(conn, table, api_id, start, BitMap(row[2] for row in group))
+
+
+def active_count(conn: sqlite3.Connection, scope: Scope) -> int:
+    """Customers with at least one request in the scope's bounded, hour-aligned period."""
+    since, until = scope.period.since, scope.period.until
+    if since is None or until is None:
+        raise ValueError("active_count needs a period with both ends")
+    edges, days = split_into_days(since, until)
+    parts, params = [], []
+    if days:
+        where, where_params = scope_where(Scope(scope.api_id, Period(*days)), "day", step=DAY, every_api=True)
+        parts.append(f"SELECT customers FROM active_daily WHERE {where}")
+        params += where_params
+    for start, end in edges:
+        where, where_params = scope_where(Scope(scope.api_id, Period(start, end)), "hour", step=HOUR, every_api=True)
+        parts.append(f"SELECT customers FROM active_hourly WHERE {where}")
+        params += where_params
+    sets = [BitMap.deserialize(blob) for (blob,) in conn.execute(" UNION ALL ".join(parts), params)]
+    return len(BitMap.union(BitMap(), *sets))
+
+
+def _store(conn: sqlite3.Connection, table: str, api_id: int, start: int, customers: BitMap) -> None:
+    customers.run_optimize()
+    conn.execute(
+        f"INSERT INTO {table} VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET customers = excluded.customers",
+        (api_id, start, customers.serialize()),
+    )
