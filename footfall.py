@@ -8,6 +8,7 @@ import gzip
 import io
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -304,6 +305,13 @@ def cmd_up(args, db_path: Path) -> int:
         for p in processes:
             stop_process(p, timeout=10)
     return 0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (tests and benchmarks start servers on it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 15) -> None:

@@ -28,7 +28,6 @@ import argparse
 import json
 import math
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -68,7 +67,7 @@ from db.activity import rebuild_activity  # noqa: E402
 from db.connection import connect  # noqa: E402
 from db.reads import Scope, scope_where  # noqa: E402
 from db.writes import add_api  # noqa: E402
-from footfall import stop_process as stop  # noqa: E402
+from footfall import free_port, stop_process as stop  # noqa: E402
 
 # Bump when the generated data changes, so cached databases are rebuilt.
 GENERATOR_VERSION = 1
@@ -905,12 +904,6 @@ CONTENT_VISIBLE = """kind => {
         && all('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').some(shown);
     return ok ? performance.now() : false;
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_dashboard(db: Path, log: Path) -> tuple[subprocess.Popen, str]:

@@ -26,6 +26,7 @@ from core.demo import DEMO_APIS, demo_payloads  # noqa: E402
 from db.config import settings  # noqa: E402
 from db.connection import connect  # noqa: E402
 from db.writes import add_api  # noqa: E402
+from footfall import free_port  # noqa: E402
 
 
 def main() -> None:
@@ -174,12 +175,6 @@ async def post_all(port: int, bodies: list[bytes], clients: int):
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
     return acked, latencies, time.perf_counter() - started, failures
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until_up(port: int) -> None:

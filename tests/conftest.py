@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,9 @@ import pytest
 from db.connection import connect
 from db.writes import RecordWriter, add_api
 from factories import API_KEY
-from footfall import stop_process as stop  # the tests' way to stop what they start
+from footfall import free_port, stop_process as stop  # the tests start and stop servers with these
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def footfall(*args: str, db: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:

@@ -26,6 +26,8 @@ from typing import Any, Callable
 import httpx
 import pytest
 
+from footfall import free_port
+
 SDK_DIR = Path(__file__).resolve().parent
 ROOT = SDK_DIR.parent.parent
 NODE_DIR = SDK_DIR / "node"
@@ -130,12 +132,6 @@ def send(base_url: str, calls: list[Call], pace: float) -> None:
 
 
 # ---- processes ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
