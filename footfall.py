@@ -114,18 +114,23 @@ def cmd_apis_list(args, db_path: Path) -> None:
 
 
 def cmd_collect(args, db_path: Path) -> None:
-    """One writer process owns the database's write side; uvicorn's workers (one per core by
-    default) serve HTTP, parse and enrich, and send it their records."""
+    """One writer process owns the database's write side; HTTP workers (one per core by default,
+    collector/workers.py) serve HTTP, parse and enrich, and send it their records."""
     import multiprocessing
     import tempfile
 
     import uvicorn
 
+    from collector.workers import PortInUse, check_port_free, run_workers
     from collector.writer import serve
 
     config = settings()
     host, port = args.host or config.host, args.port or config.collector_port
     workers = args.workers or config.collector_workers
+    try:
+        check_port_free(host, port)
+    except PortInUse as error:
+        raise UserError(str(error)) from None
     connect(db_path).close()  # create and migrate before the first request
     with tempfile.TemporaryDirectory(prefix="footfall-collector-") as sockets:
         address = str(Path(sockets) / "writer.sock")
@@ -138,10 +143,13 @@ def cmd_collect(args, db_path: Path) -> None:
                 raise UserError("the collector's writer did not start")
             os.environ.update(FOOTFALL_DB=str(db_path.resolve()), FOOTFALL_WRITER_SOCKET=address)  # for the workers
             print(f"Footfall collector on http://{host}:{port}/ writing to {db_path} ({workers} workers)", flush=True)
-            uvicorn.run(
-                "collector.app:app_from_settings", factory=True, workers=workers if workers > 1 else None,
-                host=host, port=port, loop="uvloop", http="httptools", log_level="warning", access_log=False,
-            )
+            if workers > 1:
+                run_workers(host, port, workers)
+            else:
+                uvicorn.run(
+                    "collector.app:app_from_settings", factory=True,
+                    host=host, port=port, loop="uvloop", http="httptools", log_level="warning", access_log=False,
+                )
         finally:
             writer.terminate()  # SIGTERM: it commits what it holds, then stops
             writer.join(30)

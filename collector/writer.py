@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection, Listener, wait
 from pathlib import Path
 
 from core.record import Record
-from db.connection import connect
+from db.connection import checkpoint_in_background, connect
 from db.writes import RecordWriter
 
 # Records per transaction, at most: a commit stays short even under a flood.
@@ -41,6 +41,7 @@ def serve(db_path: str | Path, address: str, ready=None) -> None:
     workers: list[Connection] = []
     threading.Thread(target=_accept, args=(listener, workers), daemon=True).start()
     writer = RecordWriter(connect(db_path))
+    checkpoints = checkpoint_in_background(writer.conn, db_path, stopping)
     if ready is not None:
         ready.set()
     parent = os.getppid()
@@ -51,6 +52,8 @@ def serve(db_path: str | Path, address: str, ready=None) -> None:
                 commit_together(writer, batch)
     finally:
         listener.close()
+        stopping.set()
+        checkpoints.join()
         writer.conn.close()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 from db.schema import migrate
@@ -23,3 +24,23 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
     conn.execute("PRAGMA temp_store = MEMORY")
     return conn
+
+
+def checkpoint_in_background(conn: sqlite3.Connection, path: str | Path, stop: threading.Event,
+                             every_seconds: float = 0.5) -> threading.Thread:
+    """Move WAL checkpoints off `conn`'s commits onto a thread of their own, until `stop` is set.
+    A checkpoint copies pages into the database file and syncs it; inside a commit it holds up
+    every sender waiting on that commit."""
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+
+    def run() -> None:
+        checkpointer = connect(path)
+        try:
+            while not stop.wait(every_seconds):
+                checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            checkpointer.close()
+
+    thread = threading.Thread(target=run, name="wal-checkpoint", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,83 @@
+"""The collector's HTTP worker processes, each with its own listening socket on the same port.
+
+uvicorn's own multi-worker mode shares one listening socket, and whichever worker wakes first
+accepts every connection waiting: a client's pool of keep-alive connections, opened together,
+all lands on one worker while the others idle (measured: 40,000 payloads over 32 connections, one
+worker used 6.3 s of CPU, the other 0.01 s). With SO_REUSEPORT each worker listens on a socket of
+its own and the kernel spreads new connections across them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import socket
+import threading
+from multiprocessing.connection import wait
+
+import uvicorn
+
+# A worker that dies is started again, but not in a tight loop when it cannot start at all.
+RESTART_PAUSE_SECONDS = 1.0
+
+
+class PortInUse(OSError):
+    pass
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port something else listens on: SO_REUSEPORT alone would let a second collector
+    of the same user share it silently."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise PortInUse(f"cannot listen on {host}:{port}: {error.strerror}") from None
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_http(host: str, port: int) -> None:
+    """One worker: the collector app on its own socket, until SIGTERM or SIGINT."""
+    config = uvicorn.Config(
+        "collector.app:app_from_settings", factory=True, loop="uvloop", http="httptools",
+        log_level="warning", access_log=False,
+    )
+    uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
+
+
+def run_workers(host: str, port: int, count: int) -> None:
+    """Start `count` workers and keep them running (a dead one is replaced) until SIGTERM or
+    SIGINT, then stop them all. The caller has checked the port is free (check_port_free) and
+    set the environment the workers read."""
+    spawn = multiprocessing.get_context("spawn")
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+
+    def start() -> multiprocessing.Process:
+        process = spawn.Process(target=serve_http, args=(host, port), name="footfall-http", daemon=True)
+        process.start()
+        return process
+
+    workers = [start() for _ in range(count)]
+    try:
+        while not stopping.is_set():
+            for dead in wait([w.sentinel for w in workers], timeout=0.5):
+                if stopping.wait(RESTART_PAUSE_SECONDS):
+                    break
+                index = next(i for i, w in enumerate(workers) if w.sentinel == dead)
+                workers[index] = start()
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.join(30)

@@ -1,0 +1,112 @@
+"""The collector's HTTP workers each listen on a socket of their own (SO_REUSEPORT), so a
+client's keep-alive connections, opened together, are spread over them; a worker that dies is
+replaced; a port already in use is refused with a clear message."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+
+from conftest import ROOT, start_collector, stop
+from factories import payload
+from footfall import free_port
+
+LISTEN, ESTABLISHED = "0A", "01"
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def _tcp_sockets(port: int, state: str) -> set[str]:
+    """Inodes of the TCP sockets on this local port in this state."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == state:
+            found.add(fields[9])
+    return found
+
+
+def http_workers(process: subprocess.Popen, port: int) -> list[int]:
+    """The collector's processes that listen on the port themselves."""
+    listening = _tcp_sockets(port, LISTEN)
+    return [pid for pid in _children(process.pid) if _socket_inodes(pid) & listening]
+
+
+def connections_per_worker(process, port: int) -> list[int]:
+    established = _tcp_sockets(port, ESTABLISHED)
+    return sorted(len(_socket_inodes(pid) & established) for pid in http_workers(process, port))
+
+
+def post_on(sock: socket.socket, body: bytes) -> bytes:
+    sock.sendall(b"POST / HTTP/1.1\r\nHost: collector\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    return sock.recv(65536).split(b"\r\n", 1)[0]
+
+
+def test_connections_opened_together_are_spread_over_the_workers(conn, db_path):
+    process, url = start_collector(db_path, workers=2)
+    port = int(url.rsplit(":", 1)[1])
+    # Opened at once, as a client's keep-alive pool does: all wait to be accepted together.
+    pool = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(24)]
+    try:
+        assert {post_on(sock, orjson.dumps(payload())) for sock in pool} == {b"HTTP/1.1 200 OK"}
+        spread = connections_per_worker(process, port)
+        assert len(spread) == 2 and sum(spread) == 24
+        assert min(spread) >= 4, spread  # on uvicorn's one shared socket: [0, 24]
+    finally:
+        for sock in pool:
+            sock.close()
+        stop(process)
+
+
+def test_a_worker_that_dies_is_replaced_and_the_collector_keeps_storing(conn, db_path):
+    process, url = start_collector(db_path, workers=2)
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        first, second = http_workers(process, port)
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        workers = http_workers(process, port)
+        while (len(workers) < 2 or first in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            workers = http_workers(process, port)
+        assert len(workers) == 2 and first not in workers and second in workers
+        replies = [httpx.post(url + "/", content=orjson.dumps(payload()), timeout=10) for _ in range(10)]
+        assert [r.status_code for r in replies] == [200] * 10
+    finally:
+        stop(process)
+    assert conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 10
+
+
+def test_a_port_already_in_use_is_refused_with_a_clear_message(db_path):
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        run = subprocess.run(
+            [sys.executable, "-m", "footfall", "--db", str(db_path), "collect", "--host", "127.0.0.1",
+             "--port", str(port), "--workers", "2"],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )
+    assert run.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in run.stderr and "Traceback" not in run.stderr
