@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/ingest.py [--import-payloads 1000000] [--collector-payloads 60000]
 
-Prints a profile of the hot path; the last line is JSON with the figures.
+Also times the write stage alone (the serial part of import, which caps it whatever the cores),
+and splits the collector's CPU per payload between its HTTP workers and its writer. Prints a
+profile of the hot path; the last line is JSON with the figures.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from core.demo import DEMO_APIS, demo_payloads  # noqa: E402
 from db.config import settings  # noqa: E402
 from db.connection import connect  # noqa: E402
+from db.reads import request_count  # noqa: E402
 from db.writes import add_api  # noqa: E402
 from footfall import free_port  # noqa: E402
 
@@ -35,12 +38,14 @@ def main() -> None:
     parser.add_argument("--collector-payloads", type=int, default=60_000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--profile-payloads", type=int, default=50_000)
+    parser.add_argument("--write-payloads", type=int, default=200_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="footfall-bench-") as work:
         work = Path(work)
         results = {"machine_cores": os.cpu_count()}
         results.update(bench_import(work, args.import_payloads))
         results.update(profile_import(work, args.profile_payloads))
+        results.update(bench_write_stage(work, args.write_payloads))
         results.update(bench_collector(work, args.collector_payloads, args.clients))
     print(orjson.dumps(results).decode())
 
@@ -107,6 +112,28 @@ def profile_import(work: Path, count: int) -> dict:
     return {}
 
 
+def bench_write_stage(work: Path, count: int) -> dict:
+    """The part of `import` that cannot run in parallel: RecordWriter.write of records already
+    parsed and enriched, committed every 20,000 as import does. However many cores enrich,
+    import can go no faster than this."""
+    from collector.ingest import records_from_batch
+    from db.writes import RecordWriter
+
+    source = work / "write.jsonl"
+    write_jsonl(source, count, seed=4)
+    with open(source, "rb") as lines:
+        records, _ = records_from_batch([("", line) for line in lines], frozenset(k for _, k in DEMO_APIS), time.time())
+    writer = RecordWriter(connect(new_db(work / "write.db")))
+    started = time.perf_counter()
+    for start in range(0, len(records), 20_000):
+        writer.write(records[start:start + 20_000])
+    seconds = time.perf_counter() - started
+    print(f"write stage alone: {count} enriched records in {seconds:.1f}s = {count / seconds:,.0f} payloads/s "
+          f"({seconds / count * 1e6:.0f} us each, one process)")
+    return {"write_stage_payloads": count, "write_stage_payloads_per_s": round(count / seconds),
+            "write_stage_stored": request_count(writer.conn)}
+
+
 def bench_collector(work: Path, count: int, clients: int) -> dict:
     db = new_db(work / "collector.db")
     port = free_port()
@@ -121,7 +148,9 @@ def bench_collector(work: Path, count: int, clients: int) -> dict:
         for i, p in enumerate(demo_payloads(keys, count, seed=3, now=time.time(), days=1)):
             p["data"]["request"]["url"] = f"https://bench.example.com/bench/{i}"  # a marker per payload
             bodies.append(orjson.dumps(p))
+        before = cpu_seconds(server.pid, port)
         acked, latencies, seconds, failures = asyncio.run(post_all(port, bodies, clients))
+        used = {role: cpu - before.get(role, 0.0) for role, cpu in cpu_seconds(server.pid, port).items()}
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -133,7 +162,12 @@ def bench_collector(work: Path, count: int, clients: int) -> dict:
     print(f"collector: {len(acked)} acknowledged of {count} in {seconds:.1f}s = {len(acked) / seconds:,.0f} payloads/s "
           f"with {clients} keep-alive clients; ack p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms; "
           f"failures {failures}; acknowledged but missing: {missing}")
+    per_payload = {role: round(cpu / max(len(acked), 1) * 1e6) for role, cpu in used.items()}
+    idle = 100 * (1 - sum(used.values()) / (seconds * (os.cpu_count() or 1)))
+    print("collector CPU per payload: " + ", ".join(f"{role} {us} us" for role, us in per_payload.items())
+          + f" (the benchmark's own clients apart); CPU left idle: {idle:.0f}%")
     return {
+        "collector_cpu_us_per_payload": per_payload,
         "collector_clients": clients,
         "collector_workers": settings().collector_workers,
         "collector_acknowledged": len(acked),
@@ -175,6 +209,28 @@ async def post_all(port: int, bodies: list[bytes], clients: int):
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
     return acked, latencies, time.perf_counter() - started, failures
+
+
+def cpu_seconds(pid: int, port: int) -> dict[str, float]:
+    """CPU time (user + system) of the collector's processes by role, from /proc: the HTTP workers
+    (the processes listening on the port), the writer, and the process that supervises them."""
+    tick = os.sysconf("SC_CLK_TCK")
+    listening = {fields[9] for fields in map(str.split, Path("/proc/net/tcp").read_text().splitlines()[1:])
+                 if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A"}
+    children = [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
+    roles: dict[str, float] = {}
+    for process in [pid, *children]:
+        try:
+            if b"resource_tracker" in Path(f"/proc/{process}/cmdline").read_bytes():
+                continue
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+            sockets = {os.readlink(fd)[8:-1] for fd in Path(f"/proc/{process}/fd").iterdir()
+                       if os.readlink(fd).startswith("socket:[")}
+        except OSError:  # gone meanwhile
+            continue
+        role = "http workers" if sockets & listening else "supervisor" if process == pid else "writer"
+        roles[role] = roles.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return roles
 
 
 def wait_until_up(port: int) -> None:
