@@ -135,6 +135,7 @@ def bench_write_stage(work: Path, count: int) -> dict:
 
 
 def bench_collector(work: Path, count: int, clients: int) -> dict:
+    os.sync()  # the import's gigabyte of dirty pages must not be flushed during the collector's fsyncs
     db = new_db(work / "collector.db")
     port = free_port()
     server = subprocess.Popen(
