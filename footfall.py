@@ -119,9 +119,7 @@ def cmd_collect(args, db_path: Path) -> None:
     import multiprocessing
     import tempfile
 
-    import uvicorn
-
-    from collector.workers import PortInUse, check_port_free, run_workers
+    from collector.workers import PortInUse, check_port_free, run_workers, serve_http
     from collector.writer import serve
 
     config = settings()
@@ -146,10 +144,7 @@ def cmd_collect(args, db_path: Path) -> None:
             if workers > 1:
                 run_workers(host, port, workers)
             else:
-                uvicorn.run(
-                    "collector.app:app_from_settings", factory=True,
-                    host=host, port=port, loop="uvloop", http="httptools", log_level="warning", access_log=False,
-                )
+                serve_http(host, port)  # in this process
         finally:
             writer.terminate()  # SIGTERM: it commits what it holds, then stops
             writer.join(30)

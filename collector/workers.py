@@ -27,8 +27,10 @@ class PortInUse(OSError):
 
 def check_port_free(host: str, port: int) -> None:
     """Refuse a port something else listens on: SO_REUSEPORT alone would let a second collector
-    of the same user share it silently."""
-    with socket.socket() as probe:
+    of the same user share it silently. Connections a collector just stopped left behind (in
+    TIME_WAIT) do not count."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as error:
@@ -41,7 +43,6 @@ def listening_socket(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
-    sock.set_inheritable(True)
     return sock
 
 

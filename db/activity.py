@@ -15,7 +15,7 @@ from itertools import groupby
 from pyroaring import BitMap
 
 from core.periods import DAY, HOUR, Period, split_into_days
-from db.reads import Scope, scope_where
+from db.scope import Scope, scope_where
 
 # (table, its time column, the rollup its sets are the keys of, that rollup's columns in key order)
 _DAILY = ("active_daily", "day", "customer_daily", "api_id, day, customer_id")

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from conftest import ROOT, start_collector, stop
+from conftest import ROOT, start_collector, stop, wait_for_http
 from factories import payload
 from footfall import free_port
 
@@ -110,3 +110,30 @@ def test_a_port_already_in_use_is_refused_with_a_clear_message(db_path):
         )
     assert run.returncode != 0
     assert f"cannot listen on 127.0.0.1:{port}" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_collector_restarted_at_once_gets_its_port_back(conn, db_path):
+    process, url = start_collector(db_path, workers=2)
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        assert post_on(sock, orjson.dumps(payload())) == b"HTTP/1.1 200 OK"
+        stop(process)  # it closes the connection first: TIME_WAIT stays behind on its port
+    again = subprocess.Popen(
+        [sys.executable, "-m", "footfall", "--db", str(db_path), "collect", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "2"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_http(url + "/healthz", again)
+        assert httpx.post(url + "/", content=orjson.dumps(payload()), timeout=10).status_code == 200
+    finally:
+        stop(again)
+    assert conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 2
+
+
+def test_the_http_workers_do_not_load_the_dashboard_s_dataframe_library():
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sys, collector.app, collector.writer; print('polars' in sys.modules)"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    assert imported.stdout.strip() == "False"
