@@ -14,8 +14,7 @@ from itertools import groupby
 
 from pyroaring import BitMap
 
-from core.periods import DAY, HOUR, Period, split_into_days
-from db.scope import Scope, scope_where
+from db.scope import Scope, whole_days_and_edge_hours_sql
 
 # (table, its time column, the rollup its sets are the keys of, that rollup's columns in key order)
 _DAILY = ("active_daily", "day", "customer_daily", "api_id, day, customer_id")
@@ -51,20 +50,10 @@ def rebuild_activity(conn: sqlite3.Connection) -> None:
 
 def active_count(conn: sqlite3.Connection, scope: Scope) -> int:
     """Customers with at least one request in the scope's bounded, hour-aligned period."""
-    since, until = scope.period.since, scope.period.until
-    if since is None or until is None:
+    if scope.period.since is None or scope.period.until is None:
         raise ValueError("active_count needs a period with both ends")
-    edges, days = split_into_days(since, until)
-    parts, params = [], []
-    if days:
-        where, where_params = scope_where(Scope(scope.api_id, Period(*days)), "day", step=DAY, every_api=True)
-        parts.append(f"SELECT customers FROM active_daily WHERE {where}")
-        params += where_params
-    for start, end in edges:
-        where, where_params = scope_where(Scope(scope.api_id, Period(start, end)), "hour", step=HOUR, every_api=True)
-        parts.append(f"SELECT customers FROM active_hourly WHERE {where}")
-        params += where_params
-    sets = [BitMap.deserialize(blob) for (blob,) in conn.execute(" UNION ALL ".join(parts), params)]
+    sql, params = whole_days_and_edge_hours_sql(scope, "customers", "active_daily", "active_hourly")
+    sets = [BitMap.deserialize(blob) for (blob,) in conn.execute(sql, params)]
     return len(BitMap.union(BitMap(), *sets))
 
 

@@ -6,8 +6,8 @@ import sqlite3
 
 import polars as pl
 
-from core.periods import DAY, HOUR, Period, split_into_days
-from db.scope import Scope, scope_where
+from core.periods import HOUR, Period
+from db.scope import Scope, scope_where, whole_days_and_edge_hours_sql
 
 
 def frame(conn: sqlite3.Connection, sql: str, params: list | tuple = (), schema: dict | None = None) -> pl.DataFrame:
@@ -48,17 +48,9 @@ def customer_request_counts_sql(scope: Scope) -> tuple[str, list]:
         return "SELECT customer_id, requests FROM api_customers WHERE api_id = ?", [scope.api_id]
     since = period.since if period.since is not None else 0
     until = period.until if period.until is not None else 2**40
-    edges, days = split_into_days(since, until)
-    parts, params = [], []
-    if days:
-        where, where_params = scope_where(Scope(scope.api_id, Period(*days)), "day", step=DAY, every_api=True)
-        parts.append(f"SELECT customer_id, requests FROM customer_daily WHERE {where}")
-        params += where_params
-    for start, end in edges:
-        where, where_params = scope_where(Scope(scope.api_id, Period(start, end)), "hour", step=HOUR, every_api=True)
-        parts.append(f"SELECT customer_id, requests FROM customer_hourly WHERE {where}")
-        params += where_params
-    return " UNION ALL ".join(parts), params
+    return whole_days_and_edge_hours_sql(
+        Scope(scope.api_id, Period(since, until)), "customer_id, requests", "customer_daily", "customer_hourly"
+    )
 
 
 CUSTOMER_SCHEMA = {

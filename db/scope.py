@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.periods import Period
+from core.periods import DAY, HOUR, Period, split_into_days
 
 
 @dataclass(frozen=True)
@@ -36,3 +36,22 @@ def scope_where(
         clauses.append(f"{time_column} < ?")
         params.append(scope.period.until - (step - 1))
     return " AND ".join(clauses), params
+
+
+def whole_days_and_edge_hours_sql(
+    scope: Scope, columns: str, daily_table: str, hourly_table: str
+) -> tuple[str, list]:
+    """SELECT `columns` for the scope's bounded period from rollups kept both by day and by hour:
+    the whole days from `daily_table` (keyed api_id, day), the hours at either edge from
+    `hourly_table` (api_id, hour), as one UNION ALL."""
+    edges, days = split_into_days(scope.period.since, scope.period.until)
+    parts, params = [], []
+    if days:
+        where, where_params = scope_where(Scope(scope.api_id, Period(*days)), "day", step=DAY, every_api=True)
+        parts.append(f"SELECT {columns} FROM {daily_table} WHERE {where}")
+        params += where_params
+    for start, end in edges:
+        where, where_params = scope_where(Scope(scope.api_id, Period(start, end)), "hour", step=HOUR, every_api=True)
+        parts.append(f"SELECT {columns} FROM {hourly_table} WHERE {where}")
+        params += where_params
+    return " UNION ALL ".join(parts), params
