@@ -59,6 +59,15 @@ def writer(conn) -> RecordWriter:
     return RecordWriter(conn)
 
 
+def child_processes(pid: int) -> list[int]:
+    """Every process started under `pid`, children and theirs, from /proc."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *child_processes(int(child))]
+    return found
+
+
 def start_collector(db: Path, workers: int = 1, **env: str):
     """One HTTP worker by default: quicker to start; the concurrency test runs several."""
     port = free_port()

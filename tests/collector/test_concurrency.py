@@ -13,7 +13,7 @@ import pytest
 
 from core.periods import Period
 from db.connection import connect
-from conftest import start_collector, stop
+from conftest import child_processes, start_collector, stop
 from db.reads import Scope, customer_list
 from factories import payload
 
@@ -59,14 +59,6 @@ def test_every_acknowledged_payload_is_stored_while_a_reader_queries(two_worker_
     assert conn.execute("SELECT SUM(requests) FROM customer_hourly").fetchone()[0] == 480
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            found += [int(child), *_children(int(child))]
-    return found
-
-
 def _running(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
@@ -76,7 +68,7 @@ def _running(pid: int) -> bool:
 
 def test_stopping_the_collector_stops_its_writer_and_workers(conn, db_path):
     process, _ = start_collector(db_path, workers=2)
-    children = _children(process.pid)
+    children = child_processes(process.pid)
     assert len(children) >= 3  # the writer and two HTTP workers
     stop(process)
     deadline = time.monotonic() + 10
@@ -88,7 +80,7 @@ def test_stopping_the_collector_stops_its_writer_and_workers(conn, db_path):
 def test_a_collector_whose_writer_died_answers_503_and_stores_nothing(conn, db_path):
     process, url = start_collector(db_path, workers=1)  # the HTTP worker runs in the main process
     try:
-        writer = [pid for pid in _children(process.pid) if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        writer = [pid for pid in child_processes(process.pid) if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
         assert len(writer) == 1
         os.kill(writer[0], signal.SIGKILL)
         reply = httpx.post(url + "/", content=orjson.dumps(payload()), timeout=10)

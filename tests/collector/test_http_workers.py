@@ -13,15 +13,11 @@ from pathlib import Path
 import httpx
 import orjson
 
-from conftest import ROOT, start_collector, stop, wait_for_http
+from conftest import ROOT, child_processes, start_collector, stop, wait_for_http
 from factories import payload
 from footfall import free_port
 
 LISTEN, ESTABLISHED = "0A", "01"
-
-
-def _children(pid: int) -> list[int]:
-    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
 
 
 def _socket_inodes(pid: int) -> set[str]:
@@ -49,7 +45,7 @@ def _tcp_sockets(port: int, state: str) -> set[str]:
 def http_workers(process: subprocess.Popen, port: int) -> list[int]:
     """The collector's processes that listen on the port themselves."""
     listening = _tcp_sockets(port, LISTEN)
-    return [pid for pid in _children(process.pid) if _socket_inodes(pid) & listening]
+    return [pid for pid in child_processes(process.pid) if _socket_inodes(pid) & listening]
 
 
 def connections_per_worker(process, port: int) -> list[int]:
