@@ -149,9 +149,11 @@ def bench_collector(work: Path, count: int, clients: int) -> dict:
         for i, p in enumerate(demo_payloads(keys, count, seed=3, now=time.time(), days=1)):
             p["data"]["request"]["url"] = f"https://bench.example.com/bench/{i}"  # a marker per payload
             bodies.append(orjson.dumps(p))
-        before = cpu_seconds(server.pid, port)
+        before = process_cpu(server.pid, port)
         acked, latencies, seconds, failures = asyncio.run(post_all(port, bodies, clients))
-        used = {role: cpu - before.get(role, 0.0) for role, cpu in cpu_seconds(server.pid, port).items()}
+        used: dict[str, float] = {}
+        for process, (role, cpu) in process_cpu(server.pid, port).items():  # roles as they are by the end
+            used[role] = used.get(role, 0.0) + cpu - before.get(process, (role, 0.0))[1]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -212,14 +214,15 @@ async def post_all(port: int, bodies: list[bytes], clients: int):
     return acked, latencies, time.perf_counter() - started, failures
 
 
-def cpu_seconds(pid: int, port: int) -> dict[str, float]:
-    """CPU time (user + system) of the collector's processes by role, from /proc: the HTTP workers
-    (the processes listening on the port), the writer, and the process that supervises them."""
+def process_cpu(pid: int, port: int) -> dict[int, tuple[str, float]]:
+    """Each of the collector's processes with its role and CPU time so far (user + system), from
+    /proc: the HTTP workers (the processes listening on the port), the writer, and the process
+    that supervises them."""
     tick = os.sysconf("SC_CLK_TCK")
     listening = {fields[9] for fields in map(str.split, Path("/proc/net/tcp").read_text().splitlines()[1:])
                  if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A"}
     children = [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
-    roles: dict[str, float] = {}
+    found: dict[int, tuple[str, float]] = {}
     for process in [pid, *children]:
         try:
             if b"resource_tracker" in Path(f"/proc/{process}/cmdline").read_bytes():
@@ -230,8 +233,8 @@ def cpu_seconds(pid: int, port: int) -> dict[str, float]:
         except OSError:  # gone meanwhile
             continue
         role = "http workers" if sockets & listening else "supervisor" if process == pid else "writer"
-        roles[role] = roles.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
-    return roles
+        found[process] = (role, (int(fields[11]) + int(fields[12])) / tick)
+    return found
 
 
 def wait_until_up(port: int) -> None:
