@@ -48,13 +48,17 @@ def rebuild_activity(conn: sqlite3.Connection) -> None:
             _store(conn, table, api_id, start, BitMap(row[2] for row in group))
 
 
-def active_count(conn: sqlite3.Connection, scope: Scope) -> int:
-    """Customers with at least one request in the scope's bounded, hour-aligned period."""
+def active_set(conn: sqlite3.Connection, scope: Scope) -> BitMap:
+    """The customers (database ids) with at least one request in the scope's bounded,
+    hour-aligned period."""
     if scope.period.since is None or scope.period.until is None:
-        raise ValueError("active_count needs a period with both ends")
+        raise ValueError("the active customers are kept for periods with both ends")
     sql, params = whole_days_and_edge_hours_sql(scope, "customers", "active_daily", "active_hourly")
-    sets = [BitMap.deserialize(blob) for (blob,) in conn.execute(sql, params)]
-    return len(BitMap.union(BitMap(), *sets))
+    return BitMap.union(BitMap(), *(BitMap.deserialize(blob) for (blob,) in conn.execute(sql, params)))
+
+
+def active_count(conn: sqlite3.Connection, scope: Scope) -> int:
+    return len(active_set(conn, scope))
 
 
 def _store(conn: sqlite3.Connection, table: str, api_id: int, start: int, customers: BitMap) -> None:

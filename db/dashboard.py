@@ -19,7 +19,7 @@ import polars as pl
 from core.figures import dump_widget_choices, widget_choices
 from core.latency import percentile_ms
 from core.periods import DAY, HOUR, Period, split_into_days
-from db.activity import active_count
+from db.activity import active_count, active_set
 from db.reads import (
     CUSTOMER_SCHEMA,
     Scope,
@@ -139,9 +139,8 @@ def active_customers(conn: sqlite3.Connection, scope: Scope, search: str = "") -
     if not search.strip() and scope.period.since is not None and scope.period.until is not None:
         return active_count(conn, scope)
     rows_sql, params = _customer_rows_sql(scope, search)
-    active, active_params = _active_clause(scope, "r")
-    sql = f"SELECT COUNT(*) FROM ({rows_sql}) AS r WHERE {active}"
-    return conn.execute(sql, [*params, *active_params]).fetchone()[0]
+    sql = f"SELECT COUNT(*) FROM ({rows_sql}) AS r WHERE {_active_filter(conn, scope, 'r')}"
+    return conn.execute(sql, params).fetchone()[0]
 
 
 def new_customers(conn: sqlite3.Connection, scope: Scope) -> int:
@@ -234,10 +233,9 @@ def period_fingerprint(conn: sqlite3.Connection, scope: Scope) -> tuple[int, int
 #
 # A period's customer list must not aggregate every customer's rollups (at 100k customers that is
 # seconds). Instead:
-# - who was active: a customer seen (first..last request) across the period is active when its
-#   first or last request lies inside; only customers whose requests span the whole period need a
-#   look into customer_daily, one seek into an index by customer (customer_hourly for the edge
-#   hours, only when a day at the edge has requests);
+# - who was active: each API's set of active customers per day and per hour (db/activity.py),
+#   the union of the period's whole days and edge hours; counted as it is, or tested row by row
+#   (is_active) where a search or an order picks the rows;
 # - the busiest: all-time requests bound period requests from above, so candidates are taken in
 #   order of all-time requests (an index) and counted until no one left can beat the k-th (Fagin's
 #   threshold algorithm); the daily rows bound each candidate's count from both sides, and only
@@ -300,40 +298,15 @@ def _customer_rows_sql(scope: Scope, search: str = "", names: bool = False) -> t
     return f"SELECT {columns} FROM {source} WHERE {' AND '.join(clauses) or '1'}", params
 
 
-def _active_clause(scope: Scope, alias: str) -> tuple[str, list]:
-    """True for a row of _customer_rows_sql with at least one request in the period: its first or
-    last request lies inside, or else (it was seen before and after the period) a rollup row does."""
-    period = scope.period
-    if period.since is None or period.until is None:
-        return f"{alias}.bound > 0", []  # seen up to the open end, so a request lies inside
-    inside, inside_params = _requests_inside(scope, f"{alias}.cid")
-    return (f"({alias}.first_seen >= ? OR {alias}.last_active < ? OR {inside})",
-            [period.since, period.until, *inside_params])
-
-
-def _requests_inside(scope: Scope, cid: str) -> tuple[str, list]:
-    """True when the customer `cid` (an SQL expression) has a request in the scope's bounded period:
-    a whole day of it in customer_daily, found through the customer index in one seek whatever the
-    API; else, when a day at either edge has requests, an hour of the edge in customer_hourly."""
-    since, until = scope.period.since, scope.period.until
-    edges, days = split_into_days(since, until)
-    # customer_daily_customer for every API, customer_daily_api_customer for one.
-    api, api_params = ("", []) if scope.api_id is None else (" AND d.api_id = ?", [scope.api_id])
-    daily = f"EXISTS (SELECT 1 FROM customer_daily d WHERE d.customer_id = {cid} AND d.day >= ? AND d.day < ?{api})"
-    tests, params = [], []
-    if days:
-        tests.append(daily)
-        params += [*days, *api_params]
-    if edges:
-        touched = [since - since % DAY, -(-until // DAY) * DAY]  # the days the period touches
-        hourly, hourly_params = [], []
-        for start, end in edges:
-            hours, hour_params = _customer_hours(Scope(scope.api_id, Period(start, end)), "h.")
-            hourly.append(f"EXISTS (SELECT 1 FROM customer_hourly h WHERE {hours} AND h.customer_id = {cid})")
-            hourly_params += hour_params
-        tests.append(f"({daily} AND ({' OR '.join(hourly)}))")
-        params += [*touched, *api_params, *hourly_params]
-    return "(" + " OR ".join(tests) + ")", params
+def _active_filter(conn: sqlite3.Connection, scope: Scope, alias: str) -> str:
+    """SQL true for a row of _customer_rows_sql with at least one request in the period: for a
+    bounded period, membership of the period's active set (db/activity.py), which `conn` is
+    given as the function is_active for this read; else (open-ended: seen up to the open end)
+    any request at all."""
+    if scope.period.since is None or scope.period.until is None:
+        return f"{alias}.bound > 0"
+    conn.create_function("is_active", 1, active_set(conn, scope).__contains__)
+    return f"is_active({alias}.cid)"
 
 
 def _customer_hours(scope: Scope, prefix: str = "") -> tuple[str, list]:
@@ -469,12 +442,12 @@ def customer_page(
         counts: dict[int, int | None] = dict(busiest[offset:])  # in the ranking's order
     else:
         rows_sql, params = _customer_rows_sql(scope, search, names=True)
-        active, active_params = _active_clause(scope, "r")
+        active = _active_filter(conn, scope, "r")
         direction = "DESC" if descending else "ASC"
         cids = [row[0] for row in conn.execute(
             f"SELECT cid FROM ({rows_sql}) AS r WHERE {active}"
             f" ORDER BY {CUSTOMER_SORTS[sort]} {direction}, customer_id LIMIT ? OFFSET ?",
-            [*params, *active_params, page_size, offset],
+            [*params, page_size, offset],
         )]
         counted = _period_requests(conn, scope, cids) if scope.period != ALL_TIME else {}
         counts = {cid: counted.get(cid) for cid in cids}  # None: all time, where the bound is the count
