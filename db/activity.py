@@ -57,10 +57,6 @@ def active_set(conn: sqlite3.Connection, scope: Scope) -> BitMap:
     return BitMap.union(BitMap(), *(BitMap.deserialize(blob) for (blob,) in conn.execute(sql, params)))
 
 
-def active_count(conn: sqlite3.Connection, scope: Scope) -> int:
-    return len(active_set(conn, scope))
-
-
 def _store(conn: sqlite3.Connection, table: str, api_id: int, start: int, customers: BitMap) -> None:
     customers.run_optimize()
     conn.execute(

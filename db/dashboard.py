@@ -19,7 +19,7 @@ import polars as pl
 from core.figures import dump_widget_choices, widget_choices
 from core.latency import percentile_ms
 from core.periods import DAY, HOUR, Period, split_into_days
-from db.activity import active_count, active_set
+from db.activity import active_set
 from db.reads import (
     CUSTOMER_SCHEMA,
     Scope,
@@ -136,11 +136,7 @@ def period_counts(conn: sqlite3.Connection, scope: Scope) -> PeriodCounts:
 
 def active_customers(conn: sqlite3.Connection, scope: Scope, search: str = "") -> int:
     """Customers with at least one request in the scope (matching the search, if any)."""
-    if not search.strip() and scope.period.since is not None and scope.period.until is not None:
-        return active_count(conn, scope)
-    rows_sql, params = _customer_rows_sql(scope, search)
-    sql = f"SELECT COUNT(*) FROM ({rows_sql}) AS r WHERE {_active_filter(conn, scope, 'r')}"
-    return conn.execute(sql, params).fetchone()[0]
+    return _active_customers(conn, scope, search)[0]
 
 
 def new_customers(conn: sqlite3.Connection, scope: Scope) -> int:
@@ -298,15 +294,23 @@ def _customer_rows_sql(scope: Scope, search: str = "", names: bool = False) -> t
     return f"SELECT {columns} FROM {source} WHERE {' AND '.join(clauses) or '1'}", params
 
 
-def _active_filter(conn: sqlite3.Connection, scope: Scope, alias: str) -> str:
-    """SQL true for a row of _customer_rows_sql with at least one request in the period: for a
-    bounded period, membership of the period's active set (db/activity.py), which `conn` is
-    given as the function is_active for this read; else (open-ended: seen up to the open end)
-    any request at all."""
+def _active_customers(conn: sqlite3.Connection, scope: Scope, search: str) -> tuple[int, str]:
+    """How many customers of the scope, matching the search, have a request in the period; and the
+    SQL that tells them apart among the rows of _customer_rows_sql (aliased r). For a bounded
+    period that is membership of the period's active set (db/activity.py), which `conn` is given
+    as the function is_active for this read; for an open-ended one, any request at all (the
+    customer was seen up to the open end)."""
     if scope.period.since is None or scope.period.until is None:
-        return f"{alias}.bound > 0"
-    conn.create_function("is_active", 1, active_set(conn, scope).__contains__)
-    return f"is_active({alias}.cid)"
+        active_sql = "r.bound > 0"
+    else:
+        active = active_set(conn, scope)
+        conn.create_function("is_active", 1, active.__contains__)
+        active_sql = "is_active(r.cid)"
+        if not search.strip():
+            return len(active), active_sql
+    rows_sql, params = _customer_rows_sql(scope, search)
+    count = conn.execute(f"SELECT COUNT(*) FROM ({rows_sql}) AS r WHERE {active_sql}", params).fetchone()[0]
+    return count, active_sql
 
 
 def _customer_hours(scope: Scope, prefix: str = "") -> tuple[str, list]:
@@ -432,7 +436,7 @@ def customer_page(
         raise ValueError(f"cannot sort customers by {sort!r}")
     page = max(1, int(page))
     offset = (page - 1) * page_size
-    total = active_customers(conn, scope, search)
+    total, active = _active_customers(conn, scope, search)
     if offset >= total:
         return pl.DataFrame(schema=CUSTOMER_SCHEMA), total
     if sort in ("requests", "share"):
@@ -442,7 +446,6 @@ def customer_page(
         counts: dict[int, int | None] = dict(busiest[offset:])  # in the ranking's order
     else:
         rows_sql, params = _customer_rows_sql(scope, search, names=True)
-        active = _active_filter(conn, scope, "r")
         direction = "DESC" if descending else "ASC"
         cids = [row[0] for row in conn.execute(
             f"SELECT cid FROM ({rows_sql}) AS r WHERE {active}"

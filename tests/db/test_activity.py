@@ -8,7 +8,7 @@ import pytest
 
 from core.periods import Period
 from core.record import record_from_payload
-from db.activity import active_count
+from db.activity import active_set
 from db.connection import connect
 from db.reads import Scope
 from db.writes import add_api
@@ -52,19 +52,19 @@ PERIODS = {
 def test_active_customers_are_those_with_a_request_inside_the_period(conn, writer, api_id, period):
     rows = write_traffic(conn, writer)
     since, until = (_ts(t) for t in PERIODS[period])
-    assert active_count(conn, Scope(api_id, Period(since, until))) == distinct_customers(rows, api_id, since, until)
+    assert len(active_set(conn, Scope(api_id, Period(since, until)))) == distinct_customers(rows, api_id, since, until)
 
 
 def test_a_customer_active_with_both_apis_counts_once_for_all_apis(conn, writer):
     rows = write_traffic(conn, writer)
     since, until = _ts("2026-11-01 00:00"), _ts("2026-11-05 00:00")
-    one, other, every = (active_count(conn, Scope(api, Period(since, until))) for api in (1, 2, None))
+    one, other, every = (len(active_set(conn, Scope(api, Period(since, until)))) for api in (1, 2, None))
     assert every == distinct_customers(rows, None, since, until) < one + other
 
 
 def test_an_open_ended_period_is_refused_rather_than_miscounted(conn):
     with pytest.raises(ValueError, match="both ends"):
-        active_count(conn, Scope(None, Period(None, None)))
+        active_set(conn, Scope(None, Period(None, None)))
 
 
 def test_migration_3_fills_the_sets_of_a_database_written_before_them(conn, writer, db_path):
@@ -73,5 +73,5 @@ def test_migration_3_fills_the_sets_of_a_database_written_before_them(conn, writ
     conn.close()
     reopened = connect(db_path)
     since, until = (_ts(t) for t in PERIODS["edge hours on both sides"])
-    assert active_count(reopened, Scope(None, Period(since, until))) == distinct_customers(rows, None, since, until) > 0
+    assert len(active_set(reopened, Scope(None, Period(since, until)))) == distinct_customers(rows, None, since, until) > 0
     reopened.close()
