@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/ingest.py [--import-payloads 1000000] [--collector-payloads 60000]
 
-Also times the write stage alone (the serial part of import, which caps it whatever the cores),
-and splits the collector's CPU per payload between its HTTP workers and its writer. Prints a
-profile of the hot path; the last line is JSON with the figures.
+Also times import's two stages apart, each a ceiling on it: parsing and enriching on every core
+with no database, and the write stage alone (the serial part). Splits the collector's CPU per
+payload between its HTTP workers and its writer. Prints a profile of the hot path; the last line
+is JSON with the figures.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--collector-payloads", type=int, default=60_000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--profile-payloads", type=int, default=50_000)
+    parser.add_argument("--enrich-payloads", type=int, default=200_000)
     parser.add_argument("--write-payloads", type=int, default=200_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="footfall-bench-") as work:
@@ -45,6 +47,7 @@ def main() -> None:
         results = {"machine_cores": os.cpu_count()}
         results.update(bench_import(work, args.import_payloads))
         results.update(profile_import(work, args.profile_payloads))
+        results.update(bench_enrich_stage(work, args.enrich_payloads))
         results.update(bench_write_stage(work, args.write_payloads))
         results.update(bench_collector(work, args.collector_payloads, args.clients))
     print(orjson.dumps(results).decode())
@@ -110,6 +113,36 @@ def profile_import(work: Path, count: int) -> dict:
     print(f"profile: {report.accepted} payloads through the import path in one process")
     print(profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False)[:8000])
     return {}
+
+
+def _enriched_count(batch: list[tuple[str, bytes]], known_keys: frozenset[str]) -> int:
+    from collector.ingest import records_from_batch
+
+    return len(records_from_batch(batch, known_keys, time.time())[0])
+
+
+def bench_enrich_stage(work: Path, count: int) -> dict:
+    """The part of `import` that runs in parallel: decoding, parsing and enriching, in the worker
+    pool on every core, with no database at all. Import can go no faster than this either."""
+    from functools import partial
+
+    import footfall
+    from collector.ingest import enrichment_pool
+
+    source = work / "enrich.jsonl"
+    write_jsonl(source, count, seed=5)
+    batches = list(footfall._batches(footfall._jsonl_lines([source]), footfall.IMPORT_BATCH))
+    with enrichment_pool() as pool:
+        work_on = partial(_enriched_count, known_keys=frozenset(k for _, k in DEMO_APIS))
+        enrich = partial(pool.map, work_on, chunksize=1) if pool else lambda items: list(map(work_on, items))
+        enrich(batches[:2])  # the workers' first batches pay for warming their caches
+        started = time.perf_counter()
+        enriched = sum(enrich(batches))
+        seconds = time.perf_counter() - started
+    cores = os.cpu_count() or 1
+    print(f"enrich stage alone: {enriched} payloads decoded, parsed and enriched on {cores} cores in {seconds:.1f}s "
+          f"= {enriched / seconds:,.0f} payloads/s ({seconds * cores / enriched * 1e6:.0f} us of CPU each, no database)")
+    return {"enrich_stage_payloads": enriched, "enrich_stage_payloads_per_s": round(enriched / seconds)}
 
 
 def bench_write_stage(work: Path, count: int) -> dict:

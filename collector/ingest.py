@@ -51,17 +51,22 @@ def records_or_reasons(
 def records_from_batch(
     batch: list[tuple[str, Any]], known_keys: frozenset[str], received_at: float
 ) -> tuple[list[Record], list[tuple[str, str]]]:
-    """One batch of (where, payload) pairs, where a payload may still be a JSON line (bytes)."""
-    payloads, rejected = [], []
-    for where, item in batch:
-        if isinstance(item, (bytes, str)):
-            try:
-                item = orjson.loads(item)
-            except orjson.JSONDecodeError as error:
-                rejected.append((where, f"not valid JSON: {error}"))
-                continue
-        payloads.append((where, item))
-    records, refused = records_or_reasons(payloads, known_keys.__contains__, received_at)
+    """One batch of (where, payload) pairs, where a payload may still be a JSON line (bytes).
+    Each line is decoded just before its record is made, so one payload's objects are alive at a
+    time: far less work for the garbage collector than a whole decoded batch."""
+
+    def decoded() -> Iterator[tuple[str, Any]]:
+        for where, item in batch:
+            if isinstance(item, (bytes, str)):
+                try:
+                    item = orjson.loads(item)
+                except orjson.JSONDecodeError as error:
+                    rejected.append((where, f"not valid JSON: {error}"))
+                    continue
+            yield where, item
+
+    rejected: list[tuple[str, str]] = []
+    records, refused = records_or_reasons(decoded(), known_keys.__contains__, received_at)
     return records, rejected + refused
 
 

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_ingest_bench_ends_with_its_figures_and_loses_nothing():
     run = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "ingest.py"), "--import-payloads", "400", "--collector-payloads", "300",
-         "--profile-payloads", "200", "--write-payloads", "300", "--clients", "4"],
+         "--profile-payloads", "200", "--enrich-payloads", "250", "--write-payloads", "300",
+         "--clients", "4"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stderr
@@ -26,6 +27,7 @@ def test_the_ingest_bench_ends_with_its_figures_and_loses_nothing():
     assert figures["collector_acknowledged_missing"] == 0
     assert 0 < figures["collector_ack_p50_ms"] <= figures["collector_ack_p99_ms"]
     assert "profile: 200 payloads" in run.stdout
+    assert figures["enrich_stage_payloads"] == 250 and figures["enrich_stage_payloads_per_s"] > 0
     assert figures["write_stage_stored"] == 300 and figures["write_stage_payloads_per_s"] > 0
     cpu = figures["collector_cpu_us_per_payload"]  # each role found among the collector's processes
     assert cpu["http workers"] > 0 and cpu["writer"] > 0
