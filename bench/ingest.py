@@ -49,6 +49,7 @@ def main() -> None:
         results.update(profile_import(work, args.profile_payloads))
         results.update(bench_enrich_stage(work, args.enrich_payloads))
         results.update(bench_write_stage(work, args.write_payloads))
+        results.update(import_ceiling(results))
         results.update(bench_collector(work, args.collector_payloads, args.clients))
     print(orjson.dumps(results).decode())
 
@@ -143,6 +144,18 @@ def bench_enrich_stage(work: Path, count: int) -> dict:
     print(f"enrich stage alone: {enriched} payloads decoded, parsed and enriched on {cores} cores in {seconds:.1f}s "
           f"= {enriched / seconds:,.0f} payloads/s ({seconds * cores / enriched * 1e6:.0f} us of CPU each, no database)")
     return {"enrich_stage_payloads": enriched, "enrich_stage_payloads_per_s": round(enriched / seconds)}
+
+
+def import_ceiling(results: dict) -> dict:
+    """The most `import` could do on this machine as built: both stages' CPU per payload shared
+    by every core (and never more than the serial write stage alone), with nothing counted for
+    moving records between processes."""
+    cores = os.cpu_count() or 1
+    cpu_per_payload = cores / results["enrich_stage_payloads_per_s"] + 1 / results["write_stage_payloads_per_s"]
+    ceiling = min(cores / cpu_per_payload, results["write_stage_payloads_per_s"])
+    print(f"import ceiling: {cpu_per_payload * 1e6:.0f} us of CPU per payload (enrich + write) on {cores} cores "
+          f"= at most {ceiling:,.0f} payloads/s")
+    return {"import_ceiling_payloads_per_s": round(ceiling)}
 
 
 def bench_write_stage(work: Path, count: int) -> dict:

@@ -29,5 +29,7 @@ def test_the_ingest_bench_ends_with_its_figures_and_loses_nothing():
     assert "profile: 200 payloads" in run.stdout
     assert figures["enrich_stage_payloads"] == 250 and figures["enrich_stage_payloads_per_s"] > 0
     assert figures["write_stage_stored"] == 300 and figures["write_stage_payloads_per_s"] > 0
+    assert 0 < figures["import_ceiling_payloads_per_s"] <= min(figures["enrich_stage_payloads_per_s"],
+                                                               figures["write_stage_payloads_per_s"])
     cpu = figures["collector_cpu_us_per_payload"]  # each role found among the collector's processes
     assert cpu["http workers"] > 0 and cpu["writer"] > 0
