@@ -54,6 +54,7 @@ def records_from_batch(
     """One batch of (where, payload) pairs, where a payload may still be a JSON line (bytes).
     Each line is decoded just before its record is made, so one payload's objects are alive at a
     time: far less work for the garbage collector than a whole decoded batch."""
+    rejected: list[tuple[str, str]] = []
 
     def decoded() -> Iterator[tuple[str, Any]]:
         for where, item in batch:
@@ -65,7 +66,6 @@ def records_from_batch(
                     continue
             yield where, item
 
-    rejected: list[tuple[str, str]] = []
     records, refused = records_or_reasons(decoded(), known_keys.__contains__, received_at)
     return records, rejected + refused
 
