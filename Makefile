@@ -14,15 +14,17 @@ test: $(VENV)/.dev $(NODE_SDKS)/node_modules/.installed /usr/bin/chromium
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev
-	$(PY) bench/ingest.py
-	$(PY) bench/dashboard.py
+	$(PY) -m bench.ingest
+	$(PY) -m bench.dashboard
 
 deps: $(VENV)/.deps
 dev: $(VENV)/.dev
 
-$(VENV)/.deps: requirements.txt
+# The pinned lock first, then Footfall itself as an editable package (its console script too).
+$(VENV)/.deps: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.deps requirements-dev.txt

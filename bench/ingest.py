@@ -1,6 +1,6 @@
 """Ingest benchmark: `import` of generated payloads, and the collector under concurrent clients.
 
-    .venv/bin/python bench/ingest.py [--import-payloads 1000000] [--collector-payloads 60000]
+    .venv/bin/python -m bench.ingest [--import-payloads 1000000] [--collector-payloads 60000]
 
 Also times import's two stages apart, each a ceiling on it: parsing and enriching on every core
 with no database, and the write stage alone (the serial part). Splits the collector's CPU per
@@ -22,15 +22,14 @@ from pathlib import Path
 
 import orjson
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from core.demo import DEMO_APIS, demo_payloads
+from db.apis import add_api
+from db.connection import connect
+from db.freshness import request_count
+from footfall.processes import free_port
+from footfall.settings import settings
 
-from core.demo import DEMO_APIS, demo_payloads  # noqa: E402
-from db.config import settings  # noqa: E402
-from db.connection import connect  # noqa: E402
-from db.reads import request_count  # noqa: E402
-from db.writes import add_api  # noqa: E402
-from footfall import free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -98,15 +97,15 @@ def profile_import(work: Path, count: int) -> dict:
     parse-and-enrich part runs in worker processes and the write part in the main one)."""
     from pyinstrument import Profiler
 
-    import footfall
     from collector.ingest import ingest_batches
     from db.writes import RecordWriter
+    from footfall import cli
 
     source = work / "profile.jsonl"
     write_jsonl(source, count, seed=2)
     db = new_db(work / "profile.db")
     writer = RecordWriter(connect(db))
-    batches = footfall._batches(footfall._jsonl_lines([source]), footfall.IMPORT_BATCH)
+    batches = cli._batches(cli._jsonl_lines([source]), cli.IMPORT_BATCH)
     profiler = Profiler(interval=0.0005)
     profiler.start()
     report = ingest_batches(writer, batches, received_at=time.time())
@@ -127,12 +126,12 @@ def bench_enrich_stage(work: Path, count: int) -> dict:
     pool on every core, with no database at all. Import can go no faster than this either."""
     from functools import partial
 
-    import footfall
     from collector.ingest import enrichment_pool
+    from footfall import cli
 
     source = work / "enrich.jsonl"
     write_jsonl(source, count, seed=5)
-    batches = list(footfall._batches(footfall._jsonl_lines([source]), footfall.IMPORT_BATCH))
+    batches = list(cli._batches(cli._jsonl_lines([source]), cli.IMPORT_BATCH))
     with enrichment_pool() as pool:
         work_on = partial(_enriched_count, known_keys=frozenset(k for _, k in DEMO_APIS))
         enrich = partial(pool.map, work_on, chunksize=1) if pool else lambda items: list(map(work_on, items))

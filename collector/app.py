@@ -17,11 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collector.ingest import records_or_reasons
+from collector.ingest import Reason, Rejection, records_or_reasons
 from collector.writer import WriterClient
 from core.record import warm_up
-from db.config import settings
-from db.connection import connect
+from db.apis import api_ids_by_key
+from db.connection import connect_readonly
+from footfall.settings import settings
 
 # A gzip body may expand to this many times the size limit before it is refused.
 GZIP_EXPANSION_LIMIT = 10
@@ -29,27 +30,36 @@ JSON_TYPES = ("application/json", "text/json", "text/plain", "application/x-ndjs
 
 
 class Refusal(Exception):
+    """A request refused with this status and message; nothing of its body is stored."""
+
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status
         self.message = message
 
 
+def refusal_status(rejected: list[Rejection]) -> int:
+    """401 when every refused payload names an API key no API is registered with, else 422."""
+    return 401 if all(r.reason is Reason.UNKNOWN_API_KEY for r in rejected) else 422
+
+
 def json_response(status: int, content: dict) -> Response:
+    """A JSON reply."""
     return Response(orjson.dumps(content), status_code=status, media_type="application/json")
 
 
 class ApiKeys:
-    """Which API keys are registered; re-read on a miss, at most once a second."""
+    """Which API keys are registered; re-read on a miss, at most once a second, through a
+    read-only connection (the writer process alone writes)."""
 
     def __init__(self, db_path: str | Path):
-        self._conn = connect(db_path)
+        self._conn = connect_readonly(db_path)
         self._keys: set[str] = set()
         self._read_at = 0.0
 
     def __contains__(self, key: str) -> bool:
         if key not in self._keys and time.monotonic() - self._read_at > 1.0:
-            self._keys = {row[0] for row in self._conn.execute("SELECT api_key FROM apis")}
+            self._keys = set(api_ids_by_key(self._conn))
             self._read_at = time.monotonic()
         return key in self._keys
 
@@ -86,10 +96,9 @@ def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5
             items = [(f"payload {i}" if len(payloads) > 1 else "payload", p) for i, p in enumerate(payloads)]
             records, rejected = records_or_reasons(items, keys.__contains__, time.time())
             if rejected:
-                status = 401 if all(why.startswith("no API is registered") for _, why in rejected) else 422
-                where, why = rejected[0]
                 more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
-                raise Refusal(status, f"{where}: {why}{more}; nothing was stored")
+                raise Refusal(refusal_status(rejected),
+                              f"{rejected[0].where}: {rejected[0].message}{more}; nothing was stored")
         except Refusal as refusal:
             return json_response(refusal.status, {"error": refusal.message})
         try:

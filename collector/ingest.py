@@ -8,9 +8,10 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import partial
 from multiprocessing.pool import Pool
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -24,25 +25,46 @@ from db.writes import RecordWriter
 BATCHES_IN_FLIGHT = 8
 
 
+class Reason(Enum):
+    """Why a payload was refused: what the collector's status code and import's report go by."""
+
+    NOT_JSON = "not JSON"  # the line or body is not valid JSON
+    WRONG_SHAPE = "wrong shape"  # JSON, but not a payload Footfall reads (core.payload.PayloadError)
+    UNKNOWN_API_KEY = "unknown API key"  # a payload for no registered API
+
+
+class Rejection(NamedTuple):
+    """One payload refused: where it was, why (typed), and a message for people."""
+
+    where: str  # "payload 3", "file.jsonl:41"
+    reason: Reason
+    message: str  # for people: what is wrong, and where in the payload
+
+
+UNKNOWN_API_KEY_MESSAGE = "no API is registered with this API key"
+
+
 @dataclass
 class IngestReport:
+    """What a run of ingest_batches stored, and what it refused."""
+
     accepted: int = 0
-    rejected: list[tuple[str, str]] = field(default_factory=list)  # (where, why)
+    rejected: list[Rejection] = field(default_factory=list)
 
 
 def records_or_reasons(
     payloads: Iterable[tuple[str, Any]], known_api: Callable[[str], bool], received_at: float
-) -> tuple[list[Record], list[tuple[str, str]]]:
+) -> tuple[list[Record], list[Rejection]]:
     """Turn (where, payload) pairs into records, and say why for each one refused."""
     records, rejected = [], []
     for where, payload in payloads:
         try:
             record = record_from_payload(payload, received_at=received_at)
         except PayloadError as error:
-            rejected.append((where, str(error)))
+            rejected.append(Rejection(where, Reason.WRONG_SHAPE, str(error)))
             continue
         if not known_api(record.api_key):
-            rejected.append((where, "no API is registered with this API key"))
+            rejected.append(Rejection(where, Reason.UNKNOWN_API_KEY, UNKNOWN_API_KEY_MESSAGE))
             continue
         records.append(record)
     return records, rejected
@@ -50,11 +72,11 @@ def records_or_reasons(
 
 def records_from_batch(
     batch: list[tuple[str, Any]], known_keys: frozenset[str], received_at: float
-) -> tuple[list[Record], list[tuple[str, str]]]:
+) -> tuple[list[Record], list[Rejection]]:
     """One batch of (where, payload) pairs, where a payload may still be a JSON line (bytes).
     Each line is decoded just before its record is made, so one payload's objects are alive at a
     time: far less work for the garbage collector than a whole decoded batch."""
-    rejected: list[tuple[str, str]] = []
+    rejected: list[Rejection] = []
 
     def decoded() -> Iterator[tuple[str, Any]]:
         for where, item in batch:
@@ -62,7 +84,7 @@ def records_from_batch(
                 try:
                     item = orjson.loads(item)
                 except orjson.JSONDecodeError as error:
-                    rejected.append((where, f"not valid JSON: {error}"))
+                    rejected.append(Rejection(where, Reason.NOT_JSON, f"not valid JSON: {error}"))
                     continue
             yield where, item
 
@@ -104,7 +126,7 @@ def ingest_batches(
     work = partial(records_from_batch, known_keys=writer.known_api_keys(), received_at=received_at)
     report, pending = IngestReport(), []
 
-    def take(records: list[Record], rejected: list[tuple[str, str]]) -> None:
+    def take(records: list[Record], rejected: list[Rejection]) -> None:
         report.rejected.extend(rejected)
         pending.extend(records)
         if len(pending) >= commit_every:

@@ -22,7 +22,7 @@ RESTART_PAUSE_SECONDS = 1.0
 
 
 class PortInUse(OSError):
-    pass
+    """The collector's port is taken by another process."""
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -38,6 +38,7 @@ def check_port_free(host: str, port: int) -> None:
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port that other workers may listen on too (SO_REUSEPORT)."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)

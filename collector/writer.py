@@ -29,7 +29,7 @@ _LENGTH = struct.Struct("!i")
 
 
 class WriterUnavailable(ConnectionError):
-    pass
+    """The writer did not commit a submission (it failed, or it has stopped)."""
 
 
 def serve(db_path: str | Path, address: str, ready=None) -> None:

@@ -46,6 +46,7 @@ _NAME_OVERRIDES = {r"Spider[\s\S]*spider\.com": "Spider.com"}
 
 @lru_cache(maxsize=65536)
 def ai_agent_of(user_agent: str | None) -> str | None:
+    """The AI agent's name when the user agent is an AI crawler or assistant, else None."""
     if not user_agent:
         return None
     index = _AGENT_PATTERNS.find(user_agent)

@@ -10,6 +10,8 @@ import orjson
 
 @dataclass(frozen=True, slots=True)
 class Customer:
+    """Who made a call: the customer ID, and a display name when the call carried one."""
+
     customer_id: str
     name: str | None = None
 

@@ -40,6 +40,8 @@ KINDS = (DESKTOP, MOBILE, TABLET, BOT, API_CLIENT, UNKNOWN)
 
 @dataclass(frozen=True, slots=True)
 class Device:
+    """What a user agent runs on: the kind (desktop, mobile, tablet, bot, API client, unknown), OS and browser."""
+
     kind: str
     os: str | None
     browser: str | None
@@ -159,6 +161,7 @@ _MAX_USER_AGENT = 1024  # real ones are a few hundred characters; only this much
 
 @lru_cache(maxsize=65536)
 def device_of(user_agent: str | None) -> Device:
+    """The device behind a user agent (ua-parser, plus the API clients and bots it does not know)."""
     ua = (user_agent or "").strip()[:_MAX_USER_AGENT]
     if not ua:
         return Device(UNKNOWN, None, None)

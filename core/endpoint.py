@@ -33,6 +33,8 @@ _URL_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
 
 @lru_cache(maxsize=65536)
 def endpoint_name(path: str, route_path: str | None = None) -> str:
+    """The endpoint's name: the route the SDK sent, else a template inferred from the path
+    (ids become placeholders: /api/items/1 -> /api/items/{id})."""
     if route_path and route_path.strip():
         return _route_template(route_path.strip())
     return _inferred_template(path or "")

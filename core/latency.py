@@ -11,6 +11,7 @@ MIN_MS = 0.01
 
 
 def latency_bucket(load_time_ms: float) -> int:
+    """The histogram bucket a load time (ms) falls in."""
     return round(math.log(max(load_time_ms, MIN_MS)) / _LOG_GROWTH)
 
 

@@ -20,6 +20,8 @@ DATA_FILES = ("geoip2fast-ipv6.dat.gz", "geoip2fast.dat.gz")
 
 @dataclass(frozen=True, slots=True)
 class Location:
+    """Where a client IP is: country code and, where known, city."""
+
     country: str | None
     city: str | None
 
@@ -48,6 +50,7 @@ def client_ip(request_ip: str | None, forwarded_for: str | None) -> str | None:
 
 @lru_cache(maxsize=65536)
 def location_of(ip: str | None) -> Location:
+    """The location of a public IP address (geoip2fast, offline); nothing for private ones."""
     if not ip:
         return NOWHERE
     address = _parse_address(ip)

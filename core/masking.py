@@ -25,10 +25,12 @@ _SECRET_FIELD = re.compile(
 
 @lru_cache(maxsize=8192)  # field names repeat across payloads
 def is_secret_field(name: str) -> bool:
+    """Whether a header, field or query parameter name holds a secret to mask."""
     return bool(_SECRET_FIELD.match(name.replace("-", "_"))) or bool(_SECRET_FIELD.match(name))
 
 
 def mask_headers(headers: dict[str, Any]) -> dict[str, Any]:
+    """The headers with the values of secret ones masked."""
     return {k: (MASK if k in SECRET_HEADERS or is_secret_field(k) else v) for k, v in headers.items()}
 
 
@@ -45,6 +47,7 @@ _QUERY_PAIR = re.compile(r"([^&=?]+)=([^&]*)")
 
 
 def mask_query(query: str) -> str:
+    """The query string with the values of secret parameters masked."""
     if not query:
         return query
     return _QUERY_PAIR.sub(lambda m: f"{m.group(1)}={MASK}" if is_secret_field(m.group(1)) else m.group(0), query)

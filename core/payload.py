@@ -24,6 +24,8 @@ class PayloadError(ValueError):
 
 @dataclass(slots=True)
 class Call:
+    """One API call as a payload describes it, in either wire format, times in UTC."""
+
     api_key: str
     sdk: str | None
     timestamp: int  # seconds since the epoch, UTC
@@ -56,6 +58,7 @@ def api_key_of(payload: Any) -> str | None:
 
 
 def parse_payload(payload: Any, *, received_at: float) -> Call:
+    """The call a Treblle payload (format A or B) describes; raises PayloadError naming what is wrong."""
     if not isinstance(payload, dict):
         raise PayloadError(f"a payload must be a JSON object, got {_json_type(payload)}")
     api_key = api_key_of(payload)

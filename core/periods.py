@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 
 HOUR = 3600
 DAY = 86400
+# Where an open-ended period's range stops: a midnight far past any request (year 36812).
+END_OF_TIME = 2**40 - 2**40 % DAY
 
 PRESETS: dict[str, int | None] = {
     "24h": 24 * HOUR,
@@ -23,12 +25,31 @@ PRESETS: dict[str, int | None] = {
 
 @dataclass(frozen=True)
 class Period:
+    """An hour-aligned [since, until) range in epoch seconds; None at an end leaves it open."""
+
     since: int | None  # None: from the beginning
     until: int | None  # None: up to now and beyond
 
     @property
     def length(self) -> int | None:
         return None if self.since is None or self.until is None else self.until - self.since
+
+    @property
+    def is_all_time(self) -> bool:
+        return self.since is None and self.until is None
+
+    @property
+    def is_bounded(self) -> bool:
+        return self.since is not None and self.until is not None
+
+    def closed(self) -> tuple[int, int]:
+        """[since, until) with the open ends closed: from the epoch, up to END_OF_TIME."""
+        return (0 if self.since is None else self.since, END_OF_TIME if self.until is None else self.until)
+
+    def touched_days(self) -> tuple[int, int]:
+        """[first, last) midnight of the UTC days the period touches, whole or in part."""
+        since, until = self.closed()
+        return since - since % DAY, -(-until // DAY) * DAY
 
     def previous(self) -> Period | None:
         """The period of the same length just before this one; None for all time."""
@@ -38,11 +59,18 @@ class Period:
 
 
 def floor_hour(ts: float) -> int:
+    """The start of the hour `ts` falls in."""
     return int(ts) - int(ts) % HOUR
 
 
 def ceil_hour(ts: float) -> int:
+    """`ts` rounded up to a whole hour."""
     return -floor_hour(-ts)
+
+
+def hour_period(since: int | None, until: int | None) -> Period:
+    """The whole hours covering [since, until): since rounded down, until rounded up."""
+    return Period(None if since is None else floor_hour(since), None if until is None else ceil_hour(until))
 
 
 def preset_period(name: str, now: float) -> Period:

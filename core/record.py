@@ -59,6 +59,7 @@ def record_from_payload(payload: Any, *, received_at: float) -> Record:
 
 
 def record_from_call(call: Call) -> Record:
+    """The record to store for a parsed call: customer, enrichment, masked details."""
     customer = identify_customer(call.metadata, call.request_headers, call.response_headers)
     request_body = _dump(mask_body(call.request_body))
     query = mask_query(call.query)

@@ -38,6 +38,8 @@ PLAIN_HTTP = "Plain HTTP to public host"
 
 @dataclass(frozen=True, slots=True)
 class Threat:
+    """A call's threat level (low, medium, high) and the reasons for it."""
+
     level: str
     reasons: tuple[str, ...]
 
@@ -197,6 +199,7 @@ def assess_threat(
     status: int,
     has_authorization: bool,
 ) -> Threat:
+    """The threat level of a call, with its reasons (see the design's enrichment rules)."""
     reasons: list[str] = []
     for field, text in (("path", path), ("query", query), ("body", body)):
         if text:

@@ -14,7 +14,9 @@ from itertools import groupby
 
 from pyroaring import BitMap
 
-from db.scope import Scope, whole_days_and_edge_hours_sql
+from core.periods import DAY, HOUR
+from core.scope import Scope
+from db.scope import rollup_part, whole_days_and_edge_hours_sql
 
 # (table, its time column, the rollup its sets are the keys of, that rollup's columns in key order)
 _DAILY = ("active_daily", "day", "customer_daily", "api_id, day, customer_id")
@@ -51,9 +53,13 @@ def rebuild_activity(conn: sqlite3.Connection) -> None:
 def active_set(conn: sqlite3.Connection, scope: Scope) -> BitMap:
     """The customers (database ids) with at least one request in the scope's bounded,
     hour-aligned period."""
-    if scope.period.since is None or scope.period.until is None:
+    if not scope.period.is_bounded:
         raise ValueError("the active customers are kept for periods with both ends")
-    sql, params = whole_days_and_edge_hours_sql(scope, "customers", "active_daily", "active_hourly")
+    sql, params = whole_days_and_edge_hours_sql(
+        scope.period,
+        rollup_part(scope, "SELECT customers FROM active_daily", "day", DAY),
+        rollup_part(scope, "SELECT customers FROM active_hourly", "hour", HOUR),
+    )
     return BitMap.union(BitMap(), *(BitMap.deserialize(blob) for (blob,) in conn.execute(sql, params)))
 
 

@@ -1,28 +1,47 @@
-"""Opening the SQLite file: WAL, sane pragmas, schema brought up to date."""
+"""Opening the SQLite file: WAL, sane pragmas, schema brought up to date; or read-only."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 from pathlib import Path
+from urllib.parse import quote
 
 from db.schema import migrate
 
+CACHE_PRAGMAS = (
+    "PRAGMA busy_timeout = 30000",
+    "PRAGMA cache_size = -65536",  # 64 MiB
+    "PRAGMA temp_store = MEMORY",
+)
 
-def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection in autocommit mode; writers open transactions explicitly (BEGIN IMMEDIATE)."""
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """A read-write connection in autocommit mode, the file created and migrated if need be;
+    writers open transactions explicitly (BEGIN IMMEDIATE)."""
     path = Path(path)
-    if not readonly:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA busy_timeout = 30000")
-    if not readonly:
-        conn.execute("PRAGMA journal_mode = WAL")
-        migrate(conn)
+    for pragma in CACHE_PRAGMAS:
+        conn.execute(pragma)
+    conn.execute("PRAGMA journal_mode = WAL")
+    migrate(conn)
     # FULL: an acknowledged commit survives power loss; group commit keeps the fsyncs few.
     conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
-    conn.execute("PRAGMA temp_store = MEMORY")
+    return conn
+
+
+def connect_readonly(path: str | Path) -> sqlite3.Connection:
+    """A connection that cannot write (SQLite's mode=ro), for the dashboard's reads and the
+    collector's key lookups. The file must exist; open it with connect() once to create and
+    migrate it."""
+    path = Path(path).resolve()
+    if not path.exists():
+        raise FileNotFoundError(f"no database at {path}")
+    conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, isolation_level=None,
+                           check_same_thread=False, timeout=30)
+    for pragma in CACHE_PRAGMAS:
+        conn.execute(pragma)
     return conn
 
 

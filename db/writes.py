@@ -2,54 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
-import time
 from collections import defaultdict
 from collections.abc import Sequence
 
 from core.latency import latency_bucket
+from core.periods import DAY, HOUR
 from core.record import Record
 from db.activity import add_activity
-
-HOUR = 3600
-DAY = 86400
+from db.apis import api_ids_by_key
 
 
 class UnknownApiKey(LookupError):
-    pass
-
-
-def add_api(conn: sqlite3.Connection, name: str, api_key: str | None = None) -> str:
-    """Register an API; returns its key (a new random one unless given)."""
-    api_key = api_key or secrets.token_urlsafe(24)
-    try:
-        conn.execute(
-            "INSERT INTO apis (name, api_key, created_at) VALUES (?, ?, ?)", (name, api_key, int(time.time()))
-        )
-    except sqlite3.IntegrityError as error:
-        which = "name" if "apis.name" in str(error) else "API key"
-        raise ValueError(f"an API with this {which} is already registered") from None
-    return api_key
-
-
-def set_setting(conn: sqlite3.Connection, key: str, value: str) -> None:
-    conn.execute(
-        "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        (key, value),
-    )
-
-
-def set_customer_description(conn: sqlite3.Connection, customer_id: str, description: str) -> None:
-    conn.execute("UPDATE customers SET description = ? WHERE external_id = ?", (description, customer_id))
-
-
-def set_customer_display_name(conn: sqlite3.Connection, customer_id: str, name: str | None) -> None:
-    conn.execute("UPDATE customers SET display_name = ? WHERE external_id = ?", (name or None, customer_id))
-
-
-def set_customer_favorite(conn: sqlite3.Connection, customer_id: str, favorite: bool) -> None:
-    conn.execute("UPDATE customers SET favorite = ? WHERE external_id = ?", (int(favorite), customer_id))
+    """A record for an API key no API is registered with."""
 
 
 class RecordWriter:
@@ -68,7 +33,7 @@ class RecordWriter:
 
     def known_api_keys(self) -> frozenset[str]:
         """Every registered API key, read afresh."""
-        self._api_ids = dict(self.conn.execute("SELECT api_key, id FROM apis"))
+        self._api_ids = api_ids_by_key(self.conn)
         return frozenset(self._api_ids)
 
     def write(self, records: Sequence[Record]) -> int:

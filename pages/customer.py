@@ -6,25 +6,23 @@ from datetime import date
 
 import streamlit as st
 
-from core.figures import (
+from core.figures import STATUS_CLASSES, bucket_label, graph_bucket, peak
+from core.periods import DAY, HOUR, custom_period
+from db import edits, history, profile as profile_reads
+from db.history import ANY_AI_AGENT, NO_VALUE, HistoryFilter
+from ui import data
+from ui.format import (
     HISTORY_COLUMNS,
-    STATUS_CLASSES,
     ago,
-    bucket_label,
     format_count,
     format_ms,
     format_percent,
     format_time,
-    graph_bucket,
     history_table,
     json_list,
-    peak,
     plain,
     pretty_json,
 )
-from core.periods import DAY, HOUR, custom_period
-from db.dashboard import ANY_AI_AGENT, NO_VALUE, HistoryFilter
-from ui import data
 from ui.history import export_csv
 from ui.sidebar import ALL_APIS, current_view
 
@@ -56,7 +54,7 @@ if not customer_id:
     st.page_link("pages/customers.py", label="All customers", icon=":material/group:")
     st.stop()
 
-profile = data.read("customer_profile", customer_id, view.scope)
+profile = data.read(profile_reads.customer_profile, customer_id, view.scope)
 if profile is None:
     st.title("Customer not found")
     st.error(f"There is no customer with the ID “{plain(customer_id)}”. Check the link, or find the customer "
@@ -75,16 +73,16 @@ if st.session_state.get("_profile_of") != profile.customer_id:
 
 
 def save_favorite() -> None:
-    data.write("save_favorite", profile.customer_id, bool(st.session_state[f"favorite_{profile.customer_id}"]))
+    data.write(edits.save_favorite, profile.customer_id, bool(st.session_state[f"favorite_{profile.customer_id}"]))
 
 
 def save_description() -> None:
-    data.write("save_description", profile.customer_id, st.session_state[f"description_{profile.customer_id}"] or "")
+    data.write(edits.save_description, profile.customer_id, st.session_state[f"description_{profile.customer_id}"] or "")
     st.toast("Description saved", icon=":material/check:")
 
 
 def save_display_name() -> None:
-    data.write("save_display_name", profile.customer_id, st.session_state[f"display_name_{profile.customer_id}"])
+    data.write(edits.save_display_name, profile.customer_id, st.session_state[f"display_name_{profile.customer_id}"])
     st.toast("Display name saved", icon=":material/check:")
 
 
@@ -126,7 +124,7 @@ if profile.requests == 0 or until <= since:
     st.caption("No requests in this period.")
 else:
     bucket = graph_bucket(since, until)
-    wide = data.read("request_graph", profile.id, view.scope, bucket)
+    wide = data.read(profile_reads.request_graph, profile.id, view.scope, bucket)
     busiest = peak(wide)
     st.vega_lite_chart(data.request_chart_spec(wide, bucket, since, until), width="stretch", key="request_graph")
     if busiest:
@@ -149,7 +147,7 @@ with naming:
 # --- Request history ------------------------------------------------------------------------------
 
 st.subheader("Request history")
-options = data.read("history_options", profile.id, view.scope)
+options = data.read(history.history_options, profile.id, view.scope)
 
 
 def first_history_page() -> None:
@@ -216,10 +214,10 @@ filters = HistoryFilter(
     max_load_ms=max_ms, since=day_since, until=day_until, search=search or "",
 )
 descending = order != "Ascending"
-total = data.read("history_count", profile.id, view.scope, filters)
+total = data.read(history.history_count, profile.id, view.scope, filters)
 pages = max(1, math.ceil(total / HISTORY_PAGE_SIZE))
 page_number = min(st.session_state.get("history_page", 1), pages)
-rows = data.read("history", profile.id, view.scope, filters, sort, descending, HISTORY_PAGE_SIZE,
+rows = data.read(history.history, profile.id, view.scope, filters, sort, descending, HISTORY_PAGE_SIZE,
                  (page_number - 1) * HISTORY_PAGE_SIZE)
 
 if total == 0:
@@ -250,7 +248,7 @@ else:
         st.pagination(pages, key="history_page")
     selected = event.selection.rows if event is not None else []
     if selected and selected[0] < rows.height:
-        detail = data.read("request_detail", profile.id, int(rows["id"][selected[0]]))
+        detail = data.read(history.request_detail, profile.id, int(rows["id"][selected[0]]))
         if detail is not None:
             with st.container(border=True):
                 st.subheader(f"{plain(detail['method'])} {plain(detail['path'])}")

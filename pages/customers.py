@@ -4,8 +4,9 @@ import math
 
 import streamlit as st
 
-from core.figures import format_count, plain
+from db import customers
 from ui import data
+from ui.format import format_count, plain
 from ui.sidebar import ALL_APIS, current_view
 from ui.widgets import REQUESTS, SHARE, WHEN, customer_table, utc_datetime
 
@@ -42,12 +43,12 @@ with order_column:
                                  on_change=first_page)
 
 page_number = st.session_state.get("customers_page", 1)
-rows, total = data.read("customer_page", view.scope, search, sort, order != "Ascending", page_number, PAGE_SIZE)
+rows, total = data.read(customers.customer_page, view.scope, search, sort, order != "Ascending", page_number, PAGE_SIZE)
 pages = max(1, math.ceil(total / PAGE_SIZE))
 if page_number > pages:  # the period or new data shrank the list
     page_number = 1
     st.session_state.pop("customers_page", None)
-    rows, total = data.read("customer_page", view.scope, search, sort, order != "Ascending", 1, PAGE_SIZE)
+    rows, total = data.read(customers.customer_page, view.scope, search, sort, order != "Ascending", 1, PAGE_SIZE)
 
 if total == 0:
     if search.strip():

@@ -2,8 +2,11 @@
 
 import streamlit as st
 
-from core.figures import WIDGETS, Figure, average_requests, format_count, format_percent, plain, unattributed_share
+from core.figures import Figure, average_requests, unattributed_share
+from core.home_widgets import WIDGETS
+from db import edits, home
 from ui import data
+from ui.format import format_count, format_percent, plain
 from ui.sidebar import ALL_APIS, current_view
 from ui.widgets import NAME, REQUESTS, SHARE, count_metric, customer_table, utc_datetime
 
@@ -11,7 +14,7 @@ view = current_view()
 
 
 def save_widget_choices() -> None:
-    data.write("save_widget_choices", {name: bool(st.session_state[f"widget_{name}"]) for name in WIDGETS})
+    data.write(edits.save_widget_choices, {name: bool(st.session_state[f"widget_{name}"]) for name in WIDGETS})
 
 
 heading, customize = st.columns([2, 1], vertical_alignment="bottom")
@@ -20,7 +23,7 @@ with heading:
     where = "every API" if view.api_name == ALL_APIS else plain(view.api_name)
     compared = f" · changes {view.previous_text}" if view.previous_text else ""
     st.caption(f"{where} · {view.period_text}{compared}")
-choices = data.read("load_widget_choices")
+choices = data.read(home.widget_choices_saved)
 with customize, st.container(horizontal_alignment="right"):
     with st.popover("Customize dashboard", icon=":material/dashboard_customize:"):
         st.caption("Widgets on this page (saved for everyone using this database)")
@@ -28,9 +31,9 @@ with customize, st.container(horizontal_alignment="right"):
             st.session_state[f"widget_{name}"] = choices[name]
             st.toggle(title, key=f"widget_{name}", on_change=save_widget_choices)
 
-figures = data.read("home_now", view.scope)
-previous_scope = view.previous_scope
-before = None if previous_scope is None else data.read_past(previous_scope, "previous_counts", view.scope)
+figures = data.read(home.home_figures, view.scope)
+previous_scope = view.scope.previous()
+before = None if previous_scope is None else data.read_past(previous_scope, home.previous_counts, view.scope)
 now = figures.current
 if now.requests == 0:
     st.info(

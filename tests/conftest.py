@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from db.connection import connect
-from db.writes import RecordWriter, add_api
+from db.apis import add_api
+from db.writes import RecordWriter
 from factories import API_KEY
-from footfall import free_port, stop_process as stop  # the tests start and stop servers with these
+from footfall.processes import free_port, stop_process as stop  # the tests start and stop servers with these
 
 ROOT = Path(__file__).resolve().parent.parent
 

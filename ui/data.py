@@ -1,17 +1,24 @@
-"""Cached access to db.dashboard for the pages.
+"""The pages' access to the database: cached reads and the dashboard's edits.
 
-Reads are cached with st.cache_data, keyed on the database file, a cheap data version (the newest
-request id plus the dashboard's own edit counter) and the read's arguments: a request the
-collector commits shows on the next rerun, and nothing is read twice while nothing changed.
-Connections come from a small pool per database file, one connection per script run at a time.
+`read(fn, *args)` runs a read-model function of db/ (db.home, db.customers, db.profile,
+db.history, db.sidebar, db.freshness) as fn(conn, *args), cached with st.cache_data under the
+function, its arguments, the database file and a cheap data version (the newest request id plus
+the dashboard's own edit counter): a request the collector commits shows on the next rerun, and
+nothing is read twice while nothing changed. Reads run on read-only connections, from a small pool
+per database file, one connection per script run at a time.
+
+`write(fn, *args)` runs an edit of db.edits on a connection of its own; only those can be written
+through it, and none of them can be read through the cache.
 """
 
 from __future__ import annotations
 
 import contextlib
 import queue
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
 import polars as pl
@@ -19,10 +26,13 @@ import streamlit as st
 
 from core.charts import request_chart
 from core.figures import graph_frame, peak
-from db import dashboard
-from db.config import settings
-from db.connection import connect
+from core.scope import Scope
+from db import customers, edits, freshness, history, home, profile, sidebar
+from db.connection import connect, connect_readonly
+from footfall.settings import settings
 
+READ_MODELS: tuple[ModuleType, ...] = (home, customers, profile, history, sidebar, freshness)
+_READ_MODULES = frozenset(module.__name__ for module in READ_MODELS)
 _POOL_SIZE = 8
 _pools: dict[str, queue.SimpleQueue] = {}
 _pools_lock = threading.Lock()
@@ -30,18 +40,24 @@ _VERSION_KEY = "_footfall_data_version"
 
 
 def db_path() -> str:
+    """The database file the dashboard reads (FOOTFALL_DB), as an absolute path."""
     return str(settings().db_path.resolve())
 
 
 @contextlib.contextmanager
 def connection(path: str | None = None) -> Iterator[Any]:
+    """A read-only connection from the pool of the database file (created and migrated first,
+    the first time the file is asked for)."""
     path = path or db_path()
     with _pools_lock:
-        pool = _pools.setdefault(path, queue.SimpleQueue())
+        pool = _pools.get(path)
+        if pool is None:
+            connect(path).close()  # the schema, before the first read-only connection
+            pool = _pools[path] = queue.SimpleQueue()
     try:
         conn = pool.get_nowait()
     except queue.Empty:
-        conn = connect(path)
+        conn = connect_readonly(path)
     try:
         yield conn
     finally:
@@ -67,7 +83,7 @@ def close_connections() -> None:
 def refresh_version() -> tuple:
     """Read the data version once per script run; every cached read of the run uses it."""
     with connection() as conn:
-        version = dashboard.data_version(conn)
+        version = freshness.data_version(conn)
     st.session_state[_VERSION_KEY] = version
     return version
 
@@ -75,33 +91,43 @@ def refresh_version() -> tuple:
 def latest_version() -> tuple:
     """The data version now, without remembering it for this run's reads."""
     with connection() as conn:
-        return dashboard.data_version(conn)
+        return freshness.data_version(conn)
 
 
 def version() -> tuple:
+    """This run's data version (read once per run, by refresh_version)."""
     return st.session_state.get(_VERSION_KEY) or refresh_version()
 
 
+def _name(fn: Callable, allowed: frozenset[str], what: str) -> str:
+    """fn's module and name, once fn is known to be a public function of an allowed module."""
+    module = sys.modules.get(getattr(fn, "__module__", None) or "")
+    name = getattr(fn, "__name__", "")
+    if module is None or module.__name__ not in allowed or name.startswith("_") or getattr(module, name, None) is not fn:
+        raise TypeError(f"{getattr(fn, '__qualname__', fn)!r} is not {what}")
+    return f"{module.__name__}.{name}"
+
+
 @st.cache_data(show_spinner=False, max_entries=1000, ttl=6 * 3600)
-def _cached_read(path: str, data_version: tuple, name: str, args: tuple) -> Any:
+def _cached_read(path: str, data_version: tuple, name: str, args: tuple, _fn: Callable) -> Any:
+    """fn's result, keyed by its name (not the function object: _fn is left out of the key)."""
     with connection(path) as conn:
-        return getattr(dashboard, name)(conn, *args)
+        return _fn(conn, *args)
 
 
-def read(name: str, *args: Any) -> Any:
-    """db.dashboard.<name>(conn, *args), cached until the data changes."""
-    if not hasattr(dashboard, name):
-        raise AttributeError(f"db.dashboard has no read {name!r}")
-    return _cached_read(db_path(), version(), name, args)
+def read(fn: Callable, *args: Any) -> Any:
+    """fn(conn, *args) for a read-model function fn, cached until the data changes."""
+    return _cached_read(db_path(), version(), _name(fn, _READ_MODULES, "a read-model function"), args, fn)
 
 
-def read_past(scope, name: str, *args: Any) -> Any:
-    """db.dashboard.<name>(conn, *args) about the past period `scope`, cached until a request for
-    that period arrives (db.dashboard.period_fingerprint), however much else the collector stores."""
+def read_past(scope: Scope, fn: Callable, *args: Any) -> Any:
+    """fn(conn, *args) about the past period `scope`, cached until a request for that period
+    arrives (db.freshness.period_fingerprint), however much else the collector stores."""
+    name = _name(fn, _READ_MODULES, "a read-model function")
     path = db_path()
     with connection(path) as conn:
-        fingerprint = dashboard.period_fingerprint(conn, scope)
-    return _cached_read(path, ("period", scope, fingerprint), name, args)
+        fingerprint = freshness.period_fingerprint(conn, scope)
+    return _cached_read(path, ("period", scope, fingerprint), name, args, fn)
 
 
 @st.cache_data(show_spinner=False, max_entries=200)
@@ -111,8 +137,12 @@ def request_chart_spec(wide: pl.DataFrame, bucket_seconds: int, since: int, unti
     return request_chart(graph_frame(wide), bucket_seconds, since, until, peak(wide)).to_dict(validate=False)
 
 
-def write(name: str, *args: Any) -> None:
-    """db.dashboard.<name>(conn, *args): an edit that bumps the data version."""
-    with connection() as conn:
-        getattr(dashboard, name)(conn, *args)
+def write(fn: Callable, *args: Any) -> None:
+    """fn(conn, *args) for an edit fn of db.edits, which bumps the data version."""
+    _name(fn, frozenset({edits.__name__}), "an edit of db.edits")
+    conn = connect(db_path())
+    try:
+        fn(conn, *args)
+    finally:
+        conn.close()
     refresh_version()

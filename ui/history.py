@@ -7,25 +7,27 @@ from functools import partial
 
 import streamlit as st
 
-from core.figures import format_count, history_csv
-from db import dashboard
-from db.reads import Scope
+from core.scope import Scope
+from db.history import HistoryFilter, history
+from db.profile import Profile
 from ui import data
+from ui.format import format_count, history_csv
 
 CSV_LIMIT = 100_000
 
 
-def history_csv_text(path: str, cid: int, scope: Scope, filters: dashboard.HistoryFilter, sort: str,
+def history_csv_text(path: str, cid: int, scope: Scope, filters: HistoryFilter, sort: str,
                      descending: bool) -> str:
     """Every request the history shows with these filters and this order (up to CSV_LIMIT), as CSV."""
     with data.connection(path) as conn:
-        rows = dashboard.history(conn, cid, scope, filters, sort, descending, CSV_LIMIT, 0)
+        rows = history(conn, cid, scope, filters, sort, descending, CSV_LIMIT, 0)
     return history_csv(rows)
 
 
-def export_csv(profile: dashboard.Profile, view, filters: dashboard.HistoryFilter, sort: str, descending: bool,
+def export_csv(profile: Profile, view, filters: HistoryFilter, sort: str, descending: bool,
                total: int) -> None:
     # What the button exports, kept where a test (or a later rerun) can see it.
+    """The Export CSV button: the history with these filters and this order, built on click."""
     st.session_state["_history_export"] = (data.db_path(), profile.id, view.scope, filters, sort, descending)
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", profile.customer_id).strip("_")[:60] or "customer"
     capped = f" (the first {format_count(CSV_LIMIT)})" if total > CSV_LIMIT else ""

@@ -8,16 +8,18 @@ from datetime import date, datetime, timedelta, timezone
 
 import streamlit as st
 
-from core.figures import PERIOD_LABELS, describe_period, plain
 from core.periods import PRESETS, Period, custom_period, preset_period
-from db.reads import Scope
+from core.scope import Scope
+from db import edits
+from db import sidebar as sidebar_reads
 from ui import data
+from ui.format import PERIOD_LABELS, describe_period, plain
+from ui.navigation import PROFILE_PAGE, navigation
 
 ALL_APIS = "All APIs"
 DEFAULT_PERIOD = "30d"
-PROFILE_PAGE = "pages/customer.py"
 SIDEBAR_FAVORITES = 25
-_VIEW_KEY = "_footfall_view"
+_VIEW_KEY = "_footfall_view"  # the view draw_sidebar drew in this script run, until the page takes it
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,6 @@ class View:
     period_text: str  # "Last 30 days", "2026-11-01 to 2026-11-07 (UTC)"
 
     @property
-    def previous_scope(self) -> Scope | None:
-        previous = self.scope.period.previous()
-        return None if previous is None else Scope(self.scope.api_id, previous)
-
-    @property
     def previous_text(self) -> str | None:
         if self.scope.period.previous() is None:
             return None
@@ -44,32 +41,23 @@ class View:
 
 
 def current_view() -> View:
-    """The view the sidebar drew in this run; every page starts with it."""
-    _leave_pages_directory_mode()
-    view = st.session_state.get(_VIEW_KEY)
-    if view is None:  # a page run on its own, not through streamlit_app.py
-        view = draw_sidebar()
+    """The view the sidebar drew in this run; every page starts with it.
+
+    A page runs without streamlit_app.py only when Streamlit is still in its old pages-directory
+    mode (a pages/ folder turns it on) and the first visit since the server started is a deep
+    link (customer?id=...). Then this page calls st.navigation itself, which ends that mode for
+    good, and reruns: the same URL, now through streamlit_app.py and its sidebar."""
+    view = st.session_state.pop(_VIEW_KEY, None)
+    if view is None:
+        navigation()
+        st.rerun()
     return view
 
 
-def _leave_pages_directory_mode() -> None:
-    """Streamlit starts in its old pages-directory mode because pages/ exists, and leaves it only
-    once streamlit_app.py has called st.navigation. When the first visit after a start is a deep
-    link (customer?id=...), Streamlit runs that page script alone, without the entry script and
-    its sidebar, and stays in that mode for every session. Leave it and rerun the same page
-    through streamlit_app.py."""
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # pragma: no cover - a Streamlit without the old mode
-        return
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 def draw_sidebar() -> View:
+    """Draw the sidebar (API, period, favorites, freshness), keep the view in the URL, and return it."""
     data.refresh_version()
-    apis = data.read("api_choices")
+    apis = data.read(sidebar_reads.api_choices)
     api_names = [ALL_APIS, *apis["name"].to_list()]
     _read_url_once(api_names)
     with st.sidebar:
@@ -155,7 +143,7 @@ def _freshness() -> None:
 
 
 def _favorites() -> None:
-    favorites = data.read("favorites")
+    favorites = data.read(sidebar_reads.favorites)
     st.subheader("Favorites", divider="gray")
     if favorites.is_empty():
         st.caption("No favorites yet: switch on the star on a customer's profile.")
@@ -177,7 +165,7 @@ def _favorites() -> None:
 
 
 def _unfavorite(customer_id: str, key: str) -> None:
-    data.write("save_favorite", customer_id, bool(st.session_state[key]))
+    data.write(edits.save_favorite, customer_id, bool(st.session_state[key]))
 
 
 def open_profile(customer_id: str) -> None:

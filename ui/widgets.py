@@ -6,7 +6,8 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from core.figures import Figure, format_count, format_delta
+from core.figures import Figure
+from ui.format import format_count, format_delta
 from ui.sidebar import open_profile
 
 # Narrower than "medium" (200 px) so that with Requests and Share it fits a half-width card on a

@@ -1,9 +1,8 @@
-"""bench/dashboard.py at a tiny size: its JSON, its consistency check, and its bulk-built rollups
+"""python -m bench.dashboard at a tiny size: its JSON, its consistency check, and its bulk-built rollups
 against what the real ingest path (RecordWriter) writes for the same requests."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import shutil
@@ -15,26 +14,19 @@ from pathlib import Path
 import pytest
 from pyroaring import BitMap
 
+from bench.synthetic import DataSpec, build_database
 from core.record import Record
+from db.apis import add_api
 from db.connection import connect
-from db.writes import RecordWriter, add_api
+from db.writes import RecordWriter
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT / "bench" / "dashboard.py"
 TINY = ["--requests", "20000", "--customers", "400", "--days", "40"]  # the 30-day period and the one before
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_dashboard", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_bench(db_dir: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(BENCH), *TINY, "--skip-browser", "--keep-os-cache", "--db-dir", str(db_dir)],
+        [sys.executable, "-m", "bench.dashboard", *TINY, "--skip-browser", "--keep-os-cache", "--db-dir", str(db_dir)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
 
@@ -111,9 +103,8 @@ def same_row(a: tuple, b: tuple) -> bool:
 
 
 def test_the_bulk_built_rollups_are_what_record_writer_writes_for_the_same_requests(tmp_path):
-    bench = load_bench()
     built = tmp_path / "built.db"
-    bench.build_database(built, bench.DataSpec(requests=4000, customers=120, days=4, seed=3), end=1_790_000_000)
+    build_database(built, DataSpec(requests=4000, customers=120, days=4, seed=3), end=1_790_000_000)
     source = connect(built)
     replayed = connect(tmp_path / "replayed.db")
     for name, key in source.execute("SELECT name, api_key FROM apis ORDER BY id").fetchall():

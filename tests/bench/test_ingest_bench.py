@@ -1,4 +1,4 @@
-"""bench/ingest.py at a tiny size: it imports and posts everything, loses nothing, and ends with
+"""python -m bench.ingest at a tiny size: it imports and posts everything, loses nothing, and ends with
 its figures as JSON."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_ingest_bench_ends_with_its_figures_and_loses_nothing():
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "ingest.py"), "--import-payloads", "400", "--collector-payloads", "300",
+        [sys.executable, "-m", "bench.ingest", "--import-payloads", "400", "--collector-payloads", "300",
          "--profile-payloads", "200", "--enrich-payloads", "250", "--write-payloads", "300",
          "--clients", "4"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,

@@ -25,9 +25,10 @@ from browser_support import (  # noqa: F401 (browser, footfall_up, page: fixture
 )
 from playwright.sync_api import Page, expect
 
-from core.figures import WIDGETS
+from core.home_widgets import WIDGETS
 from db.connection import connect
-from db.dashboard import load_widget_choices, save_widget_choices
+from db.edits import save_widget_choices
+from db.home import widget_choices_saved
 
 pytestmark = pytest.mark.browser
 
@@ -134,7 +135,7 @@ def test_a_widget_switched_off_in_customize_dashboard_stays_off_after_a_reload(f
     expect(average).to_have_count(0)
     page.get_by_role("button", name="Customize dashboard").click()
     expect(switch).not_to_be_checked()
-    assert on_db(footfall_up, load_widget_choices) == {**dict.fromkeys(WIDGETS, True), "average_requests": False}
+    assert on_db(footfall_up, widget_choices_saved) == {**dict.fromkeys(WIDGETS, True), "average_requests": False}
 
 
 # --- Customers -------------------------------------------------------------------------------------

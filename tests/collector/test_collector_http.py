@@ -1,12 +1,15 @@
 """The real collector over HTTP: good input is committed, bad input is refused and leaves no trace."""
 
 import gzip
+import sqlite3
 
 import httpx
 import orjson
 import pytest
 
-from factories import format_b, gzipped, payload
+from collector.app import ApiKeys, refusal_status
+from collector.ingest import Reason, Rejection
+from factories import API_KEY, format_b, gzipped, payload
 
 
 def stored(conn) -> int:
@@ -81,9 +84,38 @@ def test_secret_headers_never_reach_the_database_file(collector, conn, db_path):
 
 
 def test_an_api_registered_while_running_is_accepted_within_seconds(collector, conn):
-    from db.writes import add_api
+    from db.apis import add_api
     import time
 
     add_api(conn, "Later API", "later-key")
     time.sleep(1.1)  # the collector re-reads API keys at most once a second
     assert post(collector + "/", orjson.dumps(payload(api_key="later-key"))).status_code == 200
+
+
+def test_an_array_of_unknown_keys_is_401_and_one_mixed_with_a_bad_payload_422(collector, conn):
+    unknown = payload(api_key="unknown-key")
+    assert post(collector + "/", orjson.dumps([unknown, unknown])).status_code == 401
+    assert post(collector + "/", orjson.dumps([unknown, {"project_id": "test-project-key"}])).status_code == 422
+    assert stored(conn) == 0
+
+
+@pytest.mark.parametrize(("reasons", "status"), [
+    ([Reason.UNKNOWN_API_KEY], 401),
+    ([Reason.UNKNOWN_API_KEY, Reason.UNKNOWN_API_KEY], 401),
+    ([Reason.UNKNOWN_API_KEY, Reason.WRONG_SHAPE], 422),
+    ([Reason.NOT_JSON], 422),
+])
+def test_the_refusal_status_follows_the_typed_reasons_whatever_the_message_says(reasons, status):
+    rejected = [Rejection(f"payload {i}", reason, "no API is registered with this API key") for i, reason in
+                enumerate(reasons)]
+    assert refusal_status(rejected) == status
+
+
+def test_the_collector_looks_keys_up_through_a_connection_that_cannot_write(conn, db_path):
+    keys = ApiKeys(db_path)
+    try:
+        assert API_KEY in keys and "unknown-key" not in keys
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            keys._conn.execute("DELETE FROM apis")
+    finally:
+        keys.close()

@@ -12,9 +12,10 @@ import orjson
 import pytest
 
 from core.periods import Period
-from db.connection import connect
+from db.connection import connect, connect_readonly
 from conftest import child_processes, start_collector, stop
-from db.reads import Scope, customer_list
+from core.scope import Scope
+from db.customers import customer_list
 from factories import payload
 
 
@@ -33,7 +34,7 @@ def test_every_acknowledged_payload_is_stored_while_a_reader_queries(two_worker_
     reads = []
 
     def reader():
-        reading = connect(db_path, readonly=True)
+        reading = connect_readonly(db_path)
         while not stop_reading.is_set():
             reads.append(customer_list(reading, Scope(None, Period(None, None))).height)
 

@@ -4,7 +4,7 @@ process writes, and the result is exactly what one process would have stored."""
 import orjson
 import pytest
 
-from collector.ingest import enrichment_pool, ingest_batches
+from collector.ingest import Reason, enrichment_pool, ingest_batches
 from db.writes import RecordWriter
 from factories import IPHONE, payload
 
@@ -31,7 +31,7 @@ def ingest(conn, items, workers: int, size: int = 25):
 
 def test_worker_processes_store_exactly_what_one_process_stores(conn, tmp_path):
     from db.connection import connect
-    from db.writes import add_api
+    from db.apis import add_api
 
     serial = connect(tmp_path / "serial.db")
     add_api(serial, "Test API", "test-project-key")
@@ -54,10 +54,11 @@ def test_bad_lines_are_reported_and_never_stop_the_good_ones(conn):
     items[59] = ("file:60", orjson.dumps({"project_id": "test-project-key"}))
     report = ingest(conn, items, workers=2, size=8)
     assert report.accepted == 57
-    assert [where for where, _ in report.rejected] == ["file:6", "file:41", "file:60"]
-    assert "not valid JSON" in report.rejected[0][1]
-    assert report.rejected[1][1] == "no API is registered with this API key"
-    assert "data is missing" in report.rejected[2][1]
+    assert [(r.where, r.reason) for r in report.rejected] == [
+        ("file:6", Reason.NOT_JSON), ("file:41", Reason.UNKNOWN_API_KEY), ("file:60", Reason.WRONG_SHAPE)]
+    assert "not valid JSON" in report.rejected[0].message
+    assert report.rejected[1].message == "no API is registered with this API key"
+    assert "data is missing" in report.rejected[2].message
     assert conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 57
 
 

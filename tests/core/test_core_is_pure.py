@@ -1,4 +1,5 @@
-"""core/ is the domain: it imports neither streamlit, nor sqlite, nor the storage layer."""
+"""core/ is the domain: it imports neither streamlit, nor sqlite, nor any other layer (storage, UI,
+collector, command line)."""
 
 import ast
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 import pytest
 
 CORE = Path(__file__).resolve().parents[2] / "core"
-FORBIDDEN = ("streamlit", "sqlite3", "db")
+FORBIDDEN = ("streamlit", "sqlite3", "db", "ui", "collector", "footfall")
 
 
 def imported_modules(source: str) -> set[str]:
@@ -27,7 +28,8 @@ def test_the_check_catches_every_form_of_import():
     assert forbidden_imports("import streamlit as st") == {"streamlit"}
     assert forbidden_imports("from sqlite3 import connect") == {"sqlite3"}
     assert forbidden_imports("def f():\n    import sqlite3\n") == {"sqlite3"}
-    assert forbidden_imports("from db.reads import customers") == {"db.reads"}
+    assert forbidden_imports("from db.customers import customer_page") == {"db.customers"}
+    assert forbidden_imports("from ui.format import plain") == {"ui.format"}
     assert forbidden_imports("import polars, orjson\nfrom core.periods import Period") == set()
 
 
@@ -39,5 +41,5 @@ def test_core_has_modules_to_check():
 
 
 @pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: str(p.relative_to(CORE)))
-def test_core_modules_import_neither_streamlit_nor_sqlite_nor_db(path):
+def test_core_modules_import_neither_streamlit_nor_sqlite_nor_another_layer(path):
     assert forbidden_imports(path.read_text(encoding="utf-8")) == set()

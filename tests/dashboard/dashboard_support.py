@@ -14,13 +14,15 @@ from streamlit.testing.v1 import AppTest
 
 from core.record import record_from_payload
 from db.connection import connect
-from db.writes import RecordWriter, add_api
+from db.apis import add_api
+from db.writes import RecordWriter
 from factories import payload
 from ui import data
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
 SHOP_KEY, BILLING_KEY = "shop-key", "billing-key"
+API_IDS = {SHOP_KEY: 1, BILLING_KEY: 2}  # as Dashboard registers them
 HOUR = 3600
 
 

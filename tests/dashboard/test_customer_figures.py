@@ -6,13 +6,11 @@ import random
 from collections import Counter
 
 import pytest
-from dashboard_support import BILLING_KEY, SHOP_KEY, Call, dash  # noqa: F401, F811 (dash: a fixture)
+from dashboard_support import API_IDS, BILLING_KEY, SHOP_KEY, Call, dash  # noqa: F401, F811 (dash: a fixture)
 
 from core.periods import HOUR, Period, custom_period, floor_hour
-from db import dashboard
-from db.reads import Scope
-
-API_IDS = {SHOP_KEY: 1, BILLING_KEY: 2}
+from core.scope import Scope
+from db import customers, figures, home
 
 
 @pytest.fixture
@@ -58,7 +56,7 @@ def scopes(now: float) -> list[Scope]:
 
 def test_active_customers_are_exactly_those_with_a_request_in_the_period(traffic):
     for scope in scopes(traffic.now):
-        assert dashboard.active_customers(traffic.conn, scope) == len(expected(traffic, scope)), scope
+        assert figures.active_count(traffic.conn, scope) == len(expected(traffic, scope)), scope
 
 
 def test_pages_by_requests_rank_the_busiest_first_with_ties_by_customer_id(traffic):
@@ -66,11 +64,11 @@ def test_pages_by_requests_rank_the_busiest_first_with_ties_by_customer_id(traff
         counts = expected(traffic, scope)
         ranking = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         for page, size in ((1, 5), (2, 5), (3, 7), (1, 100)):
-            rows, total = dashboard.customer_page(traffic.conn, scope, "", "requests", True, page, size)
+            rows, total = customers.customer_page(traffic.conn, scope, "", "requests", True, page, size)
             want = ranking[(page - 1) * size : page * size]
             assert list(zip(rows["customer_id"], rows["requests"])) == want, (scope, page)
             assert total == len(counts)
-        rows, _ = dashboard.customer_page(traffic.conn, scope, "", "requests", False, 1, 10)
+        rows, _ = customers.customer_page(traffic.conn, scope, "", "requests", False, 1, 10)
         assert list(zip(rows["customer_id"], rows["requests"])) == sorted(counts.items(), key=lambda kv: (kv[1], kv[0]))[:10]
 
 
@@ -78,7 +76,7 @@ def test_pages_by_requests_rank_the_busiest_first_with_ties_by_customer_id(traff
 def test_pages_in_other_orders_hold_the_active_customers_with_their_period_requests(traffic, sort):
     for scope in scopes(traffic.now):
         counts = expected(traffic, scope)
-        rows, total = dashboard.customer_page(traffic.conn, scope, "", sort, False, 1, 1000)
+        rows, total = customers.customer_page(traffic.conn, scope, "", sort, False, 1, 1000)
         assert dict(zip(rows["customer_id"], rows["requests"])) == dict(counts), scope
         assert total == len(counts)
         column = rows["display_name"].str.to_lowercase() if sort == "display_name" else rows[sort]
@@ -88,7 +86,7 @@ def test_pages_in_other_orders_hold_the_active_customers_with_their_period_reque
 def test_search_narrows_the_count_and_the_pages(traffic):
     for scope in [Scope(None, custom_period("2000-01-01", "2100-01-01")), *scopes(traffic.now)]:
         counts = {user: n for user, n in expected(traffic, scope).items() if "3" in user}
-        rows, total = dashboard.customer_page(traffic.conn, scope, "3", "requests", True, 1, 100)
+        rows, total = customers.customer_page(traffic.conn, scope, "3", "requests", True, 1, 100)
         assert total == len(counts), scope
         assert dict(zip(rows["customer_id"], rows["requests"])) == counts, scope
 
@@ -100,7 +98,7 @@ def test_requests_on_the_first_day_but_before_the_period_never_count_towards_the
     dash.ingest(*before, Call("edge", 1), *[Call("steady", 24 * 10) for _ in range(3)],
                 *[Call("early", (dash.now - since) / HOUR - 1) for _ in range(2)])  # that day, after noon
     scope = Scope(api_id, Period(since, floor_hour(dash.now) + HOUR))
-    top = dashboard.top_customers(dash.conn, scope, 1)
+    top = home.top_customers(dash.conn, scope, 1)
     assert list(zip(top["customer_id"], top["requests"])) == [("steady", 3)]
-    top = dashboard.top_customers(dash.conn, scope, 3)
+    top = home.top_customers(dash.conn, scope, 3)
     assert list(zip(top["customer_id"], top["requests"])) == [("steady", 3), ("early", 2), ("edge", 1)]

@@ -7,17 +7,9 @@ import polars as pl
 import pytest
 
 from core.charts import request_chart
-from core.figures import (
-    WIDGETS,
-    Figure,
-    dump_widget_choices,
-    graph_bucket,
-    graph_frame,
-    history_csv,
-    peak,
-    plain,
-    widget_choices,
-)
+from core.figures import Figure, graph_bucket, graph_frame, peak
+from core.home_widgets import WIDGETS, dump_widget_choices, widget_choices
+from ui.format import history_csv, plain
 
 DAY, HOUR = 86400, 3600
 

@@ -10,8 +10,8 @@ from core.periods import Period
 from core.record import record_from_payload
 from db.activity import active_set
 from db.connection import connect
-from db.reads import Scope
-from db.writes import add_api
+from core.scope import Scope
+from db.apis import add_api
 from factories import payload
 
 OTHER_KEY = "other-project-key"

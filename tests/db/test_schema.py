@@ -37,7 +37,8 @@ def test_a_customers_history_for_one_api_reads_the_customer_index_in_time_order(
 
     from core.periods import Period
     from core.record import record_from_payload
-    from db.reads import Scope, customer_requests
+    from core.scope import Scope
+    from db.history import customer_requests
     from factories import payload
 
     writer.write([record_from_payload(payload(user_id=f"c{i % 7}"), received_at=time.time()) for i in range(300)])

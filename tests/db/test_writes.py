@@ -6,7 +6,10 @@ import pytest
 
 from core.periods import Period
 from core.record import record_from_payload
-from db.reads import Scope, api_request_count, customer_list, customer_requests, request_details
+from core.scope import Scope
+from db.customers import customer_list
+from db.figures import api_totals
+from db.history import customer_requests, request_detail
 from db.writes import UnknownApiKey
 from factories import payload
 
@@ -27,7 +30,7 @@ def test_a_written_request_is_read_back_with_its_enrichment(conn, writer):
 def test_rollups_count_every_request_and_customer_counts_only_identified_ones(conn, writer):
     writer.write(records(payload(user_id="a"), payload(user_id="a"), payload(user_id="b"), payload(user_id=None)))
     scope = Scope(None, Period(None, None))
-    assert api_request_count(conn, scope) == 4
+    assert api_totals(conn, scope).requests == 4
     customers = customer_list(conn, scope)
     assert dict(zip(customers["customer_id"], customers["requests"])) == {"a": 2, "b": 1}
     assert customers.filter(customers["customer_id"] == "a")["share"][0] == pytest.approx(50.0)
@@ -38,7 +41,7 @@ def test_rollups_match_raw_rows_over_periods_that_cut_through_days(conn, writer)
     writer.write(records(*(payload(user_id="a", timestamp=t) for t in stamps)))
     scope = Scope(None, Period(_ts("2026-11-01 23:00"), _ts("2026-11-03 02:00")))
     assert customer_list(conn, scope)["requests"].to_list() == [4]
-    assert api_request_count(conn, scope) == 4
+    assert api_totals(conn, scope).requests == 4
 
 
 def test_first_and_last_seen_hold_whatever_order_calls_arrive_in(conn, writer):
@@ -73,7 +76,7 @@ def test_a_failed_batch_rolls_back_raw_rows_and_rollups(conn, writer):
 
 def test_secrets_are_masked_in_stored_details(conn, writer):
     writer.write(records(payload(request_headers={"cookie": "session=SECRET-c"}, body={"password": "SECRET-p"})))
-    details = request_details(conn, 1)
+    details = request_detail(conn, 1, 1)
     assert "SECRET" not in details["request_headers"] + details["request_body"]
 
 

@@ -11,6 +11,8 @@ DEFAULT_DB = Path("data") / "footfall.db"
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting, as read from the environment."""
+
     db_path: Path
     host: str
     collector_port: int
@@ -21,6 +23,7 @@ class Settings:
 
 
 def settings(environ: dict[str, str] | None = None) -> Settings:
+    """The settings from the environment (os.environ unless given), with their defaults."""
     env = os.environ if environ is None else environ
     return Settings(
         db_path=Path(env.get("FOOTFALL_DB") or DEFAULT_DB),

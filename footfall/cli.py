@@ -8,7 +8,6 @@ import gzip
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,17 +18,25 @@ from pathlib import Path
 import orjson
 import polars as pl
 
-from core.periods import Period, parse_time
-from db.config import settings
+from core.periods import hour_period, parse_time
+from core.scope import Scope
+from db.apis import add_api, api_id_by_name, api_ids_by_key, api_list
 from db.connection import connect
-from db.reads import Scope, api_id_by_name, api_list, customer_list, customer_requests, request_count
-from db.writes import RecordWriter, add_api
+from db.customers import customer_list
+from db.freshness import request_count
+from db.history import customer_requests
+from db.writes import RecordWriter
+from footfall.processes import stop_process
+from footfall.settings import settings
+
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: streamlit_app.py and pages/
 
 IMPORT_BATCH = 2000  # payloads per task for the enrichment workers
 PARALLEL_IMPORT_BYTES = 8_000_000
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit status."""
     args = build_parser().parse_args(argv)
     if not hasattr(args, "run"):
         build_parser().print_help()
@@ -46,10 +53,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class UserError(Exception):
-    pass
+    """A mistake of the caller's, printed as one line without a traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser: every command and its options."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", default=argparse.SUPPRESS, help="SQLite file (default: $FOOTFALL_DB or data/footfall.db)")
     parser = argparse.ArgumentParser(prog="footfall", description=__doc__, parents=[common])
@@ -101,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_apis_add(args, db_path: Path) -> None:
+    """apis add: register an API and print its key."""
     conn = connect(db_path)
     try:
         print(add_api(conn, args.name, args.api_key))
@@ -109,8 +118,10 @@ def cmd_apis_add(args, db_path: Path) -> None:
 
 
 def cmd_apis_list(args, db_path: Path) -> None:
-    apis = api_list(connect(db_path)).select("name", "api_key")
-    print(_render(apis, "table") if apis.height else "no APIs yet: add one with `footfall apis add NAME`")
+    """apis list: every API with its key."""
+    apis = api_list(connect(db_path))
+    table = pl.DataFrame([{"name": a["name"], "api_key": a["api_key"]} for a in apis])
+    print(_render(table, "table") if apis else "no APIs yet: add one with `footfall apis add NAME`")
 
 
 def cmd_collect(args, db_path: Path) -> None:
@@ -151,6 +162,7 @@ def cmd_collect(args, db_path: Path) -> None:
 
 
 def cmd_import(args, db_path: Path) -> int:
+    """import: JSONL files of payloads through the ingest path; bad lines are counted, never fatal."""
     from collector.ingest import enrichment_pool, ingest_batches
 
     for path in args.files:
@@ -163,10 +175,10 @@ def cmd_import(args, db_path: Path) -> int:
         report = ingest_batches(writer, _batches(_jsonl_lines(args.files), IMPORT_BATCH), received_at=time.time(), pool=pool)
     accepted, rejected = report.accepted, report.rejected
     print(f"imported {accepted} payloads, rejected {len(rejected)}")
-    for reason, count in Counter(why for _, why in rejected).most_common():
-        print(f"  {count} x {reason}")
-    for where, why in rejected[:20]:
-        print(f"  {where}: {why}")
+    for message, count in Counter(r.message for r in rejected).most_common():
+        print(f"  {count} x {message}")
+    for rejection in rejected[:20]:
+        print(f"  {rejection.where}: {rejection.message}")
     return 0 if accepted or not rejected else 1
 
 
@@ -191,6 +203,7 @@ def _batches(items, size: int):
 
 
 def cmd_demo(args, db_path: Path) -> None:
+    """demo: generate demo traffic into the database."""
     count = seed_demo(db_path, args.requests, args.seed)
     print(f"generated {count} demo requests into {db_path}")
 
@@ -202,7 +215,7 @@ def seed_demo(db_path: Path, requests: int, seed: int) -> int:
 
     with enrichment_pool(None if requests > 5 * IMPORT_BATCH else 1) as pool:
         conn = connect(db_path)
-        registered = set(api_list(conn)["api_key"].to_list())
+        registered = set(api_ids_by_key(conn))
         for name, key in DEMO_APIS:
             if key not in registered:
                 add_api(conn, name, key)
@@ -226,12 +239,11 @@ def _scope(conn, api: str | None, since: str | None, until: str | None) -> Scope
         end = parse_time(until) if until else None
     except ValueError as error:
         raise UserError(f"not an ISO 8601 time: {error}") from None
-    start = None if start is None else start - start % 3600
-    end = None if end is None else -((-end) // 3600) * 3600
-    return Scope(api_id, Period(start, end))
+    return Scope(api_id, hour_period(start, end))
 
 
 def cmd_customers(args, db_path: Path) -> None:
+    """customers: one row per customer with requests in the scope, busiest first."""
     conn = connect(db_path)
     customers = customer_list(conn, _scope(conn, args.api, args.since, args.until))
     customers = customers.with_columns(
@@ -241,6 +253,7 @@ def cmd_customers(args, db_path: Path) -> None:
 
 
 def cmd_requests(args, db_path: Path) -> None:
+    """requests: one customer's requests, newest first."""
     conn = connect(db_path)
     rows = customer_requests(conn, args.customer, _scope(conn, args.api, None, None), args.limit)
     rows = rows.with_columns(_iso("time"), pl.col("threat_reasons").map_elements(orjson.loads, return_dtype=pl.List(pl.Utf8)))
@@ -270,6 +283,7 @@ def _render(frame: pl.DataFrame, fmt: str) -> str:
 
 
 def cmd_up(args, db_path: Path) -> int:
+    """up: demo data if the database is empty, then the collector and the dashboard until stopped."""
     config = settings()
     host = args.host or config.host
     collector_port = args.collector_port or config.collector_port
@@ -281,17 +295,16 @@ def cmd_up(args, db_path: Path) -> int:
         print(f"empty database: generating {args.demo_requests} demo requests ...", flush=True)
         seed_demo(db_path, args.demo_requests, seed=7)
     env = {**os.environ, "FOOTFALL_DB": str(db_path.resolve())}
-    here = Path(__file__).resolve().parent
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "footfall", "--db", str(db_path), "collect", "--host", host, "--port", str(collector_port)],
-            env=env, cwd=here,
+            env=env, cwd=ROOT,
         ),
         subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(here / "streamlit_app.py"),
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
              "--server.address", host, "--server.port", str(dashboard_port), "--server.headless", "true",
              "--browser.gatherUsageStats", "false"],
-            env=env, cwd=here, stdout=subprocess.DEVNULL,
+            env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
         ),
     ]
     print(f"Footfall dashboard: http://{host}:{dashboard_port}/", flush=True)
@@ -308,25 +321,3 @@ def cmd_up(args, db_path: Path) -> int:
         for p in processes:
             stop_process(p, timeout=10)
     return 0
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (tests and benchmarks start servers on it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop_process(process: subprocess.Popen, timeout: float = 15) -> None:
-    """SIGTERM, then SIGKILL if it has not stopped within `timeout` seconds."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

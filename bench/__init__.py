@@ -1,0 +1,1 @@
+"""Benchmarks of Footfall: ingest (bench.ingest) and the dashboard (bench.dashboard)."""

@@ -1,0 +1,36 @@
+"""Whether anything changed: the keys that the dashboard's cached reads are stored under.
+
+Reads requests (its newest id), settings (the edit counter) and api_hourly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from core.scope import Scope
+from db.figures import api_totals
+
+EDITS_KEY = "dashboard.version"  # the settings row db/edits.py bumps with every edit
+
+
+def data_version(conn: sqlite3.Connection) -> tuple[int, str]:
+    """Cheap and changing whenever a figure may: the newest request id (every ingest adds one)
+    and a counter the dashboard's own edits bump (favorites, descriptions, names, widgets)."""
+    row = conn.execute(
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM requests), (SELECT value FROM settings WHERE key = ?)",
+        (EDITS_KEY,),
+    ).fetchone()
+    return int(row[0]), row[1] or "0"
+
+
+def period_fingerprint(conn: sqlite3.Connection, scope: Scope) -> tuple[int, int]:
+    """Changes whenever any figure of the period may: every request stored for the period adds to
+    these sums (new customers and active ones come only with requests). Past periods rarely
+    change, so their figures can be kept while the collector stores today's traffic."""
+    totals = api_totals(conn, scope)
+    return totals.requests, totals.identified
+
+
+def request_count(conn: sqlite3.Connection) -> int:
+    """How many requests are stored (0: an empty database)."""
+    return conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]

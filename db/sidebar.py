@@ -1,0 +1,27 @@
+"""The sidebar's read model, on every page: the APIs to choose from and the favorite customers.
+
+Reads apis and customers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import polars as pl
+
+from db.figures import DISPLAY_NAME
+from db.frames import frame
+
+
+def api_choices(conn: sqlite3.Connection) -> pl.DataFrame:
+    """Every API: id, name; by name."""
+    return frame(conn, "SELECT id, name FROM apis ORDER BY name", schema={"id": pl.Int64})
+
+
+def favorites(conn: sqlite3.Connection) -> pl.DataFrame:
+    """Every favorite customer: customer_id, display_name; by display name."""
+    return frame(
+        conn,
+        f"SELECT c.external_id AS customer_id, {DISPLAY_NAME} AS display_name FROM customers c"
+        " WHERE c.favorite = 1 ORDER BY display_name COLLATE NOCASE, c.external_id",
+    )

@@ -1,0 +1,150 @@
+"""The layers hold: each rule of the layout is checked over every file it governs.
+
+- SQL lives only in db/;
+- db/ never imports Streamlit, the UI, the collector, the CLI or its settings;
+- settings are read from the environment only in footfall/settings.py;
+- streamlit_app.py only routes, and pages reach the database only through ui/data.py;
+- nothing changes sys.path;
+- every public function and class has a docstring, every read model says what it serves and reads.
+(core/'s purity has its own test, tests/core/test_core_is_pure.py.)
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_DIRS = ("core", "db", "ui", "collector", "footfall", "pages")
+APP_FILES = sorted(p for d in APP_DIRS for p in (ROOT / d).rglob("*.py")) + [ROOT / "streamlit_app.py"]
+ALL_FILES = APP_FILES + sorted((ROOT / "bench").rglob("*.py")) + sorted((ROOT / "tests").rglob("*.py"))
+SQL = re.compile(r"\b(SELECT\b[\s\S]*\bFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX)|PRAGMA)\b")
+
+
+def name(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+def imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(tree(path)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def sql_strings(path: Path) -> list[str]:
+    return [node.value for node in ast.walk(tree(path))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.search(node.value)]
+
+
+def sql_calls(path: Path) -> list[str]:
+    return [node.func.attr for node in ast.walk(tree(path)) if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute) and node.func.attr in ("execute", "executemany", "executescript")]
+
+
+def test_the_checks_see_sql_and_imports(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text('import os\nfrom db import home\nq = "SELECT id FROM apis"\nconn.execute(q)\n'
+                      'p = "PRAGMA user_version"\n')
+    assert len(sql_strings(sample)) == 2 and sql_calls(sample) == ["execute"]
+    assert {"os", "db", "db.home"} <= imports(sample)
+    sample.write_text('text = "Select a row to open the profile"\n')
+    assert sql_strings(sample) == []
+
+
+@pytest.mark.parametrize("path", [p for p in APP_FILES if p.parent.name != "db"], ids=name)
+def test_sql_lives_only_in_db(path):
+    assert sql_strings(path) == [] and sql_calls(path) == []
+
+
+DB_FILES = sorted((ROOT / "db").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", DB_FILES, ids=name)
+def test_db_imports_no_streamlit_ui_collector_or_cli(path):
+    assert not {m for m in imports(path) if m.split(".")[0] in ("streamlit", "ui", "collector", "footfall", "pages")}
+
+
+def environment_reads(path: Path) -> list[int]:
+    """Lines that read the environment: os.getenv(...), os.environ.get(...), os.environ[...]."""
+    lines = []
+    for node in ast.walk(tree(path)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            target = ast.unparse(node.func)
+            if target in ("os.getenv", "os.environ.get", "environ.get", "getenv"):
+                lines.append(node.lineno)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and ast.unparse(node.value) in (
+                "os.environ", "environ"):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_environment_check_sees_every_form_of_read(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text('import os\na = os.getenv("X")\nb = os.environ.get("Y")\nc = os.environ["Z"]\n'
+                      'env = {**os.environ, "FOOTFALL_DB": "x"}\nos.environ.update(A="1")\n')
+    assert environment_reads(sample) == [2, 3, 4]
+
+
+@pytest.mark.parametrize("path", [p for p in APP_FILES if name(p) != "footfall/settings.py"], ids=name)
+def test_settings_are_read_from_the_environment_only_in_footfall_settings(path):
+    assert environment_reads(path) == []
+
+
+def test_streamlit_app_only_routes_and_draws_the_sidebar():
+    assert {m.split(".")[0] for m in imports(ROOT / "streamlit_app.py")} <= {"streamlit", "ui"}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "pages").glob("*.py")) + sorted((ROOT / "ui").glob("*.py")), ids=name)
+def test_pages_reach_the_database_only_through_ui_data(path):
+    """No connection, no SQLite, no writes module: read-model functions go to data.read, edits
+    to data.write."""
+    if name(path) == "ui/data.py":
+        return
+    forbidden = {"sqlite3", "db.connection", "db.writes", "db.frames", "db.scope", "db.figures", "db.apis"}
+    assert not {m for m in imports(path) if m in forbidden or m.split(".")[0] == "sqlite3"}
+
+
+@pytest.mark.parametrize("path", [p for p in APP_FILES if p.parent.name in ("ui", "pages")] + [ROOT / "streamlit_app.py"],
+                         ids=name)
+def test_the_dashboard_uses_only_streamlit_s_public_api(path):
+    """No private module (streamlit.runtime, ...), so no patch of Streamlit's internals."""
+    assert not {m for m in imports(path) if m.startswith("streamlit.") and not m.startswith("streamlit.column_config")}
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=name)
+def test_nothing_changes_sys_path(path):
+    assert not re.search(r"sys\.path\.(insert|append|extend)|sys\.path\s*=", path.read_text(encoding="utf-8"))
+
+
+def public_definitions(path: Path) -> list[ast.AST]:
+    return [node for node in tree(path).body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_")]
+
+
+@pytest.mark.parametrize("path", [p for p in APP_FILES if p.parent.name != "pages"], ids=name)
+def test_every_module_public_function_and_class_has_a_docstring(path):
+    assert ast.get_docstring(tree(path)), "module"
+    assert [node.name for node in public_definitions(path) if not ast.get_docstring(node)] == []
+
+
+READ_MODELS = ("home", "customers", "profile", "history", "sidebar")
+
+
+@pytest.mark.parametrize("model", READ_MODELS)
+def test_each_read_model_says_which_page_it_serves_and_which_rollups_it_reads(model):
+    doc = ast.get_docstring(tree(ROOT / "db" / f"{model}.py"))
+    assert re.search(r"\b(page|sidebar|profile|history)\b.*read model", doc, re.S), doc
+    assert re.search(r"\b(api_hourly|customer_hourly|customer_daily|api_customers|customers|apis|requests)\b", doc), doc
+    assert len((ROOT / "db" / f"{model}.py").read_text().splitlines()) < 400  # one sitting

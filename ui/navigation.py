@@ -1,0 +1,20 @@
+"""The app's pages, for st.navigation: from streamlit_app.py, and from a page a deep link ran alone."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+HOME_PAGE = "pages/home.py"
+CUSTOMERS_PAGE = "pages/customers.py"
+PROFILE_PAGE = "pages/customer.py"
+
+
+def navigation() -> st.navigation:
+    """st.navigation over the pages in pages/. Calling it also takes the app out of Streamlit's
+    old pages-directory mode, which a pages/ folder beside the entry script starts it in."""
+    return st.navigation([
+        st.Page(HOME_PAGE, title="Home", icon=":material/home:", default=True),
+        st.Page(CUSTOMERS_PAGE, title="Customers", icon=":material/group:", url_path="customers"),
+        # Opened from a customer row or a link (customer?id=...), not from the menu.
+        st.Page(PROFILE_PAGE, title="Customer", icon=":material/person:", url_path="customer", visibility="hidden"),
+    ])
