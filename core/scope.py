@@ -18,6 +18,3 @@ class Scope:
         """The same API over the period of the same length just before; None for all time."""
         previous = self.period.previous()
         return None if previous is None else Scope(self.api_id, previous)
-
-    def with_period(self, period: Period) -> Scope:
-        return Scope(self.api_id, period)
