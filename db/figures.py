@@ -39,9 +39,6 @@ MEASURES: dict[str, tuple[str, str]] = {
     "errors": ("errors", "s4xx + s5xx"),  # 4xx and 5xx
     "load_ms_sum": ("load_ms_sum", "load_ms_sum"),
 }
-# Up to this many customers are summed from their hourly rows, one primary-key range each; more
-# from whole days (customer_daily's customer index) and the edge hours.
-FEW_CUSTOMERS = 16
 
 
 def _ids(customers: list[int]) -> str:
@@ -60,7 +57,7 @@ def customer_totals_sql(
 
     For all time, requests alone are the running totals of seen_sql (the same sums, kept as they
     go). Otherwise: whole days from customer_daily and the hours at either edge from
-    customer_hourly, or for a few customers their hourly rows alone."""
+    customer_hourly; for named customers and other measures than requests, their hourly rows."""
     if unknown := set(measures) - set(MEASURES):
         raise ValueError(f"no such measure: {', '.join(sorted(unknown))}")
     if scope.period.is_all_time and measures == ("requests",):
@@ -80,19 +77,22 @@ def customer_totals_sql(
             rollup_part(scope, f"SELECT customer_id, {hourly} FROM customer_hourly", "hour", HOUR),
         )
         return f"SELECT customer_id, {sums} FROM ({union}) GROUP BY customer_id", params
-    if len(customers) <= FEW_CUSTOMERS:
-        where, params = scope_where(scope, "hour", step=HOUR, every_api=True)
-        return (
-            f"SELECT customer_id, {sums} FROM (SELECT customer_id, {hourly} FROM customer_hourly"
-            f" WHERE {where} AND customer_id IN (SELECT value FROM json_each(?))) GROUP BY customer_id",
-            [*params, _ids(customers)],
-        )
-    return _many_customers_sql(scope, customers, sums, daily, hourly)
+    if measures == ("requests",):
+        return _requests_by_day_sql(scope, customers, sums, daily, hourly)
+    # Errors and load time are not in customer_daily's customer index: each customer's hourly rows,
+    # one primary-key range per API, cost fewer page reads than a day row's lookup each.
+    where, params = scope_where(scope, "hour", step=HOUR, every_api=True)
+    return (
+        f"SELECT customer_id, {sums} FROM (SELECT customer_id, {hourly} FROM customer_hourly"
+        f" WHERE {where} AND customer_id IN (SELECT value FROM json_each(?))) GROUP BY customer_id",
+        [*params, _ids(customers)],
+    )
 
 
-def _many_customers_sql(scope: Scope, customers: list[int], sums: str, daily: str, hourly: str) -> tuple[str, list]:
-    """customer_totals_sql for many customers: each one's whole days as one range of
-    customer_daily's customer index, its edge hours only for the APIs it used around the period."""
+def _requests_by_day_sql(scope: Scope, customers: list[int], sums: str, daily: str, hourly: str) -> tuple[str, list]:
+    """customer_totals_sql of requests for these customers: each one's whole days as one range of
+    customer_daily's customer index (which holds the requests), its edge hours only for the APIs
+    it used around the period."""
     ids = _ids(customers)
     one_api = [] if scope.api_id is None else [scope.api_id]
 
