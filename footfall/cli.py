@@ -100,8 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     requests.set_defaults(run=cmd_requests)
 
     up = commands.add_parser("up", parents=[common], help="demo data if empty, then collector + dashboard")
-    up.add_argument("--host", default=None)
+    up.add_argument("--collector-host", default=None, help="default: FOOTFALL_COLLECTOR_HOST or 127.0.0.1")
     up.add_argument("--collector-port", type=int, default=None)
+    up.add_argument("--dashboard-host", default=None, help="default: FOOTFALL_DASHBOARD_HOST or 127.0.0.1")
     up.add_argument("--dashboard-port", type=int, default=None)
     up.add_argument("--demo-requests", type=int, default=20000)
     up.set_defaults(run=cmd_up)
@@ -134,7 +135,7 @@ def cmd_collect(args, db_path: Path) -> None:
     from collector.writer import serve
 
     config = settings()
-    host, port = args.host or config.host, args.port or config.collector_port
+    host, port = args.host or config.collector_host, args.port or config.collector_port
     workers = args.workers or config.collector_workers
     try:
         check_port_free(host, port)
@@ -285,7 +286,8 @@ def _render(frame: pl.DataFrame, fmt: str) -> str:
 def cmd_up(args, db_path: Path) -> int:
     """up: demo data if the database is empty, then the collector and the dashboard until stopped."""
     config = settings()
-    host = args.host or config.host
+    collector_host = args.collector_host or config.collector_host
+    dashboard_host = args.dashboard_host or config.dashboard_host
     collector_port = args.collector_port or config.collector_port
     dashboard_port = args.dashboard_port or config.dashboard_port
     conn = connect(db_path)
@@ -297,18 +299,18 @@ def cmd_up(args, db_path: Path) -> int:
     env = {**os.environ, "FOOTFALL_DB": str(db_path.resolve())}
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "footfall", "--db", str(db_path), "collect", "--host", host, "--port", str(collector_port)],
+            [sys.executable, "-m", "footfall", "--db", str(db_path), "collect", "--host", collector_host, "--port", str(collector_port)],
             env=env, cwd=ROOT,
         ),
         subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-             "--server.address", host, "--server.port", str(dashboard_port), "--server.headless", "true",
+             "--server.address", dashboard_host, "--server.port", str(dashboard_port), "--server.headless", "true",
              "--browser.gatherUsageStats", "false"],
             env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
         ),
     ]
-    print(f"Footfall dashboard: http://{host}:{dashboard_port}/", flush=True)
-    print(f"Footfall collector: http://{host}:{collector_port}/  (POST Treblle payloads here)", flush=True)
+    print(f"Footfall dashboard: http://{dashboard_host}:{dashboard_port}/", flush=True)
+    print(f"Footfall collector: http://{collector_host}:{collector_port}/  (POST Treblle payloads here)", flush=True)
     stop = lambda *_: [p.terminate() for p in processes if p.poll() is None]  # noqa: E731
     signal.signal(signal.SIGTERM, stop)
     try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DB = Path("data") / "footfall.db"
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -14,25 +15,70 @@ class Settings:
     """Every setting, as read from the environment."""
 
     db_path: Path
-    host: str
+    collector_host: str  # where SDKs reach the collector
     collector_port: int
     collector_workers: int
+    dashboard_host: str  # where analysts reach the dashboard: loopback unless chosen
     dashboard_port: int
+    dashboard_url: str  # the address analysts open (the sign-in redirect comes back to it)
     max_body_bytes: int
     writer_socket: str | None
+    # Sign-in (OpenID Connect through st.login): on when all three are set.
+    oidc_metadata_url: str | None
+    oidc_client_id: str | None
+    oidc_client_secret: str | None
+    allowed_users: tuple[str, ...]  # e-mail addresses and "@domain" entries, lower case
+    auth_proxy: bool  # a proxy in front of the dashboard authenticates the analysts
+    retention_days: int | None  # raw requests older than this are pruned; None keeps them
+    masked_names: tuple[str, ...]  # more header, field and parameter names to mask, lower case
+
+    @property
+    def sign_in(self) -> bool:
+        return bool(self.oidc_metadata_url and self.oidc_client_id and self.oidc_client_secret)
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip().lower() for part in (text or "").split(",") if part.strip()))
+
+
+def _days(text: str | None) -> int | None:
+    if not text or not text.strip():
+        return None
+    days = int(text)
+    if days < 1:
+        raise ValueError(f"FOOTFALL_RETENTION_DAYS must be a whole number of days, 1 or more, not {text!r}")
+    return days
 
 
 def settings(environ: dict[str, str] | None = None) -> Settings:
     """The settings from the environment (os.environ unless given), with their defaults."""
     env = os.environ if environ is None else environ
+    dashboard_host = env.get("FOOTFALL_DASHBOARD_HOST") or LOOPBACK
+    dashboard_port = int(env.get("FOOTFALL_DASHBOARD_PORT", "8501"))
     return Settings(
         db_path=Path(env.get("FOOTFALL_DB") or DEFAULT_DB),
-        host=env.get("FOOTFALL_HOST", "127.0.0.1"),
+        collector_host=env.get("FOOTFALL_COLLECTOR_HOST") or LOOPBACK,
         collector_port=int(env.get("FOOTFALL_COLLECTOR_PORT", "8470")),
         # Processes serving the collector; each parses and enriches, SQLite serialises their commits.
         collector_workers=max(1, int(env.get("FOOTFALL_COLLECTOR_WORKERS") or os.cpu_count() or 1)),
-        dashboard_port=int(env.get("FOOTFALL_DASHBOARD_PORT", "8501")),
+        dashboard_host=dashboard_host,
+        dashboard_port=dashboard_port,
+        dashboard_url=(env.get("FOOTFALL_DASHBOARD_URL") or f"http://{_url_host(dashboard_host)}:{dashboard_port}").rstrip("/"),
         max_body_bytes=int(env.get("FOOTFALL_MAX_BODY_BYTES", str(5 * 1024 * 1024))),
         # Set by `footfall collect` for its HTTP workers: where its writer process listens.
         writer_socket=env.get("FOOTFALL_WRITER_SOCKET") or None,
+        oidc_metadata_url=env.get("FOOTFALL_OIDC_METADATA_URL") or None,
+        oidc_client_id=env.get("FOOTFALL_OIDC_CLIENT_ID") or None,
+        oidc_client_secret=env.get("FOOTFALL_OIDC_CLIENT_SECRET") or None,
+        allowed_users=_names(env.get("FOOTFALL_ALLOWED_USERS")),
+        auth_proxy=(env.get("FOOTFALL_AUTH_PROXY") or "").strip().lower() in ("1", "true", "yes"),
+        retention_days=_days(env.get("FOOTFALL_RETENTION_DAYS")),
+        masked_names=_names(env.get("FOOTFALL_MASKED_NAMES")),
     )
+
+
+def _url_host(host: str) -> str:
+    """A host as it goes into a URL: an IPv6 address in brackets; every interface as loopback."""
+    if host in ("0.0.0.0", "::", ""):
+        return LOOPBACK
+    return f"[{host}]" if ":" in host else host

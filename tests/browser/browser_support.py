@@ -39,7 +39,7 @@ def footfall_up(tmp_path_factory) -> RunningFootfall:
     db = home / "footfall.db"
     footfall("demo", "--requests", str(DEMO_REQUESTS), "--seed", str(DEMO_SEED), db=db)
     port = free_port()
-    env = {**os.environ, "FOOTFALL_DB": str(db), "FOOTFALL_HOST": "127.0.0.1",
+    env = {**os.environ, "FOOTFALL_DB": str(db),
            "FOOTFALL_DASHBOARD_PORT": str(port), "FOOTFALL_COLLECTOR_PORT": str(free_port())}
     log_path = home / "up.log"
     with open(log_path, "wb") as log:

@@ -1,0 +1,35 @@
+"""Settings come from the environment, with loopback and safe defaults."""
+
+import pytest
+
+from footfall.settings import settings
+
+
+def test_both_services_listen_on_loopback_unless_told_otherwise():
+    config = settings({})
+    assert (config.collector_host, config.dashboard_host) == ("127.0.0.1", "127.0.0.1")
+    assert config.dashboard_url == "http://127.0.0.1:8501"
+    assert not config.sign_in and not config.auth_proxy and config.retention_days is None
+
+
+def test_the_collector_and_the_dashboard_have_hosts_of_their_own():
+    config = settings({"FOOTFALL_COLLECTOR_HOST": "0.0.0.0", "FOOTFALL_DASHBOARD_PORT": "9000"})
+    assert (config.collector_host, config.dashboard_host, config.dashboard_url) == (
+        "0.0.0.0", "127.0.0.1", "http://127.0.0.1:9000")
+
+
+def test_sign_in_needs_the_provider_the_client_and_its_secret():
+    env = {"FOOTFALL_OIDC_METADATA_URL": "https://id.example.com/.well-known/openid-configuration",
+           "FOOTFALL_OIDC_CLIENT_ID": "footfall", "FOOTFALL_OIDC_CLIENT_SECRET": "s3cret",
+           "FOOTFALL_ALLOWED_USERS": " Ana@Example.com, @corp.example ,,", "FOOTFALL_DASHBOARD_URL": "https://ff.corp/"}
+    config = settings(env)
+    assert config.sign_in and config.allowed_users == ("ana@example.com", "@corp.example")
+    assert config.dashboard_url == "https://ff.corp"
+    assert not settings({**env, "FOOTFALL_OIDC_CLIENT_SECRET": ""}).sign_in
+
+
+def test_names_to_mask_and_retention_are_read_and_checked():
+    config = settings({"FOOTFALL_MASKED_NAMES": "X-Internal-Token, customer_pin", "FOOTFALL_RETENTION_DAYS": "90"})
+    assert config.masked_names == ("x-internal-token", "customer_pin") and config.retention_days == 90
+    with pytest.raises(ValueError, match="FOOTFALL_RETENTION_DAYS"):
+        settings({"FOOTFALL_RETENTION_DAYS": "0"})
