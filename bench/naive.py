@@ -68,7 +68,7 @@ def naive_busiest(conn, scope: Scope, total: int, limit: int, offset: int = 0) -
                             WHERE customer_id IS NOT NULL AND {where} GROUP BY customer_id)
             SELECT c.external_id AS customer_id, {_DISPLAY} AS display_name, counts.requests,
                    100.0 * counts.requests / ? AS share, {first} AS first_seen, {last} AS last_active,
-                   c.favorite = 1 AS favorite
+                   c.id IN (SELECT customer_id FROM favorites WHERE analyst = '') AS favorite
             FROM counts JOIN customers c ON c.id = counts.cid
             ORDER BY counts.requests DESC, c.external_id LIMIT ? OFFSET ?""",
         [*params, max(total, 1), *first_params, *last_params, limit, offset],
@@ -101,7 +101,7 @@ def naive_favorites(conn, scope: Scope, total: int) -> pl.DataFrame:
         f"""SELECT c.external_id AS customer_id, {_DISPLAY} AS display_name,
                    (SELECT COUNT(*) FROM requests r WHERE r.customer_id = c.id AND {where}) AS requests,
                    {last} AS last_active
-            FROM customers c WHERE c.favorite = 1
+            FROM customers c WHERE c.id IN (SELECT customer_id FROM favorites WHERE analyst = '')
             ORDER BY requests DESC, display_name COLLATE NOCASE, c.external_id""",
         [*params, *last_params],
         {"requests": pl.Int64, "last_active": pl.Int64},

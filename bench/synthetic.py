@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from core import demo
+from core.access import SHARED_ANALYST
 from core.ai_agent import ai_agent_of
 from core.demo import COUNTRIES, DEMO_APIS
 from core.device import device_of
@@ -395,7 +396,7 @@ def _load(path: Path, traffic: _Traffic, requests: _Requests, external: list[str
         fill_rollups(conn)
         for rank in FAVORITE_RANKS:
             if rank <= size_rank.size:
-                save_favorite(conn, external[int(np.argmax(size_rank == rank))], True)
+                save_favorite(conn, SHARED_ANALYST, external[int(np.argmax(size_rank == rank))], True)
         conn.execute("PRAGMA journal_mode = WAL")
     finally:
         conn.close()

@@ -19,11 +19,14 @@ from starlette.routing import Route
 
 from collector.ingest import Reason, Rejection, records_or_reasons
 from collector.writer import WriterClient
+from core.masking import NO_EXTRA_NAMES, Masking
 from core.record import warm_up
-from db.apis import api_ids_by_key
+from core.keys import key_hash
+from db.apis import api_ids_by_hash
 from db.connection import connect_readonly
 from footfall.settings import settings
 
+KEYS_FRESH_SECONDS = 2.0
 # A gzip body may expand to this many times the size limit before it is refused.
 GZIP_EXPANSION_LIMIT = 10
 JSON_TYPES = ("application/json", "text/json", "text/plain", "application/x-ndjson")
@@ -54,14 +57,18 @@ class ApiKeys:
 
     def __init__(self, db_path: str | Path):
         self._conn = connect_readonly(db_path)
-        self._keys: set[str] = set()
+        self._hashes: set[str] = set()
         self._read_at = 0.0
 
     def __contains__(self, key: str) -> bool:
-        if key not in self._keys and time.monotonic() - self._read_at > 1.0:
-            self._keys = set(api_ids_by_key(self._conn))
+        hashed = key_hash(key)
+        # Re-read on a miss (an API just added) and every few seconds anyway (a key just rotated
+        # or removed stops working within KEYS_FRESH_SECONDS).
+        age = time.monotonic() - self._read_at
+        if age > KEYS_FRESH_SECONDS or (hashed not in self._hashes and age > 1.0):
+            self._hashes = set(api_ids_by_hash(self._conn))
             self._read_at = time.monotonic()
-        return key in self._keys
+        return hashed in self._hashes
 
     def close(self) -> None:
         self._conn.close()
@@ -70,11 +77,14 @@ class ApiKeys:
 def app_from_settings() -> Starlette:
     """The app each collector worker process builds, configured from the environment."""
     config = settings()
-    return create_app(config.db_path, config.writer_socket, config.max_body_bytes)
+    return create_app(config.db_path, config.writer_socket, config.max_body_bytes,
+                      masking=Masking(config.masked_names))
 
 
-def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5 * 1024 * 1024) -> Starlette:
-    """The HTTP side; records go to the writer process listening on `writer_address`."""
+def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5 * 1024 * 1024,
+               *, masking: Masking = NO_EXTRA_NAMES) -> Starlette:
+    """The HTTP side; records, masked by `masking`, go to the writer process listening on
+    `writer_address`."""
     state: dict = {}
 
     @contextlib.asynccontextmanager
@@ -94,7 +104,7 @@ def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5
             payloads = _decode(await _read_body(request, max_body_bytes), request, max_body_bytes)
             keys = state["keys"]
             items = [(f"payload {i}" if len(payloads) > 1 else "payload", p) for i, p in enumerate(payloads)]
-            records, rejected = records_or_reasons(items, keys.__contains__, time.time())
+            records, rejected = records_or_reasons(items, keys.__contains__, time.time(), masking=masking)
             if rejected:
                 more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
                 raise Refusal(refusal_status(rejected),

@@ -15,6 +15,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from core.keys import key_hash
+from core.masking import NO_EXTRA_NAMES, Masking
 from core.payload import PayloadError
 from core.record import Record, record_from_payload, warm_up
 from db.writes import RecordWriter
@@ -53,13 +55,14 @@ class IngestReport:
 
 
 def records_or_reasons(
-    payloads: Iterable[tuple[str, Any]], known_api: Callable[[str], bool], received_at: float
+    payloads: Iterable[tuple[str, Any]], known_api: Callable[[str], bool], received_at: float,
+    *, masking: Masking = NO_EXTRA_NAMES,
 ) -> tuple[list[Record], list[Rejection]]:
-    """Turn (where, payload) pairs into records, and say why for each one refused."""
+    """Turn (where, payload) pairs into records, masked by `masking`, and say why for each one refused."""
     records, rejected = [], []
     for where, payload in payloads:
         try:
-            record = record_from_payload(payload, received_at=received_at)
+            record = record_from_payload(payload, received_at=received_at, masking=masking)
         except PayloadError as error:
             rejected.append(Rejection(where, Reason.WRONG_SHAPE, str(error)))
             continue
@@ -71,7 +74,8 @@ def records_or_reasons(
 
 
 def records_from_batch(
-    batch: list[tuple[str, Any]], known_keys: frozenset[str], received_at: float
+    batch: list[tuple[str, Any]], known_keys: frozenset[str], received_at: float,
+    *, masking: Masking = NO_EXTRA_NAMES,
 ) -> tuple[list[Record], list[Rejection]]:
     """One batch of (where, payload) pairs, where a payload may still be a JSON line (bytes).
     Each line is decoded just before its record is made, so one payload's objects are alive at a
@@ -88,7 +92,8 @@ def records_from_batch(
                     continue
             yield where, item
 
-    records, refused = records_or_reasons(decoded(), known_keys.__contains__, received_at)
+    records, refused = records_or_reasons(decoded(), lambda key: key_hash(key) in known_keys, received_at,
+                                         masking=masking)
     return records, rejected + refused
 
 
@@ -119,11 +124,14 @@ def ingest_batches(
     received_at: float,
     pool: Pool | None = None,
     commit_every: int = 20_000,
+    masking: Masking = NO_EXTRA_NAMES,
 ) -> IngestReport:
     """Parse and enrich the batches (in the pool's workers when there is one) and write them,
     in order, committing every `commit_every` records. Refused payloads are reported, never
-    written; they never stop the good ones."""
-    work = partial(records_from_batch, known_keys=writer.known_api_keys(), received_at=received_at)
+    written; they never stop the good ones. `masking` says which names are secret besides the
+    built-in ones."""
+    work = partial(records_from_batch, known_keys=writer.known_key_hashes(), received_at=received_at,
+                   masking=masking)
     report, pending = IngestReport(), []
 
     def take(records: list[Record], rejected: list[Rejection]) -> None:

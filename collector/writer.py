@@ -15,7 +15,9 @@ import os
 import pickle
 import signal
 import struct
+import sys
 import threading
+import time
 from multiprocessing.connection import Connection, Listener, wait
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from db.writes import RecordWriter
 
 # Records per transaction, at most: a commit stays short even under a flood.
 MAX_BATCH = 5000
+PRUNE_EVERY_SECONDS = 3600.0  # with a retention: how often expired raw requests are pruned
 _LENGTH = struct.Struct("!i")
 
 
@@ -32,8 +35,9 @@ class WriterUnavailable(ConnectionError):
     """The writer did not commit a submission (it failed, or it has stopped)."""
 
 
-def serve(db_path: str | Path, address: str, ready=None) -> None:
-    """Run the writer until SIGTERM or SIGINT; `ready` (an Event) is set once it listens."""
+def serve(db_path: str | Path, address: str, ready=None, retention_days: int | None = None) -> None:
+    """Run the writer until SIGTERM or SIGINT; `ready` (an Event) is set once it listens. With a
+    retention, raw requests past it are pruned at the start and every PRUNE_EVERY_SECONDS."""
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
@@ -42,6 +46,9 @@ def serve(db_path: str | Path, address: str, ready=None) -> None:
     threading.Thread(target=_accept, args=(listener, workers), daemon=True).start()
     writer = RecordWriter(connect(db_path))
     checkpoints = checkpoint_in_background(writer.conn, db_path, stopping)
+    if retention_days is not None:
+        threading.Thread(target=_prune_on_schedule, args=(db_path, retention_days, stopping), name="retention",
+                         daemon=True).start()
     if ready is not None:
         ready.set()
     parent = os.getppid()
@@ -55,6 +62,23 @@ def serve(db_path: str | Path, address: str, ready=None) -> None:
         stopping.set()
         checkpoints.join()
         writer.conn.close()
+
+
+def _prune_on_schedule(db_path: str | Path, retention_days: int, stopping: threading.Event) -> None:
+    """Prune expired raw requests now and then on a connection of this thread's own, its batches
+    leaving the write lock free in between for the writer's commits; an error is reported and the
+    next round tries again."""
+    from footfall.lifecycle import prune_expired
+
+    while not stopping.is_set():
+        try:
+            report = prune_expired(db_path, retention_days, time.time())
+            if report and report.requests:
+                print(f"footfall collector: pruned {report.requests} requests older than {retention_days} days",
+                      file=sys.stderr, flush=True)
+        except Exception as error:  # noqa: BLE001 - the schedule goes on
+            print(f"footfall collector: pruning failed, will retry: {type(error).__name__}", file=sys.stderr, flush=True)
+        stopping.wait(PRUNE_EVERY_SECONDS)
 
 
 def _accept(listener: Listener, workers: list[Connection]) -> None:

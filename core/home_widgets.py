@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import orjson
 
-# The settings key the choice is saved under.
+# The settings key the choice is saved under: shared while sign-in is off, else one per analyst.
 WIDGETS_KEY = "dashboard.widgets"
+
+
+def widgets_key(analyst: str) -> str:
+    """The settings key of this analyst's choice ("" : everyone's)."""
+    return f"{WIDGETS_KEY}:{analyst}" if analyst else WIDGETS_KEY
 
 # key -> title, in the order the home page lays them out.
 WIDGETS: dict[str, str] = {

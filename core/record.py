@@ -11,7 +11,7 @@ from core.customer import identify_customer
 from core.device import device_of
 from core.endpoint import endpoint_name
 from core.location import client_ip, location_of
-from core.masking import mask_body, mask_headers, mask_query
+from core.masking import NO_EXTRA_NAMES, Masking
 from core.payload import Call, parse_payload
 from core.threat import assess_threat
 
@@ -53,16 +53,17 @@ class Record(NamedTuple):
     errors: str
 
 
-def record_from_payload(payload: Any, *, received_at: float) -> Record:
-    """Raises core.payload.PayloadError for a payload of the wrong shape."""
-    return record_from_call(parse_payload(payload, received_at=received_at))
+def record_from_payload(payload: Any, *, received_at: float, masking: Masking = NO_EXTRA_NAMES) -> Record:
+    """Raises core.payload.PayloadError for a payload of the wrong shape. `masking` says which
+    names are secret besides the built-in ones (the operator's FOOTFALL_MASKED_NAMES)."""
+    return record_from_call(parse_payload(payload, received_at=received_at), masking=masking)
 
 
-def record_from_call(call: Call) -> Record:
+def record_from_call(call: Call, *, masking: Masking = NO_EXTRA_NAMES) -> Record:
     """The record to store for a parsed call: customer, enrichment, masked details."""
     customer = identify_customer(call.metadata, call.request_headers, call.response_headers)
-    request_body = _dump(mask_body(call.request_body))
-    query = mask_query(call.query)
+    request_body = _dump(masking.body(call.request_body))
+    query = masking.query(call.query)
     threat = assess_threat(
         scheme=call.scheme,
         host=call.host,
@@ -99,10 +100,10 @@ def record_from_call(call: Call) -> Record:
         ip=ip,
         user_agent=call.user_agent,
         sdk=call.sdk,
-        request_headers=_dump(mask_headers(call.request_headers)),
+        request_headers=_dump(masking.headers(call.request_headers)),
         request_body=request_body,
-        response_headers=_dump(mask_headers(call.response_headers)),
-        response_body=_dump(mask_body(call.response_body)),
+        response_headers=_dump(masking.headers(call.response_headers)),
+        response_body=_dump(masking.body(call.response_body)),
         errors=_dump(call.errors),
     )
 

@@ -1,7 +1,12 @@
-"""Opening the SQLite file: WAL, sane pragmas, schema brought up to date; or read-only."""
+"""Opening the SQLite file: WAL, sane pragmas, schema brought up to date; or read-only.
+
+A database Footfall creates is readable by its owner only (0600; SQLite gives its -wal and -shm
+files the main file's mode), in a folder only its owner can enter (0700) when Footfall makes the
+folder too. Existing files and folders keep the modes they have."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -20,15 +25,27 @@ def connect(path: str | Path) -> sqlite3.Connection:
     """A read-write connection in autocommit mode, the file created and migrated if need be;
     writers open transactions explicitly (BEGIN IMMEDIATE)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private(path)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     for pragma in CACHE_PRAGMAS:
         conn.execute(pragma)
     conn.execute("PRAGMA journal_mode = WAL")
+    # Deleted content (pruned requests, an erased customer) is overwritten, never left in free pages.
+    conn.execute("PRAGMA secure_delete = ON")
     migrate(conn)
     # FULL: an acknowledged commit survives power loss; group commit keeps the fsyncs few.
     conn.execute("PRAGMA synchronous = FULL")
     return conn
+
+
+def create_private(path: Path) -> None:
+    """Create the database file, empty and readable by its owner only (0600), unless it exists;
+    its folder, when missing, is created for the owner only (0700; folders above it as usual)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # an existing folder keeps its mode
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
+    except FileExistsError:
+        pass
 
 
 def connect_readonly(path: str | Path) -> sqlite3.Connection:

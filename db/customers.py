@@ -21,6 +21,7 @@ import sqlite3
 
 import polars as pl
 
+from core.access import SHARED_ANALYST
 from core.figures import with_share
 from core.periods import Period, split_into_days
 from core.scope import Scope
@@ -65,12 +66,14 @@ def customer_page(
     descending: bool = True,
     page: int = 1,
     page_size: int = 50,
+    analyst: str = SHARED_ANALYST,
 ) -> tuple[pl.DataFrame, int]:
     """One page of the customers with requests in the scope, and how many there are in all.
 
     search matches the customer ID or display name anywhere, ignoring case; share is a percentage
     of ALL the API's requests in the period (unidentified ones included); last_active is the
-    customer's latest request to the API (or to any API). Ties go by customer ID."""
+    customer's latest request to the API (or to any API); favorite is the analyst's star. Ties go
+    by customer ID."""
     if sort not in CUSTOMER_SORTS:
         raise ValueError(f"cannot sort customers by {sort!r}")
     offset = (max(1, int(page)) - 1) * page_size
@@ -83,35 +86,38 @@ def customer_page(
         if descending and offset + page_size <= MAX_CANDIDATES:
             busiest = _busiest(conn, scope, search, offset + page_size)
         if busiest is None:
-            return _by_aggregation(conn, scope, search, descending, offset, page_size), total
+            return _by_aggregation(conn, scope, search, descending, offset, page_size, analyst), total
         counts = dict(busiest[offset:])  # in the ranking's order
     else:
-        cids = _page_in_order(conn, scope, search, sort, descending, offset, page_size, active)
+        cids = _page_in_order(conn, scope, search, sort, descending, offset, page_size, active, analyst)
         counted = period_requests(conn, scope, cids)
         counts = {cid: counted.get(cid, 0) for cid in cids}
-    return _customer_rows(conn, scope, counts), total
+    return _customer_rows(conn, scope, counts, analyst), total
 
 
-def customer_list(conn: sqlite3.Connection, scope: Scope) -> pl.DataFrame:
+def customer_list(conn: sqlite3.Connection, scope: Scope, analyst: str = SHARED_ANALYST) -> pl.DataFrame:
     """Every customer with requests in the scope, busiest first: the customers page's rows, all
     of them (the CLI's customers command)."""
-    return _by_aggregation(conn, scope, "", True, 0, None)
+    return _by_aggregation(conn, scope, "", True, 0, None, analyst)
 
 
-def busiest_customers(conn: sqlite3.Connection, scope: Scope, limit: int) -> pl.DataFrame:
+def busiest_customers(conn: sqlite3.Connection, scope: Scope, limit: int,
+                      analyst: str = SHARED_ANALYST) -> pl.DataFrame:
     """The `limit` busiest customers of the scope, as customer_page's rows."""
     busiest = _busiest(conn, scope, "", limit)  # without customer_page's count of every active customer
     if busiest is None:
-        return _by_aggregation(conn, scope, "", True, 0, limit)
-    return _customer_rows(conn, scope, dict(busiest))
+        return _by_aggregation(conn, scope, "", True, 0, limit, analyst)
+    return _customer_rows(conn, scope, dict(busiest), analyst)
 
 
 def _page_in_order(conn: sqlite3.Connection, scope: Scope, search: str, sort: str, descending: bool,
-                   offset: int, limit: int, active: ActiveCustomers) -> list[int]:
+                   offset: int, limit: int, active: ActiveCustomers, analyst: str) -> list[int]:
     """The page's customers (database ids) in a sort order other than requests: the rows of
     customer_rows_sql in that order, those active in the period kept. SQLite sorts only as many
     rows as may fill the page (a top-N sort), more only when too few of them were active."""
-    rows_sql, params = customer_rows_sql(scope, search, names=True)
+    # The analyst's stars only to sort by them: each one costs a look into favorites.
+    rows_sql, params = customer_rows_sql(scope, search, names=True,
+                                         favorites_of=analyst if sort == "favorite" else None)
     direction = "DESC" if descending else "ASC"
     sql = f"SELECT cid FROM ({rows_sql}) ORDER BY {CUSTOMER_SORTS[sort]} {direction}, customer_id LIMIT ?"
     wanted = offset + limit
@@ -124,10 +130,10 @@ def _page_in_order(conn: sqlite3.Connection, scope: Scope, search: str, sort: st
         batch *= 4
 
 
-def _customer_rows(conn: sqlite3.Connection, scope: Scope, counts: dict[int, int]) -> pl.DataFrame:
+def _customer_rows(conn: sqlite3.Connection, scope: Scope, counts: dict[int, int], analyst: str) -> pl.DataFrame:
     """The customers' rows in the given order, with their requests in the period."""
     cids = list(counts)
-    rows_sql, params = customer_rows_sql(Scope(scope.api_id, Period(None, None)), names=True)
+    rows_sql, params = customer_rows_sql(Scope(scope.api_id, Period(None, None)), favorites_of=analyst)
     details = frame(
         conn,
         f"SELECT cid, customer_id, display_name, first_seen, last_active, favorite FROM ({rows_sql})"
@@ -144,11 +150,11 @@ def _customer_rows(conn: sqlite3.Connection, scope: Scope, counts: dict[int, int
 
 
 def _by_aggregation(conn: sqlite3.Connection, scope: Scope, search: str, descending: bool, offset: int,
-                    limit: int | None) -> pl.DataFrame:
+                    limit: int | None, analyst: str) -> pl.DataFrame:
     """Customers by requests from every customer's count for the period (deep pages, ascending,
     the CLI's whole list)."""
     counts_sql, counts_params = customer_totals_sql(scope)
-    rows_sql, rows_params = customer_rows_sql(scope, search, names=True)
+    rows_sql, rows_params = customer_rows_sql(scope, search, favorites_of=analyst)
     direction = "DESC" if descending else "ASC"
     rows = frame(
         conn,

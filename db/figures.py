@@ -158,12 +158,24 @@ def seen_sql(scope: Scope) -> tuple[str, list]:
     )
 
 
-def customer_rows_sql(scope: Scope, search: str = "", names: bool = False) -> tuple[str, list]:
+def customer_rows_sql(scope: Scope, search: str = "", names: bool = False,
+                      favorites_of: str | None = None) -> tuple[str, list]:
     """SQL for the customers who may have requests in the scope (seen before its end and since its
     start) and match the search: cid, first_seen, last_active, bound (all-time requests: no
-    period's count can exceed it); with names (or a search) also customer_id (shown),
-    display_name and favorite. The search matches the ID or the name anywhere, ignoring case."""
+    period's count can exceed it); with names (or a search) also customer_id (shown) and
+    display_name; with favorites_of, whether that analyst starred the customer (favorite). The
+    search matches the ID or the name anywhere, ignoring case."""
     seen, params = seen_sql(scope)
+    columns = "seen.customer_id AS cid, seen.first_seen, seen.last_seen AS last_active, seen.requests AS bound"
+    source = f"({seen}) AS seen"
+    search = search.strip()
+    if names or search or favorites_of is not None:
+        columns += f", c.external_id AS customer_id, {DISPLAY_NAME} AS display_name"
+        source += " JOIN customers c ON c.id = seen.customer_id"
+    if favorites_of is not None:
+        columns += ", f.customer_id IS NOT NULL AS favorite"
+        source += " LEFT JOIN favorites f ON f.analyst = ? AND f.customer_id = c.id"
+        params.append(favorites_of)
     clauses = []
     # The unary + keeps SQLite from the first_seen index: a plain scan is faster for this many rows.
     if scope.period.until is not None:
@@ -172,15 +184,9 @@ def customer_rows_sql(scope: Scope, search: str = "", names: bool = False) -> tu
     if scope.period.since is not None:
         clauses.append("+seen.last_seen >= ?")
         params.append(scope.period.since)
-    search = search.strip()
     if search:
         clauses.append(f"(c.external_id LIKE ? ESCAPE '\\' OR {DISPLAY_NAME} LIKE ? ESCAPE '\\')")
         params += [like_pattern(search)] * 2
-    columns = "seen.customer_id AS cid, seen.first_seen, seen.last_seen AS last_active, seen.requests AS bound"
-    source = f"({seen}) AS seen"
-    if names or search:
-        columns += f", c.external_id AS customer_id, {DISPLAY_NAME} AS display_name, c.favorite = 1 AS favorite"
-        source += " JOIN customers c ON c.id = seen.customer_id"
     return f"SELECT {columns} FROM {source} WHERE {' AND '.join(clauses) or '1'}", params
 
 

@@ -7,13 +7,15 @@ busiest; every figure through db/figures.py.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 
 import polars as pl
 
 from core.figures import with_share
-from core.home_widgets import WIDGETS_KEY, widget_choices
+from core.access import SHARED_ANALYST
+from core.home_widgets import widget_choices, widgets_key
 from core.scope import Scope
 from db.customers import busiest_customers
 from db.figures import DISPLAY_NAME, active_count, api_totals, customer_totals_sql, seen_sql
@@ -41,14 +43,14 @@ class HomeFigures:
     favorites: pl.DataFrame  # favorite customers: customer_id, display_name, requests, share, last_active
 
 
-def home_figures(conn: sqlite3.Connection, scope: Scope) -> HomeFigures:
-    """Everything the home page's widgets show for the scope (the previous period's counts come
-    from previous_counts, which is cached apart)."""
+def home_figures(conn: sqlite3.Connection, scope: Scope, analyst: str = SHARED_ANALYST) -> HomeFigures:
+    """Everything the home page's widgets show for the scope and the analyst (the previous
+    period's counts come from previous_counts, which is cached apart)."""
     return HomeFigures(
         current=period_counts(conn, scope),
         top=top_customers(conn, scope),
         newest=newest_customers(conn, scope),
-        favorites=favorite_customers(conn, scope),
+        favorites=favorite_customers(conn, scope, analyst),
     )
 
 
@@ -95,9 +97,9 @@ def newest_customers(conn: sqlite3.Connection, scope: Scope, limit: int = 10) ->
     )
 
 
-def favorite_customers(conn: sqlite3.Connection, scope: Scope) -> pl.DataFrame:
-    """Every favorite customer with its requests and share in the scope (zero when idle)."""
-    favorites = [cid for (cid,) in conn.execute("SELECT id FROM customers WHERE favorite = 1")]
+def favorite_customers(conn: sqlite3.Connection, scope: Scope, analyst: str = SHARED_ANALYST) -> pl.DataFrame:
+    """Every customer the analyst starred, with its requests and share in the scope (zero when idle)."""
+    favorites = [cid for (cid,) in conn.execute("SELECT customer_id FROM favorites WHERE analyst = ?", (analyst,))]
     counts_sql, counts_params = customer_totals_sql(scope, customers=favorites)
     seen, seen_params = seen_sql(scope)
     rows = frame(
@@ -106,15 +108,15 @@ def favorite_customers(conn: sqlite3.Connection, scope: Scope) -> pl.DataFrame:
                    COALESCE(counts.requests, 0) AS requests, seen.last_seen AS last_active
             FROM customers c LEFT JOIN ({counts_sql}) AS counts ON counts.customer_id = c.id
                  LEFT JOIN ({seen}) AS seen ON seen.customer_id = c.id
-            WHERE c.favorite = 1
+            WHERE c.id IN (SELECT value FROM json_each(?))
             ORDER BY requests DESC, display_name COLLATE NOCASE, c.external_id""",
-        [*counts_params, *seen_params],
+        [*counts_params, *seen_params, json.dumps(favorites)],
         schema={"requests": pl.Int64, "last_active": pl.Int64},
     )
     return with_share(rows, api_totals(conn, scope).requests)
 
 
-def widget_choices_saved(conn: sqlite3.Connection) -> dict[str, bool]:
-    """Which widgets the analysts switched on (every one, until one is switched off)."""
-    row = conn.execute("SELECT value FROM settings WHERE key = ?", (WIDGETS_KEY,)).fetchone()
+def widget_choices_saved(conn: sqlite3.Connection, analyst: str = SHARED_ANALYST) -> dict[str, bool]:
+    """Which widgets the analyst switched on (every one, until one is switched off)."""
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (widgets_key(analyst),)).fetchone()
     return widget_choices(row[0] if row else None)

@@ -1,6 +1,6 @@
 """The customer profile's read model: the header figures and the request graph.
 
-Reads customers and api_customers (who, first and last seen), customer_hourly (requests, errors,
+Reads customers and api_customers (who, first and last seen), favorites (the analyst's star), customer_hourly (requests, errors,
 load time, the graph), api_hourly (the share's denominator) and customer_latency_daily (p50/p95),
 every figure through db/figures.py. The request history below the graph is db/history.py's.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from core.access import SHARED_ANALYST
 from core.figures import error_rate, ratio, share
 from core.periods import HOUR
 from core.scope import Scope
@@ -30,7 +31,9 @@ class Profile:
     custom_name: str | None  # set by an analyst
     name_from_traffic: str | None
     description: str
-    favorite: bool
+    description_by: str | None  # who last edited the description (None: before sign-in, or nobody)
+    description_at: int | None  # when
+    favorite: bool  # starred by the analyst looking
     first_seen: int | None  # with the scope's API (or any API); None when it never called it
     last_seen: int | None
     requests: int  # in the scope
@@ -49,16 +52,19 @@ class Profile:
         return ratio(self.load_ms_sum, self.requests)
 
 
-def customer_profile(conn: sqlite3.Connection, customer_id: str, scope: Scope) -> Profile | None:
-    """The profile header of one customer (by the ID shown), or None for an unknown ID."""
+def customer_profile(conn: sqlite3.Connection, customer_id: str, scope: Scope,
+                     analyst: str = SHARED_ANALYST) -> Profile | None:
+    """The profile header of one customer (by the ID shown) as this analyst sees it, or None for
+    an unknown ID."""
     row = conn.execute(
         f"SELECT c.id, c.external_id, {DISPLAY_NAME}, c.display_name, c.name_from_traffic, c.description,"
-        " c.favorite FROM customers c WHERE c.external_id = ?",
-        (customer_id,),
+        " c.description_by, c.description_at, f.customer_id IS NOT NULL"
+        " FROM customers c LEFT JOIN favorites f ON f.analyst = ? AND f.customer_id = c.id WHERE c.external_id = ?",
+        (analyst, customer_id),
     ).fetchone()
     if row is None:
         return None
-    cid, external_id, shown, custom, from_traffic, description, favorite = row
+    cid, external_id, shown, custom, from_traffic, description, description_by, description_at, favorite = row
     seen, params = seen_sql(scope)
     first_seen, last_seen = conn.execute(
         f"SELECT first_seen, last_seen FROM ({seen}) WHERE customer_id = ?", [*params, cid]
@@ -68,7 +74,8 @@ def customer_profile(conn: sqlite3.Connection, customer_id: str, scope: Scope) -
     p50, p95 = latency_percentiles(conn, cid, scope)
     return Profile(
         id=cid, customer_id=external_id, display_name=shown, custom_name=custom, name_from_traffic=from_traffic,
-        description=description, favorite=bool(favorite), first_seen=first_seen, last_seen=last_seen,
+        description=description, description_by=description_by, description_at=description_at,
+        favorite=bool(favorite), first_seen=first_seen, last_seen=last_seen,
         requests=requests, share=share(requests, api_totals(conn, scope).requests), errors=errors,
         load_ms_sum=load_sum, p50_ms=p50, p95_ms=p95,
     )

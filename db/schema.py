@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from core.keys import key_hash, key_prefix
 from db import activity
 
 
@@ -27,6 +28,32 @@ def _active_customer_sets(conn: sqlite3.Connection) -> None:
     ) WITHOUT ROWID;
     """)
     activity.rebuild_activity(conn)
+
+
+def _hashed_api_keys(conn: sqlite3.Connection) -> None:
+    """Migration 4: API keys are kept as their hash and a short prefix, never in plain text; an API
+    can be removed (its key stops working, its data stays)."""
+    _run(conn, """
+    CREATE TABLE apis_hashed (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        key_hash TEXT UNIQUE,            -- core.keys.key_hash of the key; NULL once removed
+        key_prefix TEXT NOT NULL,        -- its first characters, for `apis list`
+        created_at INTEGER NOT NULL,
+        removed_at INTEGER               -- set by `apis remove` (without --delete-data)
+    );
+    """)
+    rows = conn.execute("SELECT id, name, api_key, created_at FROM apis ORDER BY id").fetchall()
+    conn.executemany(
+        "INSERT INTO apis_hashed (id, name, key_hash, key_prefix, created_at) VALUES (?, ?, ?, ?, ?)",
+        [(api_id, name, key_hash(key), key_prefix(key), created) for api_id, name, key, created in rows],
+    )
+    # Zeroes the pages that held the keys in plain text, rather than leaving them free but readable.
+    secure = conn.execute("PRAGMA secure_delete").fetchone()[0]
+    conn.execute("PRAGMA secure_delete = ON")
+    conn.execute("DROP TABLE apis")
+    conn.execute("ALTER TABLE apis_hashed RENAME TO apis")
+    conn.execute(f"PRAGMA secure_delete = {int(secure)}")
 
 
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -167,6 +194,21 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     CREATE INDEX customer_daily_api_customer ON customer_daily(api_id, customer_id, day);
     """,
     _active_customer_sets,
+    _hashed_api_keys,
+    # 5: favorites per analyst (analyst '' is everyone, while sign-in is off; the shared favorites
+    # so far become theirs), and who last edited a customer's description, and when.
+    """
+    CREATE TABLE favorites (
+        analyst TEXT NOT NULL,          -- the signed-in analyst's e-mail address; '' without sign-in
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        PRIMARY KEY (analyst, customer_id)
+    ) WITHOUT ROWID;
+    INSERT INTO favorites (analyst, customer_id) SELECT '', id FROM customers WHERE favorite = 1;
+    DROP INDEX customers_favorite;
+    ALTER TABLE customers DROP COLUMN favorite;
+    ALTER TABLE customers ADD COLUMN description_by TEXT;     -- the analyst who last edited it
+    ALTER TABLE customers ADD COLUMN description_at INTEGER;  -- when, epoch seconds
+    """,
 ]
 
 

@@ -1,6 +1,7 @@
-"""The sidebar's read model, on every page: the APIs to choose from and the favorite customers.
+"""The sidebar's read model, on every page: the APIs to choose from and the analyst's favorite
+customers.
 
-Reads apis and customers.
+Reads apis, favorites and customers.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import sqlite3
 
 import polars as pl
 
+from core.access import SHARED_ANALYST
 from db.figures import DISPLAY_NAME
 from db.frames import frame
 
@@ -18,10 +20,12 @@ def api_choices(conn: sqlite3.Connection) -> pl.DataFrame:
     return frame(conn, "SELECT id, name FROM apis ORDER BY name", schema={"id": pl.Int64})
 
 
-def favorites(conn: sqlite3.Connection) -> pl.DataFrame:
-    """Every favorite customer: customer_id, display_name; by display name."""
+def favorites(conn: sqlite3.Connection, analyst: str = SHARED_ANALYST) -> pl.DataFrame:
+    """Every customer the analyst starred: customer_id, display_name; by display name."""
     return frame(
         conn,
-        f"SELECT c.external_id AS customer_id, {DISPLAY_NAME} AS display_name FROM customers c"
-        " WHERE c.favorite = 1 ORDER BY display_name COLLATE NOCASE, c.external_id",
+        f"SELECT c.external_id AS customer_id, {DISPLAY_NAME} AS display_name"
+        " FROM favorites f JOIN customers c ON c.id = f.customer_id"
+        " WHERE f.analyst = ? ORDER BY display_name COLLATE NOCASE, c.external_id",
+        [analyst],
     )

@@ -6,11 +6,16 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 
+from core.keys import key_hash, key_prefix
 from core.latency import latency_bucket
 from core.periods import DAY, HOUR
 from core.record import Record
 from db.activity import add_activity
-from db.apis import api_ids_by_key
+from db.apis import api_ids_by_hash
+from db.lifecycle import erasures
+
+
+MAX_REMEMBERED_CUSTOMERS = 200_000  # customer ids kept between batches (about 20 MB at most)
 
 
 class UnknownApiKey(LookupError):
@@ -24,28 +29,32 @@ class RecordWriter:
         self.conn = conn
         self._api_ids: dict[str, int] = {}
         self._customer_ids: dict[str, int] = {}
+        self._erasures = -1  # db.lifecycle.erasures when the ids were last checked
 
     def api_id(self, api_key: str) -> int | None:
-        """The API's id, or None when no API has this key (looked up again on a miss)."""
-        if api_key not in self._api_ids:
-            self.known_api_keys()
-        return self._api_ids.get(api_key)
+        """The id of the API this key belongs to, or None when no API has it (looked up again on a
+        miss: an API registered meanwhile)."""
+        hashed = key_hash(api_key)
+        if hashed not in self._api_ids:
+            self.known_key_hashes()
+        return self._api_ids.get(hashed)
 
-    def known_api_keys(self) -> frozenset[str]:
-        """Every registered API key, read afresh."""
-        self._api_ids = api_ids_by_key(self.conn)
+    def known_key_hashes(self) -> frozenset[str]:
+        """The hash of every key that works now, read afresh."""
+        self._api_ids = api_ids_by_hash(self.conn)
         return frozenset(self._api_ids)
 
     def write(self, records: Sequence[Record]) -> int:
         """Store the records in one transaction; all or nothing. Raises UnknownApiKey first."""
         api_ids = [self.api_id(r.api_key) for r in records]
         if None in api_ids:
-            raise UnknownApiKey(records[api_ids.index(None)].api_key)
+            raise UnknownApiKey(f"no API has the key starting {key_prefix(records[api_ids.index(None)].api_key)!r}")
         if not records:
             return 0
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
+            self._forget_stale_customer_ids()
             customer_ids = self._upsert_customers(records)
             first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM requests").fetchone()[0]
             conn.executemany(
@@ -74,6 +83,15 @@ class RecordWriter:
             self._customer_ids.clear()  # ids handed out inside the rolled-back transaction are gone
             raise
         return len(records)
+
+    def _forget_stale_customer_ids(self) -> None:
+        """Inside the write transaction: forget the remembered customer ids when a customer or an
+        API was erased meanwhile (its ids are gone, and SQLite may hand them to new customers), and
+        when there are too many to keep."""
+        erased = erasures(self.conn)
+        if erased != self._erasures or len(self._customer_ids) > MAX_REMEMBERED_CUSTOMERS:
+            self._customer_ids.clear()
+            self._erasures = erased
 
     def _upsert_customers(self, records: Sequence[Record]) -> dict[str, int]:
         seen: dict[str, list] = {}  # external id -> [name, first, last, requests]

@@ -7,8 +7,6 @@ import csv
 import gzip
 import io
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -18,18 +16,20 @@ from pathlib import Path
 import orjson
 import polars as pl
 
+from core.masking import Masking
 from core.periods import hour_period, parse_time
 from core.scope import Scope
-from db.apis import add_api, api_id_by_name, api_ids_by_key, api_list
+from core.spreadsheet import safe_cell
+from db.apis import add_api, api_count, api_id_by_name
 from db.connection import connect
 from db.customers import customer_list
-from db.freshness import request_count
 from db.history import customer_requests
 from db.writes import RecordWriter
-from footfall.processes import stop_process
+from footfall.apis import add_api_commands
+from footfall.errors import UserError
+from footfall.lifecycle import add_lifecycle_commands
+from footfall.serve import add_serve_commands
 from footfall.settings import settings
-
-ROOT = Path(__file__).resolve().parent.parent  # the checkout: streamlit_app.py and pages/
 
 IMPORT_BATCH = 2000  # payloads per task for the enrichment workers
 PARALLEL_IMPORT_BYTES = 8_000_000
@@ -52,10 +52,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-class UserError(Exception):
-    """A mistake of the caller's, printed as one line without a traceback."""
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command line's parser: every command and its options."""
     common = argparse.ArgumentParser(add_help=False)
@@ -63,18 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="footfall", description=__doc__, parents=[common])
     commands = parser.add_subparsers(title="commands")
 
-    apis = commands.add_parser("apis", parents=[common], help="register and list APIs").add_subparsers(title="apis")
-    add = apis.add_parser("add", parents=[common], help="register an API and print its API key")
-    add.add_argument("name")
-    add.add_argument("--api-key", help="use this key (a Treblle project ID) instead of a new random one")
-    add.set_defaults(run=cmd_apis_add)
-    apis.add_parser("list", parents=[common], help="list the registered APIs").set_defaults(run=cmd_apis_list)
-
-    collect = commands.add_parser("collect", parents=[common], help="run the collector (HTTP ingest)")
-    collect.add_argument("--host", default=None)
-    collect.add_argument("--port", type=int, default=None)
-    collect.add_argument("--workers", type=int, default=None, help="processes (default: FOOTFALL_COLLECTOR_WORKERS or one per core)")
-    collect.set_defaults(run=cmd_collect)
+    add_api_commands(commands, common)
+    add_serve_commands(commands, common)
 
     imp = commands.add_parser("import", parents=[common], help="import JSONL files of payloads (.gz too)")
     imp.add_argument("files", nargs="+", type=Path)
@@ -99,67 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     requests.add_argument("--format", choices=["table", "json", "csv"], default="table")
     requests.set_defaults(run=cmd_requests)
 
-    up = commands.add_parser("up", parents=[common], help="demo data if empty, then collector + dashboard")
-    up.add_argument("--collector-host", default=None, help="default: FOOTFALL_COLLECTOR_HOST or 127.0.0.1")
-    up.add_argument("--collector-port", type=int, default=None)
-    up.add_argument("--dashboard-host", default=None, help="default: FOOTFALL_DASHBOARD_HOST or 127.0.0.1")
-    up.add_argument("--dashboard-port", type=int, default=None)
-    up.add_argument("--demo-requests", type=int, default=20000)
-    up.set_defaults(run=cmd_up)
+    add_lifecycle_commands(commands, common)
     return parser
-
-
-def cmd_apis_add(args, db_path: Path) -> None:
-    """apis add: register an API and print its key."""
-    conn = connect(db_path)
-    try:
-        print(add_api(conn, args.name, args.api_key))
-    except ValueError as error:
-        raise UserError(str(error)) from None
-
-
-def cmd_apis_list(args, db_path: Path) -> None:
-    """apis list: every API with its key."""
-    apis = api_list(connect(db_path))
-    table = pl.DataFrame([{"name": a["name"], "api_key": a["api_key"]} for a in apis])
-    print(_render(table, "table") if apis else "no APIs yet: add one with `footfall apis add NAME`")
-
-
-def cmd_collect(args, db_path: Path) -> None:
-    """One writer process owns the database's write side; HTTP workers (one per core by default,
-    collector/workers.py) serve HTTP, parse and enrich, and send it their records."""
-    import multiprocessing
-    import tempfile
-
-    from collector.workers import PortInUse, check_port_free, run_workers, serve_http
-    from collector.writer import serve
-
-    config = settings()
-    host, port = args.host or config.collector_host, args.port or config.collector_port
-    workers = args.workers or config.collector_workers
-    try:
-        check_port_free(host, port)
-    except PortInUse as error:
-        raise UserError(str(error)) from None
-    connect(db_path).close()  # create and migrate before the first request
-    with tempfile.TemporaryDirectory(prefix="footfall-collector-") as sockets:
-        address = str(Path(sockets) / "writer.sock")
-        spawn = multiprocessing.get_context("spawn")
-        ready = spawn.Event()
-        writer = spawn.Process(target=serve, args=(db_path, address, ready), name="footfall-writer")
-        writer.start()
-        try:
-            if not ready.wait(60):
-                raise UserError("the collector's writer did not start")
-            os.environ.update(FOOTFALL_DB=str(db_path.resolve()), FOOTFALL_WRITER_SOCKET=address)  # for the workers
-            print(f"Footfall collector on http://{host}:{port}/ writing to {db_path} ({workers} workers)", flush=True)
-            if workers > 1:
-                run_workers(host, port, workers)
-            else:
-                serve_http(host, port)  # in this process
-        finally:
-            writer.terminate()  # SIGTERM: it commits what it holds, then stops
-            writer.join(30)
 
 
 def cmd_import(args, db_path: Path) -> int:
@@ -173,7 +100,8 @@ def cmd_import(args, db_path: Path) -> int:
     size = sum(path.stat().st_size * (8 if path.suffix == ".gz" else 1) for path in args.files)
     with enrichment_pool(None if size > PARALLEL_IMPORT_BYTES else 1) as pool:  # forked before the db is opened
         writer = RecordWriter(connect(db_path))
-        report = ingest_batches(writer, _batches(_jsonl_lines(args.files), IMPORT_BATCH), received_at=time.time(), pool=pool)
+        report = ingest_batches(writer, _batches(_jsonl_lines(args.files), IMPORT_BATCH), received_at=time.time(), pool=pool,
+                                masking=Masking(settings().masked_names))
     accepted, rejected = report.accepted, report.rejected
     print(f"imported {accepted} payloads, rejected {len(rejected)}")
     for message, count in Counter(r.message for r in rejected).most_common():
@@ -210,20 +138,23 @@ def cmd_demo(args, db_path: Path) -> None:
 
 
 def seed_demo(db_path: Path, requests: int, seed: int) -> int:
-    """Register the demo APIs if missing and feed demo payloads through the ingest path."""
+    """Register the demo APIs, with random keys, and feed demo payloads through the ingest path.
+    Only into a database without APIs: demo traffic must never mix with an API's real traffic."""
     from collector.ingest import enrichment_pool, ingest_batches
     from core.demo import DEMO_APIS, demo_payloads
 
     with enrichment_pool(None if requests > 5 * IMPORT_BATCH else 1) as pool:
         conn = connect(db_path)
-        registered = set(api_ids_by_key(conn))
-        for name, key in DEMO_APIS:
-            if key not in registered:
-                add_api(conn, name, key)
-        now = time.time()
-        payloads = demo_payloads([key for _, key in DEMO_APIS], requests, seed=seed, now=now)
-        report = ingest_batches(RecordWriter(conn), _batches((("demo", p) for p in payloads), IMPORT_BATCH), received_at=now, pool=pool)
-        conn.close()
+        try:
+            if api_count(conn):
+                raise UserError(f"{db_path} has APIs already: demo data goes only into a database without any")
+            keys = [add_api(conn, name) for name, _ in DEMO_APIS]
+            now = time.time()
+            payloads = demo_payloads(keys, requests, seed=seed, now=now)
+            report = ingest_batches(RecordWriter(conn), _batches((("demo", p) for p in payloads), IMPORT_BATCH),
+                                    received_at=now, pool=pool)
+        finally:
+            conn.close()
     if report.rejected:
         raise RuntimeError(f"demo generated a payload Footfall refuses: {report.rejected[0]}")
     return report.accepted
@@ -277,49 +208,7 @@ def _render(frame: pl.DataFrame, fmt: str) -> str:
         writer = csv.writer(out)
         writer.writerow(frame.columns)
         for row in frame.iter_rows():
-            writer.writerow(["; ".join(v) if isinstance(v, list) else v for v in row])
+            writer.writerow([safe_cell("; ".join(v) if isinstance(v, list) else v) for v in row])
         return out.getvalue().rstrip("\n")
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
         return str(frame)
-
-
-def cmd_up(args, db_path: Path) -> int:
-    """up: demo data if the database is empty, then the collector and the dashboard until stopped."""
-    config = settings()
-    collector_host = args.collector_host or config.collector_host
-    dashboard_host = args.dashboard_host or config.dashboard_host
-    collector_port = args.collector_port or config.collector_port
-    dashboard_port = args.dashboard_port or config.dashboard_port
-    conn = connect(db_path)
-    empty = request_count(conn) == 0
-    conn.close()  # closed before seed_demo forks its workers
-    if empty:
-        print(f"empty database: generating {args.demo_requests} demo requests ...", flush=True)
-        seed_demo(db_path, args.demo_requests, seed=7)
-    env = {**os.environ, "FOOTFALL_DB": str(db_path.resolve())}
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "footfall", "--db", str(db_path), "collect", "--host", collector_host, "--port", str(collector_port)],
-            env=env, cwd=ROOT,
-        ),
-        subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-             "--server.address", dashboard_host, "--server.port", str(dashboard_port), "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-        ),
-    ]
-    print(f"Footfall dashboard: http://{dashboard_host}:{dashboard_port}/", flush=True)
-    print(f"Footfall collector: http://{collector_host}:{collector_port}/  (POST Treblle payloads here)", flush=True)
-    stop = lambda *_: [p.terminate() for p in processes if p.poll() is None]  # noqa: E731
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        while all(p.poll() is None for p in processes):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop()  # both at once, then wait for each
-        for p in processes:
-            stop_process(p, timeout=10)
-    return 0

@@ -54,7 +54,7 @@ if not customer_id:
     st.page_link("pages/customers.py", label="All customers", icon=":material/group:")
     st.stop()
 
-profile = data.read(profile_reads.customer_profile, customer_id, view.scope)
+profile = data.read(profile_reads.customer_profile, customer_id, view.scope, view.analyst.email)
 if profile is None:
     st.title("Customer not found")
     st.error(f"There is no customer with the ID “{plain(customer_id)}”. Check the link, or find the customer "
@@ -73,11 +73,13 @@ if st.session_state.get("_profile_of") != profile.customer_id:
 
 
 def save_favorite() -> None:
-    data.write(edits.save_favorite, profile.customer_id, bool(st.session_state[f"favorite_{profile.customer_id}"]))
+    data.write(edits.save_favorite, view.analyst.email, profile.customer_id,
+               bool(st.session_state[f"favorite_{profile.customer_id}"]))
 
 
 def save_description() -> None:
-    data.write(edits.save_description, profile.customer_id, st.session_state[f"description_{profile.customer_id}"] or "")
+    data.write(edits.save_description, profile.customer_id, st.session_state[f"description_{profile.customer_id}"] or "",
+               view.analyst.email)
     st.toast("Description saved", icon=":material/check:")
 
 
@@ -137,7 +139,11 @@ notes, naming = st.columns([3, 1])
 with notes:
     st.session_state[f"description_{profile.customer_id}"] = profile.description
     st.text_area("Description", key=f"description_{profile.customer_id}", on_change=save_description,
-                 placeholder="Notes about this customer: plan, contacts, context…", height=100)
+                 placeholder="Notes about this customer: plan, contacts, context…", height=100,
+                 help="Shared by every analyst")
+    if profile.description_at is not None:
+        by = f" by {plain(profile.description_by)}" if profile.description_by else ""
+        st.caption(f"Last edited{by} {format_time(profile.description_at)}")
 with naming:
     st.session_state[f"display_name_{profile.customer_id}"] = profile.custom_name or ""
     st.text_input("Display name", key=f"display_name_{profile.customer_id}", on_change=save_display_name,

@@ -14,7 +14,8 @@ view = current_view()
 
 
 def save_widget_choices() -> None:
-    data.write(edits.save_widget_choices, {name: bool(st.session_state[f"widget_{name}"]) for name in WIDGETS})
+    data.write(edits.save_widget_choices, view.analyst.email,
+               {name: bool(st.session_state[f"widget_{name}"]) for name in WIDGETS})
 
 
 heading, customize = st.columns([2, 1], vertical_alignment="bottom")
@@ -23,15 +24,16 @@ with heading:
     where = "every API" if view.api_name == ALL_APIS else plain(view.api_name)
     compared = f" · changes {view.previous_text}" if view.previous_text else ""
     st.caption(f"{where} · {view.period_text}{compared}")
-choices = data.read(home.widget_choices_saved)
+choices = data.read(home.widget_choices_saved, view.analyst.email)
 with customize, st.container(horizontal_alignment="right"):
     with st.popover("Customize dashboard", icon=":material/dashboard_customize:"):
-        st.caption("Widgets on this page (saved for everyone using this database)")
+        st.caption("Widgets on this page (saved for you)" if view.analyst.email else
+                   "Widgets on this page (saved for everyone using this database)")
         for name, title in WIDGETS.items():
             st.session_state[f"widget_{name}"] = choices[name]
             st.toggle(title, key=f"widget_{name}", on_change=save_widget_choices)
 
-figures = data.read(home.home_figures, view.scope)
+figures = data.read(home.home_figures, view.scope, view.analyst.email)
 previous_scope = view.scope.previous()
 before = None if previous_scope is None else data.read_past(previous_scope, home.previous_counts, view.scope)
 now = figures.current

@@ -12,6 +12,7 @@ import orjson
 import polars as pl
 
 from core.periods import DAY, HOUR, PRESETS, Period
+from core.spreadsheet import safe_frame
 
 # --- Numbers and times -----------------------------------------------------------------------------
 
@@ -133,7 +134,8 @@ def history_table(frame: pl.DataFrame) -> pl.DataFrame:
 
 def history_csv(frame: pl.DataFrame) -> str:
     """The history rows as CSV: the columns the table shows, plus the path, the request id and an
-    ISO time, so a spreadsheet gets everything the analyst saw."""
+    ISO time, so a spreadsheet gets everything the analyst saw; a cell that would run as a formula
+    is escaped (core.spreadsheet)."""
     columns = {
         "Method": pl.col("method"), "Response": pl.col("status"), "Name": pl.col("endpoint"), "Path": pl.col("path"),
         "Load Time (ms)": pl.col("load_time_ms"), "Threat Level": pl.col("threat_level"), "Device": pl.col("device"),
@@ -141,7 +143,7 @@ def history_csv(frame: pl.DataFrame) -> str:
         "Time": pl.from_epoch(pl.col("time"), time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "Request ID": pl.col("id"),
     }
-    return frame.select(expr.alias(name) for name, expr in columns.items()).write_csv()
+    return safe_frame(frame.select(expr.alias(name) for name, expr in columns.items())).write_csv()
 
 
 def pretty_json(text: str | None) -> str:

@@ -9,10 +9,11 @@ CUSTOMERS_PAGE = "pages/customers.py"
 PROFILE_PAGE = "pages/customer.py"
 
 
-def navigation() -> st.navigation:
-    """st.navigation over the pages in pages/. Calling it also takes the app out of Streamlit's
-    old pages-directory mode, which a pages/ folder beside the entry script starts it in."""
-    return st.navigation([
+def navigation(menu: bool = True) -> st.navigation:
+    """st.navigation over the pages in pages/ (menu: shown in the sidebar). Calling it also takes
+    the app out of Streamlit's old pages-directory mode, which a pages/ folder beside the entry
+    script starts it in (and which would list every page in the sidebar)."""
+    return st.navigation(position="sidebar" if menu else "hidden", pages=[
         st.Page(HOME_PAGE, title="Home", icon=":material/home:", default=True),
         st.Page(CUSTOMERS_PAGE, title="Customers", icon=":material/group:", url_path="customers"),
         # Opened from a customer row or a link (customer?id=...), not from the menu.

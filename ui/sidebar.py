@@ -13,6 +13,7 @@ from core.scope import Scope
 from db import edits
 from db import sidebar as sidebar_reads
 from ui import data
+from ui.auth import Analyst, signed_in_as
 from ui.format import PERIOD_LABELS, describe_period, plain
 from ui.navigation import PROFILE_PAGE, navigation
 
@@ -27,6 +28,7 @@ class View:
     """What every page shows: the scope, and how to name it."""
 
     scope: Scope
+    analyst: Analyst  # who is looking (everyone is the shared analyst when sign-in is off)
     api_name: str  # ALL_APIS or the API's name
     period_key: str  # a preset name or "custom"
     period_text: str  # "Last 30 days", "2026-11-01 to 2026-11-07 (UTC)"
@@ -54,8 +56,9 @@ def current_view() -> View:
     return view
 
 
-def draw_sidebar() -> View:
-    """Draw the sidebar (API, period, favorites, freshness), keep the view in the URL, and return it."""
+def draw_sidebar(analyst: Analyst) -> View:
+    """Draw the sidebar (API, period, favorites, freshness, who is signed in), keep the view in the
+    URL, and return it."""
     data.refresh_version()
     apis = data.read(sidebar_reads.api_choices)
     api_names = [ALL_APIS, *apis["name"].to_list()]
@@ -66,15 +69,16 @@ def draw_sidebar() -> View:
         period_key = st.selectbox("Period", list(PERIOD_LABELS), format_func=PERIOD_LABELS.get, key="period",
                                   persist_state="session")
         period = _period(period_key)
-        _favorites()
+        _favorites(analyst)
         st.divider()
         st.toggle("Auto-refresh", key="auto_refresh", persist_state="session",
                   help="Show new requests as the collector stores them (checked every 5 seconds)")
         _freshness()
+        signed_in_as(analyst)
     _write_url(api_name, period_key)
     api_id = None if api_name == ALL_APIS else int(apis.filter(apis["name"] == api_name)["id"][0])
     label = PERIOD_LABELS[period_key] if period_key in PRESETS else describe_period(period)
-    view = View(Scope(api_id, period), api_name, period_key, label)
+    view = View(Scope(api_id, period), analyst, api_name, period_key, label)
     st.session_state[_VIEW_KEY] = view
     return view
 
@@ -142,8 +146,8 @@ def _freshness() -> None:
         st.rerun(scope="app")
 
 
-def _favorites() -> None:
-    favorites = data.read(sidebar_reads.favorites)
+def _favorites(analyst: Analyst) -> None:
+    favorites = data.read(sidebar_reads.favorites, analyst.email)
     st.subheader("Favorites", divider="gray")
     if favorites.is_empty():
         st.caption("No favorites yet: switch on the star on a customer's profile.")
@@ -158,14 +162,14 @@ def _favorites() -> None:
         with toggle:
             st.toggle(
                 f"Favorite {plain(name)}", key=key, label_visibility="collapsed",
-                on_change=_unfavorite, args=(customer_id, key),
+                on_change=_unfavorite, args=(analyst, customer_id, key),
             )
     if favorites.height > shown.height:
         st.caption(f"and {favorites.height - shown.height} more on the Home page's Favorite Customers")
 
 
-def _unfavorite(customer_id: str, key: str) -> None:
-    data.write(edits.save_favorite, customer_id, bool(st.session_state[key]))
+def _unfavorite(analyst: Analyst, customer_id: str, key: str) -> None:
+    data.write(edits.save_favorite, analyst.email, customer_id, bool(st.session_state[key]))
 
 
 def open_profile(customer_id: str) -> None:

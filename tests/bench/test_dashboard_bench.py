@@ -15,6 +15,7 @@ import pytest
 from pyroaring import BitMap
 
 from bench.synthetic import DataSpec, build_database
+from core.demo import DEMO_APIS
 from core.record import Record
 from db.apis import add_api
 from db.connection import connect
@@ -107,10 +108,11 @@ def test_the_bulk_built_rollups_are_what_record_writer_writes_for_the_same_reque
     build_database(built, DataSpec(requests=4000, customers=120, days=4, seed=3), end=1_790_000_000)
     source = connect(built)
     replayed = connect(tmp_path / "replayed.db")
-    for name, key in source.execute("SELECT name, api_key FROM apis ORDER BY id").fetchall():
-        add_api(replayed, name, key)
+    keys = dict(DEMO_APIS)  # the builder registers the demo APIs with their keys
+    for (name,) in source.execute("SELECT name FROM apis ORDER BY id").fetchall():
+        add_api(replayed, name, keys[name])
     rows = source.execute("""
-        SELECT a.api_key, c.external_id, c.name_from_traffic, r.ts, r.method, r.status, r.path, r.query, r.endpoint,
+        SELECT a.name, c.external_id, c.name_from_traffic, r.ts, r.method, r.status, r.path, r.query, r.endpoint,
                r.load_time_ms, r.size, r.threat_level, r.threat_reasons, r.device, r.os, r.browser, r.ai_agent,
                r.country, r.city, r.ip, r.user_agent, r.sdk, d.request_headers, d.request_body, d.response_headers,
                d.response_body, d.errors
@@ -118,7 +120,7 @@ def test_the_bulk_built_rollups_are_what_record_writer_writes_for_the_same_reque
         JOIN request_details d ON d.request_id = r.id ORDER BY r.id""").fetchall()
     writer = RecordWriter(replayed)
     for start in range(0, len(rows), 500):  # batches, as the collector groups them
-        writer.write([Record(*row) for row in rows[start:start + 500]])
+        writer.write([Record(keys[row[0]], *row[1:]) for row in rows[start:start + 500]])
     assert source.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 4000
     assert (source.execute("SELECT * FROM requests ORDER BY id").fetchall()
             == replayed.execute("SELECT * FROM requests ORDER BY id").fetchall())

@@ -25,6 +25,7 @@ from browser_support import (  # noqa: F401 (browser, footfall_up, page: fixture
 )
 from playwright.sync_api import Page, expect
 
+from core.access import SHARED_ANALYST
 from core.home_widgets import WIDGETS
 from db.connection import connect
 from db.edits import save_widget_choices
@@ -76,7 +77,7 @@ def customer(footfall_up: RunningFootfall) -> Customer:
 def every_widget_on(footfall_up: RunningFootfall):
     """The widget choice is saved for everyone: switch every widget back on afterwards."""
     yield
-    on_db(footfall_up, save_widget_choices, dict.fromkeys(WIDGETS, True))
+    on_db(footfall_up, save_widget_choices, SHARED_ANALYST, dict.fromkeys(WIDGETS, True))
 
 
 def metric(page: Page, label: str):
@@ -189,7 +190,8 @@ def test_a_customer_switched_to_favorite_appears_in_the_sidebar(footfall_up, pag
     href = urlsplit(urljoin(page.url, sidebar_link.get_attribute("href")))
     assert href.path == "/customer" and parse_qs(href.query)["id"] == [customer.customer_id]
     expect(keyed(page, f"sidebar_favorite_{customer.customer_id}").get_by_role("switch")).to_be_checked()
-    assert query(footfall_up, "SELECT favorite FROM customers WHERE external_id = ?", customer.customer_id) == [(1,)]
+    assert query(footfall_up, "SELECT f.analyst FROM favorites f JOIN customers c ON c.id = f.customer_id"
+                              " WHERE c.external_id = ?", customer.customer_id) == [("",)]
 
 
 def test_the_history_filtered_by_threat_level_exports_exactly_those_requests_as_csv(footfall_up, page, customer):

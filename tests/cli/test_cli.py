@@ -1,18 +1,14 @@
 """The command line, run as a real process against a real SQLite file."""
 
+import csv
 import gzip
+import io
 import json
 import subprocess
 import sys
 
 from conftest import ROOT, footfall
 from factories import jsonl, payload
-
-
-def test_apis_add_prints_the_key_and_list_shows_it(db_path):
-    key = footfall("apis", "add", "Shop API", db=db_path).stdout.strip()
-    assert len(key) >= 20
-    assert "Shop API" in footfall("apis", "list", db=db_path).stdout and key in footfall("apis", "list", db=db_path).stdout
 
 
 def test_apis_add_with_a_given_key_and_a_duplicate_name_is_refused(db_path):
@@ -93,3 +89,15 @@ def test_output_cut_short_by_the_reader_ends_quietly(db_path):
     reader.stdout.close()  # like `| head -c 100`
     assert reader.wait(timeout=60) == 0
     assert b"Traceback" not in reader.stderr.read()
+
+
+def test_csv_output_escapes_cells_a_spreadsheet_would_run_as_formulas(db_path, tmp_path):
+    footfall("apis", "add", "Shop", "--api-key", "test-project-key", db=db_path)
+    file = tmp_path / "calls.jsonl"
+    file.write_bytes(jsonl([payload(user_id="=HYPERLINK(\"http://evil.example\")", user_agent="@evil-agent")]))
+    footfall("import", str(file), db=db_path)
+    customers = list(csv.DictReader(io.StringIO(footfall("customers", "--format", "csv", db=db_path).stdout)))
+    assert customers[0]["customer_id"] == "'=HYPERLINK(\"http://evil.example\")"
+    requests = list(csv.DictReader(io.StringIO(
+        footfall("requests", "--customer", "=HYPERLINK(\"http://evil.example\")", "--format", "csv", db=db_path).stdout)))
+    assert len(requests) == 1 and requests[0]["customer_id"].startswith("'=")

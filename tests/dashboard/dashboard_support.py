@@ -14,7 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from core.record import record_from_payload
 from db.connection import connect
+from core.access import SHARED_ANALYST
 from db.apis import add_api
+from db.edits import save_favorite
 from db.writes import RecordWriter
 from factories import payload
 from ui import data
@@ -75,6 +77,11 @@ class Dashboard:
     def ingest(self, *calls: Call) -> None:
         self.writer.write([record_from_payload(c.payload(self.now), received_at=self.now) for c in calls])
         self.calls.extend(calls)
+
+    def star(self, *customer_ids: str) -> None:
+        """Mark customers as favorites, as the star on a profile does (sign-in off: for everyone)."""
+        for customer_id in customer_ids:
+            save_favorite(self.conn, SHARED_ANALYST, customer_id, True)
 
     def app(self, page: str | None = None, **query: str) -> AppTest:
         """The app after its first run, on `page` (e.g. "pages/customer.py") with these query params."""

@@ -1,5 +1,7 @@
 """The pure pieces behind the pages: safe text, graph buckets, saved widget choices, deltas."""
 
+import csv
+import io
 import re
 from datetime import datetime, timezone
 
@@ -69,3 +71,13 @@ def test_history_csv_has_the_shown_columns_and_an_iso_time():
     assert text.splitlines()[0] == "Method,Response,Name,Path,Load Time (ms),Threat Level,Device,AI Agent,Location,Time,Request ID"
     iso = datetime.fromtimestamp(1_795_000_000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert text.splitlines()[1] == f'GET,200,/a/{{id}},/a/1,12.5,low,desktop,,"London, GB",{iso},7'
+
+
+def test_a_history_cell_that_would_run_as_a_formula_is_exported_as_text():
+    rows = pl.DataFrame({
+        "id": [8], "time": [1_795_000_000], "method": ["GET"], "status": [200], "endpoint": ["=cmd|'/c calc'!A1"],
+        "path": ["@SUM(1+1)"], "load_time_ms": [3.0], "threat_level": ["high"], "device": ["-desktop"],
+        "ai_agent": ["+bot"], "country": [None], "city": [None],
+    })
+    cells = next(csv.reader(io.StringIO(history_csv(rows).splitlines()[1])))
+    assert cells[2:4] == ["'=cmd|'/c calc'!A1", "'@SUM(1+1)"] and cells[6:8] == ["'-desktop", "'+bot"]

@@ -133,7 +133,7 @@ def test_all_time_counts_everything_and_has_no_previous_period(dash):
 
 def test_favorite_customers_lists_the_starred_customers_with_their_requests(dash):
     dash.ingest(Call("a", 2), Call("a", 3), Call("b", 4), Call(None, 5))
-    dash.conn.execute("UPDATE customers SET favorite = 1 WHERE external_id = 'b'")
+    dash.star("b")
     at = dash.app()
     favorites = table(at, "home_favorites")
     assert list(favorites["customer_id"]) == ["b"]

@@ -41,7 +41,7 @@ SCOPES = {
 @pytest.mark.parametrize("scope_name", SCOPES)
 def test_home_customers_and_profile_figures_never_read_raw_requests(dash, scope_name):
     dash.ingest(Call("a", 2), Call("a", 30), Call("b", 50, api=BILLING_KEY), Call(None, 3))
-    dash.conn.execute("UPDATE customers SET favorite = 1 WHERE external_id = 'a'")
+    dash.star("a")
     scope = SCOPES[scope_name](dash.now)
     conn = dash.conn
     cid = conn.execute("SELECT id FROM customers WHERE external_id = 'a'").fetchone()[0]
@@ -119,7 +119,7 @@ def half_open_time_ranges(query_plan: str) -> list[str]:
 def test_period_figures_read_rollups_by_bounded_key_ranges_never_whole(dash, api_id, period_name):
     dash.ingest(Call("a", 2), Call("a", 24 * 45), Call("b", 24 * 40, api=BILLING_KEY), Call("b", 3, api=BILLING_KEY),
                 Call("c", 24 * 31), Call("d", 24 * 50), Call("d", 1), Call(None, 3))
-    dash.conn.execute("UPDATE customers SET favorite = 1 WHERE external_id = 'a'")
+    dash.star("a")
     conn = dash.conn
     scope = Scope(api_id, PERIODS[period_name](dash.now))
     cid = conn.execute("SELECT id FROM customers WHERE external_id = 'a'").fetchone()[0]

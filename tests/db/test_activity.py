@@ -10,6 +10,7 @@ from core.periods import Period
 from core.record import record_from_payload
 from db.activity import active_set
 from db.connection import connect
+from db.schema import MIGRATIONS
 from core.scope import Scope
 from db.apis import add_api
 from factories import payload
@@ -31,7 +32,7 @@ def write_traffic(conn, writer) -> list[tuple[int, str, int]]:
     for start in range(0, len(calls), 5):  # several batches: sets grow across transactions
         writer.write([record_from_payload(payload(user_id=user, timestamp=stamp, api_key=key), received_at=time.time())
                       for key, user, stamp in calls[start:start + 5]])
-    api_ids = dict(conn.execute("SELECT api_key, id FROM apis"))
+    api_ids = {key: writer.api_id(key) for key in ("test-project-key", OTHER_KEY)}
     return [(api_ids[key], user, _ts(stamp)) for key, user, stamp in calls]
 
 
@@ -69,9 +70,12 @@ def test_an_open_ended_period_is_refused_rather_than_miscounted(conn):
 
 def test_migration_3_fills_the_sets_of_a_database_written_before_them(conn, writer, db_path):
     rows = write_traffic(conn, writer)
-    conn.executescript("DROP TABLE active_daily; DROP TABLE active_hourly; PRAGMA user_version = 2;")
+    conn.executescript("DROP TABLE active_daily; DROP TABLE active_hourly;")
     conn.close()
     reopened = connect(db_path)
+    with reopened:  # migration 3 again, as it ran on databases written before it
+        reopened.execute("BEGIN IMMEDIATE")
+        MIGRATIONS[2](reopened)
     since, until = (_ts(t) for t in PERIODS["edge hours on both sides"])
     assert len(active_set(reopened, Scope(None, Period(since, until)))) == distinct_customers(rows, None, since, until) > 0
     reopened.close()

@@ -2,6 +2,7 @@
 
 import sqlite_utils
 
+from db.apis import add_api
 from db.connection import connect
 from db.schema import MIGRATIONS
 
@@ -13,7 +14,7 @@ def test_a_new_database_is_migrated_to_the_latest_version_in_wal_mode(db_path):
 
 
 def test_reopening_does_not_migrate_again(db_path):
-    connect(db_path).execute("INSERT INTO apis (name, api_key, created_at) VALUES ('a', 'k', 0)")
+    add_api(connect(db_path), "a", "k")
     assert connect(db_path).execute("SELECT COUNT(*) FROM apis").fetchone()[0] == 1
 
 

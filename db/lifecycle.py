@@ -1,0 +1,398 @@
+"""The data's lifecycle: raw requests pruned past their retention age, one customer erased
+everywhere, and a consistent copy of the whole database while the collector writes.
+
+- prune: raw requests (requests, request_details) older than a moment go, in short transactions;
+  every rollup is kept (api_hourly, customer_hourly, customer_daily, customer_latency_daily,
+  api_customers, customers, active_daily, active_hourly), so every dashboard figure stays exactly
+  what it was for every period: db/figures.py reads only rollups. What goes is the request history
+  (db/history.py: the profile's table, one request's details, the CLI's `requests`) before then.
+- erase_customer: the customer's raw requests, every rollup row of theirs, their customers row
+  (description, display name), the analysts' stars on them (favorites) and their id in the
+  active-customer sets go, and their requests are taken out of api_hourly, in one transaction;
+  afterwards every figure is what a database that never saw the customer would show.
+- backup: SQLite's online backup of every page under one read transaction, into a new file only
+  its owner can read.
+
+Deleted content is overwritten with zeros (PRAGMA secure_delete) and an erasure truncates the WAL,
+so that the bytes are gone from the files, not only unlinked. Writes requests, request_details,
+every rollup, customers, favorites and settings (the edit counter of db/freshness.py, so that
+cached figures are read afresh).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyroaring import BitMap
+
+from db.freshness import EDITS_KEY
+
+PRUNE_BATCH = 10_000  # raw requests per prune transaction: the longest a collector's commit waits
+PRUNE_PAUSE = 0.1  # seconds the write lock stays free between two prune transactions
+# The settings row counting erasures: a writer that remembers customer ids (db/writes.RecordWriter)
+# must forget them when it changes, or an erased customer's next call would go to its old id.
+ERASURES_KEY = "customers.erasures"
+
+
+class UnknownCustomer(LookupError):
+    """No customer has this ID."""
+
+
+# --- Pruning -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    """What a prune removed."""
+
+    before: int  # requests with ts < before (epoch seconds, UTC) were pruned
+    requests: int  # raw requests removed, each with its details
+    transactions: int  # write transactions it took (none when there was nothing to prune)
+    longest_transaction_ms: float  # the longest time a concurrent writer may have waited
+    seconds: float
+
+
+def prune(conn: sqlite3.Connection, before: int, batch: int = PRUNE_BATCH, pause: float = PRUNE_PAUSE) -> PruneReport:
+    """Delete raw requests with ts < before and their details, `batch` at a time per API, oldest
+    first, each batch in a transaction of its own (BEGIN IMMEDIATE), so that a collector writing
+    meanwhile waits for one batch at most. Between batches the WAL is checkpointed (PASSIVE) and
+    the lock left free for `pause` seconds: a writer waiting for it (SQLite's busy handler looks
+    again every 100 ms at most) gets its turn rather than waiting for the whole prune.
+
+    Every rollup is kept: the dashboard's figures (db/figures.py) stay the same for every period,
+    before `before` too; only the request history (db/history.py) of that time is gone. Costs one
+    index lookup per API when nothing is older than `before`. Deleted rows are overwritten with
+    zeros."""
+    started = time.perf_counter()
+    removed = transactions = 0
+    longest = 0.0
+    with secure_delete(conn), _checkpoints_between_transactions(conn):
+        for api_id in request_api_ids(conn):
+            while (oldest := oldest_request(conn, api_id)) is not None and oldest < before:
+                if transactions:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    time.sleep(pause)
+                began = time.perf_counter()
+                with _write_transaction(conn):
+                    ids = [row[0] for row in conn.execute(
+                        "SELECT id FROM requests WHERE api_id = ? AND ts < ? ORDER BY ts LIMIT ?",
+                        (api_id, before, batch),
+                    )]
+                    _delete_requests(conn, "id IN (SELECT value FROM json_each(?))", json.dumps(ids))
+                    _bump_edit_counter(conn)
+                longest = max(longest, (time.perf_counter() - began) * 1000)
+                removed += len(ids)
+                transactions += 1
+    return PruneReport(before, removed, transactions, longest, time.perf_counter() - started)
+
+
+def request_api_ids(conn: sqlite3.Connection) -> list[int]:
+    """Every API with raw requests stored, registered or not: a skip through the requests_api_ts
+    index, one lookup per API."""
+    found: list[int] = []
+    while (row := conn.execute("SELECT MIN(api_id) FROM requests WHERE api_id > ?",
+                               (found[-1] if found else -1,)).fetchone())[0] is not None:
+        found.append(row[0])
+    return found
+
+
+def oldest_request(conn: sqlite3.Connection, api_id: int | None = None) -> int | None:
+    """The time (ts) of the oldest raw request stored, of one API or of all; None when there is
+    none. One lookup in the requests_api_ts index per API."""
+    ids = [api_id] if api_id is not None else request_api_ids(conn)
+    times = [conn.execute("SELECT MIN(ts) FROM requests WHERE api_id = ?", (i,)).fetchone()[0] for i in ids]
+    return min((t for t in times if t is not None), default=None)
+
+
+# --- Erasing a customer ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EraseReport:
+    """What erasing a customer removed."""
+
+    customer_id: str  # the external ID
+    requests: int  # raw requests removed (older ones may have been pruned already)
+    all_time_requests: int  # the customer's requests in the rollups, taken out of api_hourly
+    apis: int  # APIs the customer had called
+    rollup_rows: int  # rows removed from the per-customer rollups
+    wal_truncated: bool  # False: a reader kept the WAL from being emptied; run a checkpoint later
+    vacuumed: bool  # the whole file was rewritten afterwards
+    freed_space_zeroed: bool  # SQLite zeroes freed space by default, so earlier writes left no copies
+    seconds: float
+
+
+def erase_customer(conn: sqlite3.Connection, external_id: str, vacuum: bool = False) -> EraseReport:
+    """Remove the customer (by the ID shown) everywhere, in one transaction: raw requests and
+    their details; customer_hourly, customer_daily, customer_latency_daily, api_customers; the
+    customers row with its description and display name; its rows in every table that declares a
+    reference to customers (its favorite stars); its id in every active_daily and active_hourly
+    set. Raises UnknownCustomer when no customer has this ID.
+
+    api_hourly counts every request, so the customer's requests, errors and load time are
+    subtracted from it hour by hour, taken from customer_hourly (raw requests may be pruned
+    already; the rollups hold every request). So every other customer's share, and every total
+    of the home page, equals that of a database that never received this customer's requests;
+    an hour or a set left empty is removed, as it would never have been written.
+
+    Deleted content is overwritten with zeros (secure_delete) and the WAL is checkpointed and
+    truncated afterwards, so neither file keeps the customer's bytes. That covers copies that
+    earlier writes moved or updated (page splits, a row rewritten longer) only where SQLite zeroes
+    freed space by default (built with SQLITE_SECURE_DELETE, as Debian's is:
+    freed_space_zeroed). Otherwise, or to be sure, `vacuum` rewrites the whole file afterwards
+    (VACUUM: it holds the write lock for as long as that takes, seconds per GB)."""
+    started = time.perf_counter()
+    with secure_delete(conn):
+        with _write_transaction(conn):
+            row = conn.execute("SELECT id, requests FROM customers WHERE external_id = ?", (external_id,)).fetchone()
+            if row is None:
+                raise UnknownCustomer(external_id)
+            cid, all_time = row
+            apis = [api_id for (api_id,) in conn.execute(
+                "SELECT id FROM apis WHERE EXISTS (SELECT 1 FROM api_customers WHERE api_id = apis.id AND customer_id = ?)",
+                (cid,))]
+            hours: list[tuple[int, int]] = []
+            for api_id in apis:
+                hours += _subtract_from_api_hourly(conn, api_id, cid)
+            days = conn.execute("SELECT api_id, day FROM customer_daily WHERE customer_id = ?", (cid,)).fetchall()
+            remove_from_activity(conn, cid, days, hours)
+            requests = _delete_requests(conn, "customer_id = ?", cid)
+            rollup_rows = _delete_customer_rollups(conn, cid, apis)
+            _bump_edit_counter(conn)
+            _bump(conn, ERASURES_KEY)
+        if vacuum:
+            conn.execute("VACUUM")
+    truncated = checkpoint_truncate(conn)
+    return EraseReport(external_id, requests, all_time, len(apis), rollup_rows, truncated, vacuum,
+                       freed_space_zeroed(conn), time.perf_counter() - started)
+
+
+def _subtract_from_api_hourly(conn: sqlite3.Connection, api_id: int, cid: int) -> list[tuple[int, int]]:
+    """Take one customer's hourly requests, errors and load time out of the API's hourly totals;
+    returns the (api_id, hour) keys touched."""
+    rows = conn.execute(
+        "SELECT requests, requests, s4xx + s5xx, load_ms_sum, api_id, hour FROM customer_hourly"
+        " WHERE api_id = ? AND customer_id = ?", (api_id, cid)).fetchall()
+    conn.executemany(
+        "UPDATE api_hourly SET requests = requests - ?, identified = identified - ?, errors = errors - ?,"
+        " load_ms_sum = load_ms_sum - ? WHERE api_id = ? AND hour = ?", rows)
+    keys = [(row[4], row[5]) for row in rows]
+    conn.executemany("DELETE FROM api_hourly WHERE api_id = ? AND hour = ? AND requests <= 0", keys)
+    return keys
+
+
+def _delete_customer_rollups(conn: sqlite3.Connection, cid: int, apis: list[int]) -> int:
+    """Delete the customer's rows of every per-customer rollup, of every table that declares a
+    reference to customers (favorites, and whatever comes to name a customer that way), and the
+    customers row; returns how many rows went."""
+    removed = conn.execute("DELETE FROM customer_daily WHERE customer_id = ?", (cid,)).rowcount
+    for api_id in apis:  # keyed by api_id first
+        for sql in ("DELETE FROM customer_hourly WHERE api_id = ? AND customer_id = ?",
+                    "DELETE FROM customer_latency_daily WHERE api_id = ? AND customer_id = ?",
+                    "DELETE FROM api_customers WHERE api_id = ? AND customer_id = ?"):
+            removed += conn.execute(sql, (api_id, cid)).rowcount
+    for table, column in conn.execute(
+            "SELECT m.name, f.\"from\" FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f"
+            " WHERE m.type = 'table' AND f.\"table\" = 'customers'").fetchall():
+        removed += conn.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', (cid,)).rowcount
+    return removed + conn.execute("DELETE FROM customers WHERE id = ?", (cid,)).rowcount
+
+
+@dataclass(frozen=True)
+class ApiDeleteReport:
+    """What deleting an API removed."""
+
+    requests: int  # raw requests removed (older ones may have been pruned already)
+    customers: int  # customers left without traffic, removed with it
+
+
+def delete_api(conn: sqlite3.Connection, api_id: int) -> ApiDeleteReport:
+    """Remove an API and everything of it, in one transaction: its raw requests and details,
+    every rollup row and active-customer set of the API, the apis row. Customers who called other
+    APIs too keep those, with their all-time totals (customers' first seen, last seen, requests)
+    recomputed from what is left; customers who called only this API go, as erase_customer removes
+    one. Every other API's figures stay exactly as they were."""
+    with secure_delete(conn):
+        with _write_transaction(conn):
+            cids = [cid for (cid,) in conn.execute("SELECT customer_id FROM api_customers WHERE api_id = ?", (api_id,))]
+            requests = _delete_requests(conn, "api_id = ?", api_id)
+            for table in ("api_hourly", "customer_hourly", "customer_daily", "customer_latency_daily", "api_customers",
+                          *ACTIVITY_TABLES):
+                conn.execute(f"DELETE FROM {table} WHERE api_id = ?", (api_id,))
+            ids = json.dumps(cids)
+            conn.execute(
+                "UPDATE customers SET (first_seen, last_seen, requests) = (SELECT MIN(a.first_seen), MAX(a.last_seen),"
+                " SUM(a.requests) FROM api_customers a WHERE a.customer_id = customers.id)"
+                " WHERE id IN (SELECT value FROM json_each(?))"
+                " AND EXISTS (SELECT 1 FROM api_customers a WHERE a.customer_id = customers.id)", (ids,))
+            orphans = [cid for (cid,) in conn.execute(
+                "SELECT value FROM json_each(?) WHERE NOT EXISTS (SELECT 1 FROM api_customers WHERE customer_id = value)",
+                (ids,))]
+            for cid in orphans:
+                _delete_customer_rollups(conn, cid, [])
+            conn.execute("DELETE FROM apis WHERE id = ?", (api_id,))
+            _bump_edit_counter(conn)
+            _bump(conn, ERASURES_KEY)  # customer ids went: writers must forget the ones they remember
+    checkpoint_truncate(conn)
+    return ApiDeleteReport(requests, len(orphans))
+
+
+# The active-customer tables of db/activity.py and their time column.
+ACTIVITY_TABLES = {"active_daily": "day", "active_hourly": "hour"}
+
+
+def remove_from_activity(conn: sqlite3.Connection, cid: int, days: Iterable[tuple[int, int]],
+                         hours: Iterable[tuple[int, int]]) -> None:
+    """Take a customer (database id) out of the active-customer sets of these (api_id, day) and
+    (api_id, hour) keys (db/activity.py), inside the caller's transaction; a set left empty goes."""
+    for (table, column), keys in zip(ACTIVITY_TABLES.items(), (days, hours)):
+        for api_id, start in set(keys):
+            row = conn.execute(f"SELECT customers FROM {table} WHERE api_id = ? AND {column} = ?",
+                               (api_id, start)).fetchone()
+            if row is None:
+                continue
+            customers = BitMap.deserialize(row[0])
+            customers.discard(cid)
+            if not customers:
+                conn.execute(f"DELETE FROM {table} WHERE api_id = ? AND {column} = ?", (api_id, start))
+                continue
+            customers.run_optimize()  # as db/activity.py stores them
+            conn.execute(f"UPDATE {table} SET customers = ? WHERE api_id = ? AND {column} = ?",
+                         (customers.serialize(), api_id, start))
+
+
+# --- Backup ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    """A backup written."""
+
+    path: Path
+    bytes: int
+    seconds: float
+
+
+def backup(conn: sqlite3.Connection, path: str | Path, overwrite: bool = False) -> BackupReport:
+    """Write a consistent copy of the database to `path`, while the collector may be writing:
+    SQLite's online backup copies every page in one step, under one read transaction, so the copy
+    holds exactly the transactions committed when it began (in WAL mode writers go on meanwhile;
+    only checkpoints wait for it).
+
+    The copy is written to a temporary file beside `path` (created 0600: owner only), synced, and
+    then given its name, so that `path` never holds half a backup. An existing `path` is refused
+    (FileExistsError) unless overwrite is set, in which case it is replaced at once."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; choose another name, or overwrite it")
+    started = time.perf_counter()
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    try:
+        target = sqlite3.connect(partial, isolation_level=None)
+        try:
+            conn.backup(target)  # pages=-1: in one step, one read transaction
+        finally:
+            target.close()
+        _fsync(partial)
+        if overwrite:
+            os.replace(partial, path)
+        else:
+            os.link(partial, path)  # fails if `path` appeared meanwhile: never overwritten
+            os.unlink(partial)
+        _fsync(path.parent)
+    finally:
+        partial.unlink(missing_ok=True)
+    return BackupReport(path, path.stat().st_size, time.perf_counter() - started)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --- Shared ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def secure_delete(conn: sqlite3.Connection) -> Iterator[None]:
+    """Within the block, content this connection deletes is overwritten with zeros in the pages it
+    frees and leaves (SQLite's secure_delete); the connection's own setting comes back after."""
+    before = conn.execute("PRAGMA secure_delete").fetchone()[0]
+    conn.execute("PRAGMA secure_delete = ON")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA secure_delete = {int(before):d}")  # a pragma takes no bound parameter
+
+
+def freed_space_zeroed(conn: sqlite3.Connection) -> bool:
+    """Whether this SQLite zeroes the space it frees by default (compiled with
+    SQLITE_SECURE_DELETE), on every connection, the collector's writes included: then rows it
+    moved or rewrote earlier left no stale copies in free space."""
+    return any(option == "SECURE_DELETE" for (option,) in conn.execute("PRAGMA compile_options"))
+
+
+def checkpoint_truncate(conn: sqlite3.Connection) -> bool:
+    """Copy every page of the WAL into the database file and truncate the WAL to nothing (waiting
+    for readers up to the busy timeout); False when a reader kept it from finishing."""
+    busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return busy == 0
+
+
+@contextmanager
+def _checkpoints_between_transactions(conn: sqlite3.Connection) -> Iterator[None]:
+    """No automatic checkpoint at the end of a commit: the caller checkpoints between its
+    transactions (the connection's own setting comes back after)."""
+    before = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA wal_autocheckpoint = {int(before):d}")
+
+
+@contextmanager
+def _write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _delete_requests(conn: sqlite3.Connection, where: str, param: object) -> int:
+    """Delete the raw requests matching `where` (one bound parameter) and their details; returns
+    how many requests went."""
+    conn.execute(f"DELETE FROM request_details WHERE request_id IN (SELECT id FROM requests WHERE {where})", (param,))
+    return conn.execute(f"DELETE FROM requests WHERE {where}", (param,)).rowcount
+
+
+def _bump_edit_counter(conn: sqlite3.Connection) -> None:
+    """Cached dashboard reads are keyed by this counter (db/freshness.data_version)."""
+    _bump(conn, EDITS_KEY)
+
+
+def _bump(conn: sqlite3.Connection, key: str) -> None:
+    conn.execute("INSERT INTO settings (key, value) VALUES (?, '1')"
+                 " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", (key,))
+
+
+def erasures(conn: sqlite3.Connection) -> int:
+    """How many customers were ever erased from this database. A writer that remembers customer
+    ids reads it in each write transaction and forgets them when it has changed: an erased
+    customer's id is gone, and may even be handed to a new customer."""
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (ERASURES_KEY,)).fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,92 @@
+"""The `apis` commands: register an API, list them, rotate a key, remove one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import closing
+from datetime import datetime, timezone
+from pathlib import Path
+
+from db.apis import add_api, api_id_by_name, api_list, retire_api, rotate_key
+from db.connection import connect
+from db.lifecycle import delete_api
+from footfall.errors import UserError
+
+KEY_SHOWN_ONCE = "Keep this key now: Footfall stores only its hash and cannot show it again."
+
+
+def add_api_commands(commands, common: argparse.ArgumentParser) -> None:
+    """Register `apis add|list|rotate|remove` on the command line's subparsers."""
+    apis = commands.add_parser("apis", parents=[common], help="register, list, rotate and remove APIs")
+    actions = apis.add_subparsers(title="apis")
+    add = actions.add_parser("add", parents=[common], help="register an API and print its new key, once")
+    add.add_argument("name")
+    add.add_argument("--api-key", help="use this key (a Treblle project ID) instead of a new random one")
+    add.set_defaults(run=cmd_apis_add)
+    actions.add_parser("list", parents=[common], help="list the APIs with the start of their keys").set_defaults(
+        run=cmd_apis_list)
+    rotate = actions.add_parser("rotate", parents=[common], help="give an API a new key; the old one stops working")
+    rotate.add_argument("name")
+    rotate.set_defaults(run=cmd_apis_rotate)
+    remove = actions.add_parser("remove", parents=[common],
+                                help="stop accepting an API's traffic; its data stays unless --delete-data")
+    remove.add_argument("name")
+    remove.add_argument("--delete-data", action="store_true", help="also delete every request and figure of the API")
+    remove.set_defaults(run=cmd_apis_remove)
+
+
+def _api_id(conn, name: str) -> int:
+    api_id = api_id_by_name(conn, name)
+    if api_id is None:
+        raise UserError(f"no API named {name!r}; see `footfall apis list`")
+    return api_id
+
+
+def _show_once(key: str) -> None:
+    """A new key on standard output (for scripts), the reminder that it is shown once beside it."""
+    print(key)
+    print(KEY_SHOWN_ONCE, file=sys.stderr, flush=True)
+
+
+def cmd_apis_add(args, db_path: Path) -> None:
+    """apis add: register an API and print its key, this once."""
+    with closing(connect(db_path)) as conn:
+        try:
+            key = add_api(conn, args.name, args.api_key)
+        except ValueError as error:
+            raise UserError(str(error)) from None
+    _show_once(key)
+
+
+def cmd_apis_list(args, db_path: Path) -> None:
+    """apis list: every API with the start of its key, when it was added, and whether it is removed."""
+    with closing(connect(db_path)) as conn:
+        apis = api_list(conn)
+    if not apis:
+        print("no APIs yet: add one with `footfall apis add NAME`")
+        return
+    width = max(len(a["name"]) for a in apis)
+    for a in apis:
+        added = datetime.fromtimestamp(a["created_at"], tz=timezone.utc).strftime("%Y-%m-%d")
+        state = "removed" if a["removed_at"] is not None else f"key {a['key_prefix']}…"
+        print(f"{a['name']:<{width}}  {state:<12}  added {added}")
+
+
+def cmd_apis_rotate(args, db_path: Path) -> None:
+    """apis rotate: a new key for the API, printed once; the old key is refused within seconds."""
+    with closing(connect(db_path)) as conn:
+        key = rotate_key(conn, _api_id(conn, args.name))
+    _show_once(key)
+
+
+def cmd_apis_remove(args, db_path: Path) -> None:
+    """apis remove: the API's key stops working; with --delete-data its requests and figures go too."""
+    with closing(connect(db_path)) as conn:
+        api_id = _api_id(conn, args.name)
+        if args.delete_data:
+            report = delete_api(conn, api_id)
+            print(f"removed {args.name!r} and deleted its {report.requests} requests and their figures")
+        else:
+            retire_api(conn, api_id)
+            print(f"removed {args.name!r}: its key no longer works; its data stays on the dashboard")

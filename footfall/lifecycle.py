@@ -1,0 +1,133 @@
+"""The data's lifecycle on the command line: `prune`, `erase` and `backup`, and the retention
+prune the collector runs on a schedule (prune_expired)."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from core.periods import DAY, floor_hour, parse_time
+from db.connection import connect
+from db.lifecycle import PRUNE_PAUSE, PruneReport, UnknownCustomer, backup, erase_customer, prune
+from footfall.errors import UserError
+from footfall.settings import settings
+
+
+def add_lifecycle_commands(commands, common: argparse.ArgumentParser) -> None:
+    """Register `prune`, `erase` and `backup` on the command line's subparsers."""
+    pruning = commands.add_parser("prune", parents=[common],
+                                  help="delete raw requests older than a date; every figure (the rollups) is kept")
+    pruning.add_argument("--before", help="ISO 8601 date or time, UTC without a zone"
+                                          " (default: FOOTFALL_RETENTION_DAYS days ago)")
+    pruning.set_defaults(run=cmd_prune)
+    erase = commands.add_parser("erase", parents=[common],
+                                help="erase one customer everywhere: requests, figures, name, notes")
+    erase.add_argument("--customer", required=True, help="the customer ID")
+    erase.add_argument("--vacuum", action="store_true",
+                       help="also rewrite the whole file afterwards (writes wait meanwhile)")
+    erase.set_defaults(run=cmd_erase)
+    copy = commands.add_parser("backup", parents=[common],
+                               help="write a consistent copy of the database, also while the collector runs")
+    copy.add_argument("path", type=Path, help="the new file (readable by its owner only)")
+    copy.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
+    copy.set_defaults(run=cmd_backup)
+
+
+def retention_cutoff(retention_days: int, now: float) -> int:
+    """The moment before which raw requests have outlived a retention of `retention_days` days:
+    the start of the hour `retention_days` days before now (whole hours go, as the rollups keep
+    them)."""
+    return floor_hour(now) - retention_days * DAY
+
+
+def prune_expired(db: str | Path | sqlite3.Connection, retention_days: int | None, now: float,
+                  pause: float = PRUNE_PAUSE) -> PruneReport | None:
+    """Prune the raw requests past their retention age (None: kept forever, nothing done), for the
+    collector to call on a schedule, given a database path (opened and closed here) or a
+    connection. When nothing is that old it costs one index lookup per API and no write.
+
+    Call it from a thread or process of its own, not the collector's writer: the first prune
+    after a retention is set may take minutes (about 15,000 requests a second), and between its
+    batches it leaves the write lock free for `pause` seconds so that the writer commits
+    meanwhile (on the writer's own connection, pass pause=0)."""
+    if retention_days is None:
+        return None
+    before = retention_cutoff(retention_days, now)
+    if isinstance(db, sqlite3.Connection):
+        return prune(db, before, pause=pause)
+    conn = connect(db)
+    try:
+        return prune(conn, before, pause=pause)
+    finally:
+        conn.close()
+
+
+def cmd_prune(args, db_path: Path) -> None:
+    """prune: delete the raw requests before --before (or past FOOTFALL_RETENTION_DAYS); the
+    dashboard's figures stay, the request history of that time goes."""
+    if args.before:
+        try:
+            before = parse_time(args.before)
+        except ValueError as error:
+            raise UserError(f"not an ISO 8601 date or time: {error}") from None
+    else:
+        days = settings().retention_days
+        if days is None:
+            raise UserError("say which requests to prune: --before DATE, or set FOOTFALL_RETENTION_DAYS")
+        before = retention_cutoff(days, time.time())
+    with _database(db_path) as conn:
+        report = prune(conn, before)
+    print(f"pruned {report.requests} raw requests older than {_iso(before)}"
+          f" in {report.transactions} transactions (longest {report.longest_transaction_ms:.0f} ms);"
+          " every figure is kept")
+
+
+def cmd_erase(args, db_path: Path) -> None:
+    """erase: remove one customer everywhere, as if it had never called."""
+    try:
+        with _database(db_path) as conn:
+            report = erase_customer(conn, args.customer, vacuum=args.vacuum)
+    except UnknownCustomer:
+        raise UserError(f"no customer with the ID {args.customer!r}; nothing was erased") from None
+    print(f"erased customer {report.customer_id!r}: {report.requests} raw requests"
+          f" ({report.all_time_requests} counted in the figures, taken out of the API totals),"
+          f" {report.rollup_rows} rollup rows, from {report.apis} APIs")
+    if not report.wal_truncated:
+        print("the -wal file may still hold old pages (other connections kept reading): stop every Footfall"
+              " process once, the last one to close the database removes it")
+    if not (report.freed_space_zeroed or report.vacuumed):
+        print("this SQLite does not zero freed space by default: run with --vacuum to be sure that"
+              " no copy moved earlier is left in the file")
+
+
+def cmd_backup(args, db_path: Path) -> None:
+    """backup: a consistent copy of the database into a new file, readable by its owner only."""
+    if args.path.exists() and not args.overwrite:
+        raise UserError(f"{args.path} exists: choose another name, or add --overwrite")
+    with _database(db_path) as conn:
+        try:
+            report = backup(conn, args.path, overwrite=args.overwrite)
+        except OSError as error:  # no such folder, no permission, or PATH made meanwhile
+            raise UserError(f"cannot write {args.path}: {error.strerror or error}") from None
+    print(f"backed up {db_path} to {report.path} ({report.bytes / 1e6:.1f} MB in {report.seconds:.1f} s)")
+
+
+@contextmanager
+def _database(db_path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to a database that exists, closed after: these commands never create one."""
+    if not db_path.exists():
+        raise UserError(f"no database at {db_path}")
+    conn = connect(db_path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,197 @@
+"""The serving commands: `collect` (the collector alone), `dashboard` (the dashboard alone) and `up`
+(demo data into an empty database, then both). Each service listens on its own host and port;
+the dashboard refuses to listen off loopback without sign-in (core.access.exposure_refusal)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from core.access import exposure_refusal, is_loopback
+from db.apis import api_count
+from db.connection import connect
+from footfall.errors import UserError
+from footfall.processes import stop_process
+from footfall.settings import Settings, settings
+
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: streamlit_app.py and pages/
+
+
+def add_serve_commands(commands, common: argparse.ArgumentParser) -> None:
+    """Register `collect`, `dashboard` and `up` on the command line's subparsers."""
+    collect = commands.add_parser("collect", parents=[common], help="run the collector (HTTP ingest) alone")
+    collect.add_argument("--host", default=None, help="default: FOOTFALL_COLLECTOR_HOST or 127.0.0.1")
+    collect.add_argument("--port", type=int, default=None)
+    collect.add_argument("--workers", type=int, default=None,
+                         help="processes (default: FOOTFALL_COLLECTOR_WORKERS or one per core)")
+    collect.set_defaults(run=cmd_collect)
+
+    dashboard = commands.add_parser("dashboard", parents=[common], help="run the dashboard alone")
+    dashboard.add_argument("--host", default=None, help="default: FOOTFALL_DASHBOARD_HOST or 127.0.0.1")
+    dashboard.add_argument("--port", type=int, default=None)
+    dashboard.set_defaults(run=cmd_dashboard)
+
+    up = commands.add_parser("up", parents=[common], help="demo data if there are no APIs, then collector + dashboard")
+    up.add_argument("--collector-host", default=None, help="default: FOOTFALL_COLLECTOR_HOST or 127.0.0.1")
+    up.add_argument("--collector-port", type=int, default=None)
+    up.add_argument("--dashboard-host", default=None, help="default: FOOTFALL_DASHBOARD_HOST or 127.0.0.1")
+    up.add_argument("--dashboard-port", type=int, default=None)
+    up.add_argument("--demo-requests", type=int, default=20000)
+    up.set_defaults(run=cmd_up)
+
+
+def cmd_collect(args, db_path: Path) -> None:
+    """collect: one writer process owns the database's write side; HTTP workers (one per core by
+    default, collector/workers.py) serve HTTP, parse and enrich, and send it their records."""
+    import multiprocessing
+
+    from collector.workers import PortInUse, check_port_free, run_workers, serve_http
+    from collector.writer import serve
+
+    config = settings()
+    host, port = args.host or config.collector_host, args.port or config.collector_port
+    workers = args.workers or config.collector_workers
+    try:
+        check_port_free(host, port)
+    except PortInUse as error:
+        raise UserError(str(error)) from None
+    connect(db_path).close()  # create and migrate before the first request
+    with tempfile.TemporaryDirectory(prefix="footfall-collector-") as sockets:
+        address = str(Path(sockets) / "writer.sock")
+        spawn = multiprocessing.get_context("spawn")
+        ready = spawn.Event()
+        writer = spawn.Process(target=serve, args=(db_path, address, ready, config.retention_days),
+                               name="footfall-writer")
+        writer.start()
+        try:
+            if not ready.wait(60):
+                raise UserError("the collector's writer did not start")
+            os.environ.update(FOOTFALL_DB=str(db_path.resolve()), FOOTFALL_WRITER_SOCKET=address)  # for the workers
+            print(f"Footfall collector on http://{host}:{port}/ writing to {db_path} ({workers} workers)", flush=True)
+            if workers > 1:
+                run_workers(host, port, workers)
+            else:
+                serve_http(host, port)  # in this process
+        finally:
+            writer.terminate()  # SIGTERM: it commits what it holds, then stops
+            writer.join(30)
+
+
+def cmd_dashboard(args, db_path: Path) -> int:
+    """dashboard: the dashboard alone, until stopped."""
+    config = settings()
+    host, port = args.host or config.dashboard_host, args.port or config.dashboard_port
+    check_dashboard_exposure(host, config)
+    connect(db_path).close()  # create and migrate: the dashboard reads through read-only connections
+    with dashboard_process(db_path, host, port, config) as process:
+        print(f"Footfall dashboard: {dashboard_address(host, port, config)}", flush=True)
+        return _run_until_stopped([process])
+
+
+def cmd_up(args, db_path: Path) -> int:
+    """up: demo data if the database has no APIs, then the collector and the dashboard until stopped."""
+    from footfall.cli import seed_demo
+
+    config = settings()
+    collector_host = args.collector_host or config.collector_host
+    dashboard_host = args.dashboard_host or config.dashboard_host
+    collector_port = args.collector_port or config.collector_port
+    dashboard_port = args.dashboard_port or config.dashboard_port
+    check_dashboard_exposure(dashboard_host, config)
+    conn = connect(db_path)
+    empty = api_count(conn) == 0
+    conn.close()  # closed before seed_demo forks its workers
+    if empty:
+        print(f"no APIs yet: generating {args.demo_requests} demo requests ...", flush=True)
+        seed_demo(db_path, args.demo_requests, seed=7)
+    collector = subprocess.Popen(
+        [sys.executable, "-m", "footfall", "--db", str(db_path), "collect", "--host", collector_host,
+         "--port", str(collector_port)],
+        env={**os.environ, "FOOTFALL_DB": str(db_path.resolve())}, cwd=ROOT,
+    )
+    try:
+        with dashboard_process(db_path, dashboard_host, dashboard_port, config) as dashboard:
+            print(f"Footfall dashboard: {dashboard_address(dashboard_host, dashboard_port, config)}", flush=True)
+            print(f"Footfall collector: http://{collector_host}:{collector_port}/  (POST Treblle payloads here)",
+                  flush=True)
+            return _run_until_stopped([collector, dashboard])
+    finally:
+        stop_process(collector, timeout=10)
+
+
+def check_dashboard_exposure(host: str, config: Settings) -> None:
+    """Refuse to serve the dashboard where it would show data to anyone, or let no one in."""
+    refusal = exposure_refusal(host, config.sign_in, config.auth_proxy)
+    if refusal:
+        raise UserError(f"refusing to start: {refusal}")
+    if config.sign_in and not config.allowed_users:
+        raise UserError("refusing to start: sign-in is on but FOOTFALL_ALLOWED_USERS is empty, so no analyst could "
+                        "enter; list e-mail addresses and @domains, comma-separated")
+
+
+def dashboard_address(host: str, port: int, config: Settings) -> str:
+    """Where analysts open the dashboard: FOOTFALL_DASHBOARD_URL when it is set for another port."""
+    if config.sign_in or not is_loopback(host):
+        return config.dashboard_url + "/"
+    return f"http://{host}:{port}/"
+
+
+@contextlib.contextmanager
+def dashboard_process(db_path: Path, host: str, port: int, config: Settings) -> Iterator[subprocess.Popen]:
+    """`streamlit run streamlit_app.py` on host:port, with the sign-in settings handed to
+    Streamlit (st.login reads them from a secrets file, written here readable by its owner only
+    and deleted when the dashboard stops)."""
+    with tempfile.TemporaryDirectory(prefix="footfall-dashboard-") as private:
+        command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+                   "--server.address", host, "--server.port", str(port), "--server.headless", "true",
+                   "--browser.gatherUsageStats", "false"]
+        if config.sign_in:
+            command += ["--secrets.files", str(_write_auth_secrets(Path(private), config))]
+        process = subprocess.Popen(command, env={**os.environ, "FOOTFALL_DB": str(db_path.resolve())}, cwd=ROOT,
+                                   stdout=subprocess.DEVNULL)
+        try:
+            yield process
+        finally:
+            stop_process(process, timeout=10)
+
+
+def _write_auth_secrets(folder: Path, config: Settings) -> Path:
+    """Streamlit's [auth] section for st.login, from Footfall's settings. The cookie secret is
+    derived from the client secret: stable across restarts, and as secret."""
+    cookie_secret = hmac.new(config.oidc_client_secret.encode(), b"footfall dashboard cookies", hashlib.sha256)
+    values = {
+        "redirect_uri": config.dashboard_url + "/oauth2callback",
+        "cookie_secret": cookie_secret.hexdigest(),
+        "client_id": config.oidc_client_id,
+        "client_secret": config.oidc_client_secret,
+        "server_metadata_url": config.oidc_metadata_url,
+    }
+    path = folder / "secrets.toml"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as secrets:
+        # A JSON string is a valid TOML basic string.
+        secrets.write("[auth]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items()))
+    return path
+
+
+def _run_until_stopped(processes: list[subprocess.Popen]) -> int:
+    """Wait until SIGTERM, Ctrl-C or one of the processes ends; the caller stops them all."""
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    try:
+        while not stopping and all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,107 @@
+"""API keys: shown once, stored hashed, listed by their first characters, rotated and removed; demo
+APIs only in a database without APIs, with random keys. Through the real command line and the real
+collector."""
+
+import httpx
+import orjson
+import pytest
+
+from conftest import footfall, start_collector, stop
+from factories import payload
+
+
+def raw_bytes(db_path) -> bytes:
+    return b"".join(p.read_bytes() for p in db_path.parent.glob(db_path.name + "*"))
+
+
+def post(url: str, key: str, user: str = "probe") -> int:
+    return httpx.post(url + "/", content=orjson.dumps(payload(api_key=key, user_id=user)),
+                      headers={"content-type": "application/json"}, timeout=10).status_code
+
+
+def accepted_within(url: str, key: str, status: int, seconds: float = 5) -> bool:
+    """Whether the collector answers `status` for this key within a few seconds: its workers re-read
+    the keys every KEYS_FRESH_SECONDS (2 s)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if post(url, key) == status:
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def test_a_new_key_is_printed_once_and_only_its_hash_and_prefix_are_stored(db_path):
+    added = footfall("apis", "add", "Shop API", db=db_path)
+    key = added.stdout.strip()
+    assert len(key) >= 32 and "cannot show it again" in added.stderr
+    listed = footfall("apis", "list", db=db_path).stdout
+    assert "Shop API" in listed and key[:6] in listed and key not in listed
+    assert key.encode() not in raw_bytes(db_path)
+
+
+def test_a_rotated_key_stops_working_and_the_new_one_works(db_path):
+    old = footfall("apis", "add", "Shop API", db=db_path).stdout.strip()
+    process, url = start_collector(db_path)
+    try:
+        assert post(url, old) == 200
+        new = footfall("apis", "rotate", "Shop API", db=db_path).stdout.strip()
+        assert new != old
+        assert accepted_within(url, old, 401) and post(url, new) == 200
+    finally:
+        stop(process)
+    assert old.encode() not in raw_bytes(db_path) and new.encode() not in raw_bytes(db_path)
+
+
+def test_a_removed_api_takes_no_traffic_and_keeps_its_data(db_path):
+    key = footfall("apis", "add", "Shop API", db=db_path).stdout.strip()
+    process, url = start_collector(db_path)
+    try:
+        assert post(url, key, "acme") == 200
+        assert "its data stays" in footfall("apis", "remove", "Shop API", db=db_path).stdout
+        assert accepted_within(url, key, 401)
+    finally:
+        stop(process)
+    assert "removed" in footfall("apis", "list", db=db_path).stdout
+    customers = orjson.loads(footfall("customers", "--format", "json", db=db_path).stdout)
+    assert {c["customer_id"]: c["requests"] for c in customers}["acme"] == 1
+
+
+def test_an_unknown_api_cannot_be_rotated_or_removed(db_path):
+    for command in (["rotate", "Nope"], ["remove", "Nope"]):
+        refused = footfall("apis", *command, db=db_path, check=False)
+        assert refused.returncode == 1 and "no API named 'Nope'" in refused.stderr
+
+
+def test_demo_data_goes_only_into_a_database_without_apis_and_with_random_keys(db_path, tmp_path):
+    footfall("demo", "--requests", "300", db=db_path)
+    listed = footfall("apis", "list", db=db_path).stdout
+    assert "Payments API" in listed and b"demo-payments-key" not in raw_bytes(db_path)
+    refused = footfall("demo", "--requests", "10", db=db_path, check=False)
+    assert refused.returncode == 1 and "demo data goes only into a database without any" in refused.stderr
+
+    real = tmp_path / "real.db"
+    footfall("apis", "add", "Payments API", db=real)  # a real API named like a demo one
+    assert footfall("demo", "--requests", "10", db=real, check=False).returncode == 1
+    assert footfall("customers", db=real).returncode == 0
+
+
+@pytest.mark.parametrize("name", ["Shop API", "Orders"])
+def test_the_customers_command_finds_an_api_by_name(db_path, name):
+    footfall("apis", "add", name, db=db_path)
+    assert footfall("customers", "--api", name, db=db_path).returncode == 0
+
+
+def test_removing_an_api_with_its_data_deletes_its_customers_and_figures_and_keeps_the_others(db_path, tmp_path):
+    shop = footfall("apis", "add", "Shop API", db=db_path).stdout.strip()
+    billing = footfall("apis", "add", "Billing API", db=db_path).stdout.strip()
+    file = tmp_path / "calls.jsonl"
+    file.write_bytes(b"".join(orjson.dumps(payload(api_key=key, user_id=user)) + b"\n" for key, user in
+                              [(shop, "only-shop"), (shop, "both"), (billing, "both"), (billing, "only-billing")]))
+    footfall("import", str(file), db=db_path)
+    removed = footfall("apis", "remove", "Shop API", "--delete-data", db=db_path).stdout
+    assert "deleted its 2 requests" in removed
+    assert "Shop API" not in footfall("apis", "list", db=db_path).stdout
+    customers = orjson.loads(footfall("customers", "--format", "json", db=db_path).stdout)
+    assert {c["customer_id"]: c["requests"] for c in customers} == {"both": 1, "only-billing": 1}

@@ -1,0 +1,136 @@
+"""No secret reaches the database file: payloads carrying one real-looking secret of each kind go
+through the real collector over HTTP, then the raw bytes of the SQLite files are searched for every
+secret value, and for the ordinary values sent alongside them (which must be there)."""
+
+import httpx
+import orjson
+import pytest
+
+from conftest import start_collector, stop
+from factories import format_b, payload
+
+AWS_KEY_ID = "AKIAQX7ZSECRET9KEYID"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzSECRET9aws"
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjdXNfOTkifQ.Zq3sSECRET9jwtSig"
+STRIPE_KEY = "sk_live_51NqSECRET9stripeKey"
+CARD = "4242424242424242"
+CVC = "7391"
+OTP = "482913"
+PIN = "5820"
+SESSION_COOKIE = "sess_SECRET9cookieValue"
+SESSION_TOKEN = "st_SECRET9sessionToken"
+AMZ_SIGNATURE = "9c1f5e6d0b7a4c3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e"
+AMZ_TOKEN = "FwoGZXIvYXdzSECRET9securityToken"
+LOCATION_SIGNATURE = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+REFERER_TOKEN = "rst_SECRET9resetToken"
+FORM_PASSWORD = "correct-horse-SECRET9-battery"
+FORM_CLIENT_SECRET = "cs_live_SECRET9clientSecret"
+JSON_STRING_REFRESH = "rt_SECRET9refreshToken"
+OAUTH_ACCESS = "at_SECRET9accessToken"
+LINK_TOKEN = "lt_SECRET9linkToken"
+NEW_PASSWORD = "N3w-SECRET9-password"
+LOYALTY = "LOYAL-SECRET9-771204"  # masked only because the operator named loyalty_number
+INTERNAL_REF = "IREF-SECRET9-55"  # the operator's header x-internal-ref
+
+SECRETS = [AWS_KEY_ID, AWS_SECRET, JWT, STRIPE_KEY, CARD, OTP, SESSION_COOKIE, SESSION_TOKEN, AMZ_SIGNATURE, AMZ_TOKEN,
+           LOCATION_SIGNATURE, REFERER_TOKEN, FORM_PASSWORD, FORM_CLIENT_SECRET, JSON_STRING_REFRESH, OAUTH_ACCESS,
+           LINK_TOKEN, NEW_PASSWORD, LOYALTY, INTERNAL_REF]
+SHORT_SECRETS = [CVC, PIN]  # too short to search bare: searched as the JSON strings they were sent as
+MARKERS = ["MARKER-note-json", "MARKER-form-user", "MARKER-jsonstring-note", "X-Amz-Date=20261120T120000Z",
+           "MARKER-query", "MARKER-header", "MARKER-location-file", "MARKER-customer-name", "MARKER-referer-step", "Bearer"]
+
+PRESIGNED = (f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={AWS_KEY_ID}%2F20261120%2Fus-east-1%2Fs3%2Faws4_request"
+             f"&X-Amz-Date=20261120T120000Z&X-Amz-Expires=900&X-Amz-Security-Token={AMZ_TOKEN}"
+             f"&X-Amz-SignedHeaders=host&X-Amz-Signature={AMZ_SIGNATURE}")
+
+
+def payloads() -> list[dict]:
+    """Six calls, both wire formats, with each kind of secret in its usual place."""
+    return [
+        # JSON body: cloud keys, card data, a one-time code, nested camelCase, an operator's name
+        payload(method="POST", url="https://api.example.com/api/accounts?MARKER-query=1",
+                request_headers={"authorization": f"Bearer {JWT}", "x-api-key": STRIPE_KEY,
+                                 "x-internal-ref": INTERNAL_REF, "x-note": "MARKER-header"},
+                body={"aws_access_key_id": AWS_KEY_ID, "aws_secret_access_key": AWS_SECRET, "secret_key": STRIPE_KEY,
+                      "card": {"cardNumber": CARD, "cvc": CVC, "brand": "visa"}, "otp": OTP, "pin": PIN,
+                      "user": {"profile": {"newPassword": NEW_PASSWORD}}, "loyalty_number": LOYALTY,
+                      "note": "MARKER-note-json"}),
+        # a session cookie, a session token header, a reset link in the Referer
+        payload(request_headers={"cookie": f"sessionid={SESSION_COOKIE}; theme=dark", "x-session-token": SESSION_TOKEN,
+                                 "referer": f"https://app.example.com/reset?token={REFERER_TOKEN}&step=MARKER-referer-step"}),
+        # a presigned S3 URL as the request's query, and in a Location response header
+        payload(url=f"https://api.example.com/api/files/f.pdf?{PRESIGNED}", status=302,
+                response_headers={"location": f"https://bucket.s3.amazonaws.com/MARKER-location-file.pdf?X-Amz-Expires=60"
+                                              f"&X-Amz-Signature={LOCATION_SIGNATURE}",
+                                  "link": f"<https://api.example.com/api/files?page=2&access_token={LINK_TOKEN}>; rel=next"}),
+        # a form-encoded body sent as a string
+        payload(method="POST", url="https://api.example.com/oauth/token",
+                body=f"grant_type=password&username=MARKER-form-user&password={FORM_PASSWORD}"
+                     f"&client_secret={FORM_CLIENT_SECRET}"),
+        # a JSON body sent as a JSON string, and an OAuth token response
+        format_b(metadata={"user-id": "cus_b", "user-name": "MARKER-customer-name"}, method="POST",
+                 url="https://api.example.com/oauth/refresh",
+                 body=orjson.dumps({"refresh_token": JSON_STRING_REFRESH, "note": "MARKER-jsonstring-note"}).decode()),
+        with_response_body(
+            payload(method="POST", url="https://api.example.com/oauth/token", body={"grant_type": "client_credentials"},
+                    response_headers={"set-cookie": f"sessionid={SESSION_COOKIE}; HttpOnly"}),
+            {"access_token": OAUTH_ACCESS, "token_type": "Bearer", "expires_in": 3600}),
+    ]
+
+
+def with_response_body(call: dict, body) -> dict:
+    call["data"]["response"]["body"] = body
+    return call
+
+
+def database_bytes(conn, db_path) -> bytes:
+    """The raw bytes of the database and its WAL, after a checkpoint through a second connection."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return b"".join(f.read_bytes() for f in sorted(db_path.parent.glob(db_path.name + "*")))
+
+
+def send(url: str, calls: list[dict]) -> None:
+    reply = httpx.post(url + "/v1/log", content=orjson.dumps(calls), headers={"content-type": "application/json"},
+                       timeout=10)
+    assert reply.status_code == 200 and reply.json() == {"accepted": len(calls)}, reply.text
+
+
+@pytest.fixture
+def masking_collector(conn, db_path):
+    """The real collector, with names an operator added through FOOTFALL_MASKED_NAMES."""
+    process, url = start_collector(db_path, workers=1, FOOTFALL_MASKED_NAMES="loyalty_number, X-Internal-Ref")
+    yield url
+    stop(process)
+
+
+def test_no_secret_value_reaches_the_database_file(masking_collector, conn, db_path):
+    calls = payloads()
+    sent = orjson.dumps(calls)
+    assert all(s.encode() in sent for s in SECRETS + MARKERS)  # the payloads do carry them
+    send(masking_collector, calls)
+    assert conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == len(calls)
+    raw = database_bytes(conn, db_path)
+    assert [m for m in MARKERS if m.encode() not in raw] == []  # what is ordinary is stored
+    assert [s for s in SECRETS if s.encode() in raw] == []
+    assert [s for s in SHORT_SECRETS if f'"{s}"'.encode() in raw] == []
+    assert raw.count(b"*****") >= len(SECRETS)
+
+
+def test_stored_details_keep_their_shape_with_the_secrets_masked(masking_collector, conn):
+    send(masking_collector, payloads())
+    rows = conn.execute("SELECT r.query, d.request_body, d.response_headers FROM requests r"
+                        " JOIN request_details d ON d.request_id = r.id ORDER BY r.id").fetchall()
+    by_body = {body: (query, headers) for query, body, headers in rows}
+    form = orjson.dumps("grant_type=password&username=MARKER-form-user&password=*****&client_secret=*****").decode()
+    assert form in by_body
+    assert orjson.dumps({"refresh_token": "*****", "note": "MARKER-jsonstring-note"}).decode() in by_body
+    query, headers = next(v for v in by_body.values() if "X-Amz" in v[0])
+    assert "X-Amz-Credential=*****" in query and "X-Amz-Signature=*****" in query and "X-Amz-Expires=900" in query
+    assert orjson.loads(headers)["location"].endswith("?X-Amz-Expires=60&X-Amz-Signature=*****")
+
+
+def test_an_operator_s_names_are_masked_only_when_the_operator_names_them(collector, conn, db_path):
+    send(collector, payloads()[:1])
+    raw = database_bytes(conn, db_path)
+    assert LOYALTY.encode() in raw and INTERNAL_REF.encode() in raw
+    assert [s for s in SECRETS if s.encode() in raw and s not in (LOYALTY, INTERNAL_REF)] == []

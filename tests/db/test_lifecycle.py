@@ -1,0 +1,461 @@
+"""The data's lifecycle: pruning keeps every figure, erasing a customer leaves the others' figures
+exactly as if it had never called and leaves no byte of it in the files, a backup taken while
+the collector writes is consistent, and the database is created for its owner only."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import sqlite3
+import stat
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+from pyroaring import BitMap
+
+from conftest import start_collector, stop
+from core.periods import DAY, Period
+from core.record import record_from_payload
+from core.scope import Scope
+from db.apis import add_api
+from db.connection import connect
+from db.customers import customer_list
+from db.freshness import EDITS_KEY
+from db.edits import save_description, save_display_name, save_favorite
+from db.figures import active_count
+from db.history import customer_requests
+from db.home import home_figures, period_counts
+from db.lifecycle import (
+    ERASURES_KEY,
+    UnknownCustomer,
+    backup,
+    delete_api,
+    erase_customer,
+    erasures,
+    oldest_request,
+    prune,
+)
+from db.profile import customer_profile
+from db.writes import RecordWriter
+from factories import API_KEY, format_b, payload
+from footfall.lifecycle import prune_expired, retention_cutoff
+
+OTHER_KEY = "other-project-key"
+VICTIM = "cus_victim_7f3"
+VICTIM_NAME = "Vicky Victimson"  # from traffic
+VICTIM_ALIAS = "Victoria Erasedname"  # given by an analyst
+VICTIM_NOTES = "Erase-me notes about this account"
+VICTIM_BODY = "TANGERINE-WALRUS-9431"
+OTHERS = [f"cus_{n}" for n in range(7)]
+ANALYST = "ana@example.com"
+TRACES = (VICTIM, VICTIM_NAME, VICTIM_ALIAS, VICTIM_NOTES, VICTIM_BODY)
+
+
+def _ts(text: str) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp())
+
+
+def traffic(calls: int = 900, seed: int = 3) -> list[list[dict]]:
+    """Batches of payloads: the victim and seven others (Zipf-like), unidentified calls, two APIs,
+    ten days at every hour, every status class, fractional load times."""
+    rnd = random.Random(seed)
+    users = [VICTIM, *OTHERS, None]
+    weights = [6, 10, 7, 5, 4, 3, 2, 1, 4]
+    start = _ts("2026-11-01 00:00:00")
+    payloads = []
+    for n in range(calls):
+        user = rnd.choices(users, weights)[0]
+        moment = datetime.fromtimestamp(start + rnd.randrange(10 * DAY), tz=timezone.utc)
+        common = dict(
+            timestamp=moment.strftime("%Y-%m-%d %H:%M:%S"), api_key=rnd.choice([API_KEY, OTHER_KEY]),
+            status=rnd.choice([200, 200, 201, 302, 404, 422, 500]), load_time=round(rnd.uniform(0.5, 900), 3),
+            url=f"https://api.example.com/api/items/{n}",
+        )
+        if user == VICTIM:
+            payloads.append(format_b(metadata={"user-id": VICTIM, "user-name": VICTIM_NAME}, user_id=None,
+                                     body={"note": VICTIM_BODY}, **common))
+        else:
+            payloads.append(payload(user_id=user, **common))
+    return [payloads[i:i + 70] for i in range(0, len(payloads), 70)]
+
+
+def _without_victim(batches: list[list[dict]]) -> list[list[dict]]:
+    return [[p for p in batch if p["data"].get("metadata", {}).get("user-id") != VICTIM] for batch in batches]
+
+
+def fill(conn: sqlite3.Connection, batches: list[list[dict]]) -> None:
+    """Register both APIs, write the batches as the collector would, and make the same edits."""
+    add_api(conn, "Other API", OTHER_KEY)
+    writer = RecordWriter(conn)
+    for batch in batches:
+        writer.write([record_from_payload(p, received_at=time.time()) for p in batch])
+    save_favorite(conn, "", "cus_2", True)
+    save_favorite(conn, ANALYST, "cus_3", True)
+    save_display_name(conn, "cus_1", "Customer One")
+    if conn.execute("SELECT 1 FROM customers WHERE external_id = ?", (VICTIM,)).fetchone():
+        save_display_name(conn, VICTIM, VICTIM_ALIAS)
+        save_description(conn, VICTIM, VICTIM_NOTES, editor=ANALYST)
+        save_favorite(conn, "", VICTIM, True)
+        save_favorite(conn, ANALYST, VICTIM, True)
+
+
+PERIODS = [
+    Period(None, None),
+    Period(_ts("2026-11-03 00:00"), _ts("2026-11-06 00:00")),  # whole days
+    Period(_ts("2026-11-02 05:00"), _ts("2026-11-04 17:00")),  # whole days and edge hours
+    Period(_ts("2026-11-05 10:00"), _ts("2026-11-05 13:00")),  # inside one day
+    Period(_ts("2026-11-04 00:00"), None),
+    Period(None, _ts("2026-11-04 00:00")),
+    Period(_ts("2026-10-01 00:00"), _ts("2026-10-02 00:00")),  # before any traffic
+]
+
+
+def figures(conn: sqlite3.Connection, customers: list[str]) -> dict:
+    """Every figure of the read models for these customers, per scope: customer lists, the home
+    page's counts and lists, active customers, each customer's profile (without its database id)."""
+    out = {}
+    for api_id in (None, 1, 2):
+        for period in PERIODS:
+            scope = Scope(api_id, period)
+            home, starred = home_figures(conn, scope), home_figures(conn, scope, ANALYST)
+            out[(api_id, period)] = {
+                "customers": customer_list(conn, scope).to_dicts(),
+                "counts": dataclasses.asdict(period_counts(conn, scope)),
+                "active": active_count(conn, scope),
+                "top": home.top.to_dicts(),
+                "newest": home.newest.to_dicts(),
+                "favorites": home.favorites.to_dicts(),
+                "analyst's favorites": starred.favorites.to_dicts(),
+                "profiles": {c: {k: v for k, v in dataclasses.asdict(customer_profile(conn, c, scope)).items()
+                                 if k not in ("id", "description_at")} for c in customers},
+            }
+    return out
+
+
+RAW = ("requests", "request_details")
+
+
+def contents(conn: sqlite3.Connection, skip: tuple[str, ...] = ()) -> dict:
+    """Every row of every table, sorted, with customers named by their external ID instead of
+    database ids (and every active-customer set as IDs), and without what differs between two
+    databases fed the same calls: request ids, API creation times, when a description was edited,
+    the edit counter."""
+    names = dict(conn.execute("SELECT id, external_id FROM customers"))
+    out = {}
+    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"):
+        if table in skip:
+            continue
+        columns = [c[1] for c in conn.execute(f"PRAGMA table_info({table})")]
+        rows = []
+        for row in conn.execute(f"SELECT * FROM {table}"):
+            shown = []
+            for column, value in zip(columns, row):
+                if (table, column) in {("customers", "id"), ("requests", "id"), ("request_details", "request_id"),
+                                       ("apis", "created_at"), ("customers", "description_at")}:
+                    continue
+                if column == "customer_id" and value is not None:
+                    value = names.get(value, f"unknown customer #{value}")
+                elif table.startswith("active_") and column == "customers":
+                    value = sorted(names.get(cid, f"unknown customer #{cid}") for cid in BitMap.deserialize(value))
+                shown.append(value)
+            if table != "settings" or row[0] not in (EDITS_KEY, ERASURES_KEY):
+                rows.append(tuple(shown))
+        out[table] = sorted(rows, key=repr)
+    return out
+
+
+def assert_same(actual, expected, where="") -> None:
+    """Equal, floats within 1e-9."""
+    differ = f"{where}: {str(actual)[:300]} != {str(expected)[:300]}"
+    if isinstance(expected, float) and isinstance(actual, (int, float)):
+        assert math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-9), differ
+    elif isinstance(expected, dict):
+        assert isinstance(actual, dict) and actual.keys() == expected.keys(), differ
+        for key in expected:
+            assert_same(actual[key], expected[key], f"{where}/{key}")
+    elif isinstance(expected, (list, tuple)):
+        assert isinstance(actual, (list, tuple)) and len(actual) == len(expected), differ
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            assert_same(a, e, f"{where}[{i}]")
+    else:
+        assert actual == expected, differ
+
+
+def file_bytes(db_path: Path) -> bytes:
+    return b"".join(Path(f"{db_path}{suffix}").read_bytes() for suffix in ("", "-wal", "-shm")
+                    if Path(f"{db_path}{suffix}").exists())
+
+
+# --- Prune -------------------------------------------------------------------------------------
+
+
+def test_prune_removes_old_raw_requests_in_batches_and_keeps_every_figure(conn):
+    fill(conn, traffic())
+    cutoff = _ts("2026-11-04 12:00")
+    old = conn.execute("SELECT COUNT(*) FROM requests WHERE ts < ?", (cutoff,)).fetchone()[0]
+    total = conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+    before_figures, before_rollups = figures(conn, [VICTIM, *OTHERS]), contents(conn, RAW)
+    history = customer_requests(conn, "cus_0", Scope(None, Period(None, None)), 10_000)
+
+    report = prune(conn, cutoff, batch=40, pause=0)
+
+    assert report.requests == old > 200 and report.transactions >= old / 40
+    assert conn.execute("SELECT COUNT(*), MIN(ts) FROM requests").fetchone() == (total - old, oldest_request(conn))
+    assert oldest_request(conn) >= cutoff
+    assert conn.execute("SELECT COUNT(*) FROM request_details").fetchone()[0] == total - old
+    assert conn.execute("SELECT COUNT(*) FROM request_details WHERE request_id NOT IN (SELECT id FROM requests)"
+                        ).fetchone()[0] == 0
+    assert_same(contents(conn, RAW), before_rollups)
+    assert_same(figures(conn, [VICTIM, *OTHERS]), before_figures)
+    # Only the request history of that time is gone.
+    kept = customer_requests(conn, "cus_0", Scope(None, Period(None, None)), 10_000)
+    assert kept.to_dicts() == history.filter(history["time"] >= cutoff).to_dicts() and len(kept) < len(history)
+
+
+def test_prune_with_nothing_old_enough_writes_nothing(conn):
+    fill(conn, traffic(200))
+    changes = conn.total_changes
+    report = prune(conn, _ts("2026-10-01 00:00"))
+    assert (report.requests, report.transactions) == (0, 0) and conn.total_changes == changes
+    assert prune_expired(conn, None, time.time()) is None
+    now = _ts("2026-11-20 00:30")  # a retention of 30 days reaches back before any request
+    assert prune_expired(conn, 30, now).requests == 0 and conn.total_changes == changes
+
+
+def test_a_writer_keeps_committing_while_a_prune_runs(conn, db_path):
+    old = record_from_payload(payload(timestamp="2026-11-01 00:00:00", body={"pad": "y" * 2000}), received_at=0)
+    new = record_from_payload(payload(timestamp="2026-11-20 00:00:00"), received_at=0)
+    RecordWriter(conn).write([old] * 10_000)
+    waits: list[float] = []
+    done = threading.Event()
+
+    def write() -> None:
+        collector = connect(db_path)  # as the collector's writer: another connection, busy timeout 30 s
+        writer = RecordWriter(collector)
+        while not done.is_set():
+            began = time.perf_counter()
+            writer.write([new])
+            waits.append(time.perf_counter() - began)
+        collector.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        report = prune(conn, _ts("2026-11-10 00:00"), batch=1000)
+    finally:
+        done.set()
+        thread.join(30)
+    assert report.requests == 10_000 and report.transactions == 10
+    assert len(waits) > report.transactions and max(waits) < 1.0
+    assert conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == len(waits)
+
+
+def test_retention_cutoff_is_the_hour_n_days_back_and_prune_expired_takes_a_path(conn, db_path):
+    assert retention_cutoff(3, _ts("2026-11-08 12:34:56")) == _ts("2026-11-05 12:00")
+    fill(conn, traffic(300))
+    cutoff = retention_cutoff(3, _ts("2026-11-08 12:34:56"))
+    old = conn.execute("SELECT COUNT(*) FROM requests WHERE ts < ?", (cutoff,)).fetchone()[0]
+    assert prune_expired(db_path, 3, _ts("2026-11-08 12:34:56")).requests == old > 0
+    assert oldest_request(conn) >= cutoff
+
+
+# --- Erase -------------------------------------------------------------------------------------
+
+
+def test_erasing_a_customer_leaves_every_other_figure_as_if_it_had_never_called(conn, tmp_path):
+    batches = traffic()
+    fill(conn, batches)
+    # The rollups are the source, not the raw rows: the oldest requests are pruned first, on both sides.
+    cutoff = _ts("2026-11-03 00:00")
+    prune(conn, cutoff)
+    victim_calls = conn.execute("SELECT requests FROM customers WHERE external_id = ?", (VICTIM,)).fetchone()[0]
+    victim_raw = conn.execute("SELECT COUNT(*) FROM requests r JOIN customers c ON c.id = r.customer_id"
+                              " WHERE c.external_id = ?", (VICTIM,)).fetchone()[0]
+
+    report = erase_customer(conn, VICTIM)
+
+    never = connect(tmp_path / "never.db")
+    add_api(never, "Test API", API_KEY)
+    fill(never, _without_victim(batches))
+    prune(never, cutoff)
+    assert (report.requests, report.all_time_requests, report.apis) == (victim_raw, victim_calls, 2)
+    assert victim_calls > victim_raw > 0 and report.wal_truncated and erasures(conn) == 1
+    assert_same(contents(conn), contents(never))
+    assert_same(figures(conn, OTHERS), figures(never, OTHERS))
+    everywhere = Scope(None, Period(None, None))
+    assert customer_profile(conn, VICTIM, everywhere) is None
+    assert customer_requests(conn, VICTIM, everywhere, 100).is_empty()
+    assert VICTIM not in {row["customer_id"] for row in customer_list(conn, everywhere).to_dicts()}
+    never.close()
+
+
+def _only_other_api(batches: list[list[dict]]) -> list[list[dict]]:
+    return [[p for p in batch if p.get("project_id", p.get("api_key")) == OTHER_KEY] for batch in batches]
+
+
+def test_deleting_an_api_s_data_leaves_every_other_api_as_if_it_had_never_existed(conn, tmp_path):
+    batches = traffic()
+    fill(conn, batches)
+    test_api_requests = conn.execute("SELECT COUNT(*) FROM requests WHERE api_id = 1").fetchone()[0]
+    only_test_api = {c for (c,) in conn.execute(
+        "SELECT external_id FROM customers c WHERE NOT EXISTS (SELECT 1 FROM api_customers a"
+        " WHERE a.customer_id = c.id AND a.api_id = 2)")}
+
+    report = delete_api(conn, 1)
+
+    never = connect(tmp_path / "never.db")
+    add_api(never, "Test API", API_KEY)  # so that the other API is id 2 there too
+    fill(never, _only_other_api(batches))
+    delete_api(never, 1)  # it received nothing
+    assert report.requests == test_api_requests > 0 and report.customers == len(only_test_api)
+    assert_same(contents(conn), contents(never))
+    kept = sorted({c for (c,) in never.execute("SELECT external_id FROM customers")})
+    assert kept and set(kept).isdisjoint(only_test_api)
+    assert_same(figures(conn, kept), figures(never, kept))
+    never.close()
+
+
+@pytest.mark.parametrize("vacuum", [False, True], ids=["secure delete", "vacuum"])
+def test_an_erased_customer_leaves_no_byte_in_the_database_or_its_wal(conn, db_path, vacuum):
+    fill(conn, traffic())
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    written = file_bytes(db_path)
+    assert all(trace.encode() in written for trace in TRACES)  # the search would find them
+
+    assert erase_customer(conn, VICTIM, vacuum=vacuum).vacuumed is vacuum
+
+    assert Path(f"{db_path}-wal").stat().st_size == 0  # checkpointed and truncated
+    left = file_bytes(db_path)
+    assert [trace for trace in TRACES if trace.encode() in left] == []
+    assert b"cus_3" in left and conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_running_writer_stores_an_erased_customer_who_calls_again_as_a_new_customer(conn, writer, db_path):
+    def call(user: str):
+        return record_from_payload(payload(user_id=user), received_at=time.time())
+
+    writer.write([call("cus_a"), call(VICTIM)])
+    beside = connect(db_path)  # as `footfall erase` beside the running collector
+    erase_customer(beside, VICTIM)
+    beside.close()
+    writer.write([call("cus_new")])  # takes the erased customer's id, the highest one, again
+    writer.write([call(VICTIM)])
+    counted = dict(conn.execute("SELECT c.external_id, SUM(h.requests) FROM customer_hourly h"
+                                " JOIN customers c ON c.id = h.customer_id GROUP BY 1"))
+    assert counted == {"cus_a": 1, "cus_new": 1, VICTIM: 1}
+
+
+def test_erasing_an_unknown_customer_is_refused_and_changes_nothing(conn):
+    fill(conn, traffic(200))
+    before = contents(conn)
+    with pytest.raises(UnknownCustomer):
+        erase_customer(conn, "nobody")
+    assert contents(conn) == before
+
+
+# --- Backup ------------------------------------------------------------------------------------
+
+
+def test_a_backup_taken_while_the_collector_writes_holds_exactly_the_requests_committed_when_it_began(
+        conn, db_path, tmp_path):
+    # Some bulk first, so that the backup takes a while: the same big call, stored 1,500 times.
+    bulk = record_from_payload(payload(user_id="bulk", timestamp="2026-11-01 08:00:00", url="https://api.example.com/bulk",
+                                       body={"pad": "x" * 20_000}), received_at=time.time())
+    RecordWriter(conn).write([bulk] * 1500)
+    process, url = start_collector(db_path)
+    acknowledged: list[int] = []
+    sent = [0]
+    done = threading.Event()
+
+    def call(n: int) -> dict:
+        return payload(user_id=f"cus_{n % 5}", url=f"https://api.example.com/api/items/{n}",
+                       timestamp=f"2026-11-{1 + n % 9:02d} {n % 24:02d}:00:00", status=[200, 404, 500][n % 3])
+
+    def send() -> None:
+        with httpx.Client(timeout=30) as client:
+            while not done.is_set():
+                n = sent[0]
+                sent[0] += 1  # counted before it is sent: an upper bound of what may be committed
+                if client.post(url + "/", json=call(n)).status_code != 200:
+                    return
+                acknowledged.append(n)
+
+    def wait_for(count: int) -> None:
+        deadline = time.monotonic() + 60
+        while len(acknowledged) < count:
+            assert sender.is_alive() and time.monotonic() < deadline, "the collector stopped acknowledging"
+            time.sleep(0.01)
+
+    sender = threading.Thread(target=send, daemon=True)
+    try:
+        sender.start()
+        wait_for(30)
+        at_least = len(acknowledged)
+        report = backup(conn, tmp_path / "copy.db")
+        at_most = sent[0]
+        wait_for(at_most + 20)  # traffic goes on after the backup
+    finally:
+        done.set()
+        sender.join(30)
+        stop(process)
+
+    copy = sqlite3.connect(tmp_path / "copy.db")
+    assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    paths = [p for (p,) in copy.execute("SELECT path FROM requests WHERE path LIKE '/api/items/%'")]
+    held = sorted(int(p.rsplit("/", 1)[1]) for p in paths)
+    assert held == list(range(len(held))) and at_least <= len(held) <= at_most, (at_least, len(held), at_most)
+    assert copy.execute("SELECT COUNT(*) FROM requests WHERE customer_id IS NOT NULL").fetchone()[0] == 1500 + len(held)
+    assert report.bytes > 30_000_000 and stat.S_IMODE((tmp_path / "copy.db").stat().st_mode) == 0o600
+    # Its figures are those of a database that received the same calls.
+    same = connect(tmp_path / "same.db")
+    add_api(same, "Test API", API_KEY)
+    RecordWriter(same).write([bulk] * 1500 + [record_from_payload(call(n), received_at=time.time()) for n in held])
+    copied = connect(tmp_path / "copy.db")
+    assert_same(contents(copied), contents(same))
+    for period in PERIODS:
+        assert_same(customer_list(copied, Scope(None, period)).to_dicts(),
+                    customer_list(same, Scope(None, period)).to_dicts())
+    copied.close(), same.close(), copy.close()
+
+
+def test_a_backup_never_overwrites_a_file_unless_asked(conn, tmp_path):
+    fill(conn, traffic(100))
+    target = tmp_path / "copy.db"
+    target.write_bytes(b"precious")
+    with pytest.raises(FileExistsError):
+        backup(conn, target)
+    assert target.read_bytes() == b"precious" and [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+    backup(conn, target, overwrite=True)
+    copy = sqlite3.connect(target)
+    assert copy.execute("SELECT COUNT(*) FROM requests").fetchone() == conn.execute(
+        "SELECT COUNT(*) FROM requests").fetchone()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    copy.close()
+
+
+# --- File permissions --------------------------------------------------------------------------
+
+
+def test_a_new_database_its_wal_and_shm_and_a_new_folder_are_for_the_owner_only(tmp_path):
+    path = tmp_path / "data" / "footfall.db"
+    conn = connect(path)
+    add_api(conn, "Test API", API_KEY)
+    RecordWriter(conn).write([record_from_payload(payload(), received_at=time.time())])
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.iterdir()}
+    assert modes == {"footfall.db": 0o600, "footfall.db-wal": 0o600, "footfall.db-shm": 0o600}
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    conn.close()
+
+
+def test_an_existing_database_and_folder_keep_their_modes(tmp_path):
+    path = tmp_path / "shared.db"
+    connect(path).close()
+    path.chmod(0o640)
+    tmp_path.chmod(0o755)
+    connect(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640 and stat.S_IMODE(tmp_path.stat().st_mode) == 0o755
