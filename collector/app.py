@@ -2,43 +2,63 @@
 
 POST / and POST /v1/log take one payload or a JSON array of them, plain or gzip. A reply of 200
 means every payload in the body is committed; any error means none of them was stored.
+
+It cannot be pushed over: a worker serves at most MAX_REQUESTS_AT_ONCE requests at a time (the
+next gets 503 with Retry-After at once, its body unread), reads at most the body limit of each,
+checks every payload's API key before anything else is done with it, and answers every payload it
+cannot read with a 4xx naming the field (core.payload), never a 500.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import zlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from collector.ingest import Reason, Rejection, records_or_reasons
-from collector.writer import WriterClient
+from collector.writer_client import WriterClient, WriterUnavailable
 from core.masking import NO_EXTRA_NAMES, Masking
-from core.record import warm_up
+from core.record import Record, warm_up
 from core.keys import key_hash
 from db.apis import api_ids_by_hash
 from db.connection import connect_readonly
 from footfall.settings import settings
 
 KEYS_FRESH_SECONDS = 2.0
+RETRY_AFTER_SECONDS = 2  # a writer restarts, or space comes back, within seconds
+HEALTH_TIMEOUT_SECONDS = 5.0
+UNAVAILABLE = "could not store the payloads right now; nothing was stored; retry later"
 # A gzip body may expand to this many times the size limit before it is refused.
 GZIP_EXPANSION_LIMIT = 10
+# Requests one worker serves at once; each holds at most its body (FOOTFALL_MAX_BODY_BYTES) and its
+# records, so this bounds a worker's memory. The next request gets 503 with Retry-After at once.
+MAX_REQUESTS_AT_ONCE = 64
+BUSY = "the collector is serving as many requests as it takes at once; nothing was stored; retry later"
+# Of a body over the limit, up to this many more bytes are read and dropped so that the sender can
+# finish sending and read its 413 on a connection that stays open; past that the connection is
+# closed after the 413.
+OVERSIZE_DRAIN_BYTES = 16 * 1024 * 1024
 JSON_TYPES = ("application/json", "text/json", "text/plain", "application/x-ndjson")
 
 
 class Refusal(Exception):
-    """A request refused with this status and message; nothing of its body is stored."""
+    """A request refused with this status and message; nothing of its body is stored. `close`:
+    close the connection after the reply (the rest of the body is not worth reading)."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, *, close: bool = False):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = {"Connection": "close"} if close else None
 
 
 def refusal_status(rejected: list[Rejection]) -> int:
@@ -46,9 +66,9 @@ def refusal_status(rejected: list[Rejection]) -> int:
     return 401 if all(r.reason is Reason.UNKNOWN_API_KEY for r in rejected) else 422
 
 
-def json_response(status: int, content: dict) -> Response:
+def json_response(status: int, content: dict, headers: dict[str, str] | None = None) -> Response:
     """A JSON reply."""
-    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json", headers=headers)
 
 
 class ApiKeys:
@@ -99,25 +119,41 @@ def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5
             await state["writer"].close()
             state["keys"].close()
 
+    serving = 0  # requests this worker is serving now
+
     async def ingest(request: Request) -> Response:
+        nonlocal serving
+        if serving >= MAX_REQUESTS_AT_ONCE:  # at once, the body left unread
+            return json_response(503, {"error": BUSY}, {"Retry-After": str(RETRY_AFTER_SECONDS), "Connection": "close"})
+        serving += 1
         try:
-            payloads = _decode(await _read_body(request, max_body_bytes), request, max_body_bytes)
-            keys = state["keys"]
-            items = [(f"payload {i}" if len(payloads) > 1 else "payload", p) for i, p in enumerate(payloads)]
-            records, rejected = records_or_reasons(items, keys.__contains__, time.time(), masking=masking)
-            if rejected:
-                more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
-                raise Refusal(refusal_status(rejected),
-                              f"{rejected[0].where}: {rejected[0].message}{more}; nothing was stored")
+            return await store(request)
+        finally:
+            serving -= 1
+
+    async def store(request: Request) -> Response:
+        try:
+            records = _records(await _read_body(request, max_body_bytes), request, max_body_bytes,
+                               state["keys"], masking)
         except Refusal as refusal:
-            return json_response(refusal.status, {"error": refusal.message})
+            return json_response(refusal.status, {"error": refusal.message}, refusal.headers)
         try:
             await state["writer"].write(records)
-        except Exception as error:
-            return json_response(503, {"error": f"could not store the payloads, nothing was stored: {error}"})
+        except WriterUnavailable:
+            # Why (a full disk, a writer restarting) is in the collector's log, not in the reply.
+            return json_response(503, {"error": UNAVAILABLE}, {"Retry-After": str(RETRY_AFTER_SECONDS)})
         return json_response(200, {"accepted": len(records)})
 
     async def healthz(request: Request) -> Response:
+        """200 while ingest can commit; 503 while it cannot (the writer down or restarting, a
+        commit failing: a full disk), so that a load balancer sends traffic elsewhere."""
+        try:
+            problem = await asyncio.wait_for(state["writer"].ping(), HEALTH_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            problem = "the writer did not answer"
+        if problem is not None:
+            return json_response(503, {"status": "unavailable", "error": "ingest cannot commit right now"},
+                                 {"Retry-After": str(RETRY_AFTER_SECONDS)})
         return json_response(200, {"status": "ok"})
 
     return Starlette(
@@ -130,17 +166,57 @@ def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5
     )
 
 
+def _records(body: bytes, request: Request, limit: int, keys: ApiKeys, masking: Masking) -> list[Record]:
+    """The records of a body; Refusal when any payload in it is refused (401 when every refused
+    one names an unknown API key, else 422). Each payload's key is checked before anything else
+    of it is read (records_or_reasons). The decoded payloads are gone when this returns: a request
+    waiting for the writer holds only its records."""
+    payloads = _decode(body, request, limit)
+    items = [(f"payload {i}" if len(payloads) > 1 else "payload", p) for i, p in enumerate(payloads)]
+    records, rejected = records_or_reasons(items, keys.__contains__, time.time(), masking=masking)
+    if rejected:
+        more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
+        raise Refusal(refusal_status(rejected), f"{rejected[0].where}: {rejected[0].message}{more}; nothing was stored")
+    return records
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, at most `limit` bytes; 413 past it. A body declared too long is refused before
+    any of it is read, and uvicorn drops the rest of it as it arrives on a connection kept open, so
+    the sender can finish sending and read the 413; one declared more than OVERSIZE_DRAIN_BYTES
+    past the limit, or whose sender waits for `100 Continue`, has its connection closed after the
+    413 instead. A chunked body has no declared length: past the limit, up to
+    OVERSIZE_DRAIN_BYTES more of it are read and dropped before the 413, and the connection is
+    closed unless the body ended within them."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise Refusal(413, f"the body is {int(declared)} bytes; the limit is {limit} bytes")
+        size = int(declared)
+        # A client waiting for `100 Continue` sends no body after this reply: the connection closes.
+        waiting = "100-continue" in request.headers.get("expect", "").lower()
+        raise Refusal(413, f"the body is {size} bytes; the limit is {limit} bytes",
+                      close=waiting or size > limit + OVERSIZE_DRAIN_BYTES)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Refusal(413, f"the body is over the limit of {limit} bytes")
-        chunks.append(chunk)
+    stream = request.stream()
+    try:
+        async for chunk in stream:
+            size += len(chunk)
+            if size > limit:
+                ended = await _drop(stream, OVERSIZE_DRAIN_BYTES)
+                raise Refusal(413, f"the body is over the limit of {limit} bytes", close=not ended)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise Refusal(400, "the body ended before it was complete (the client went away)") from None
     return b"".join(chunks)
+
+
+async def _drop(stream: AsyncIterator[bytes], most: int) -> bool:
+    """Read and drop up to `most` more bytes of a body; whether it ended within them."""
+    dropped = 0
+    async for chunk in stream:
+        dropped += len(chunk)
+        if dropped > most:
+            return False
+    return True
 
 
 def _decode(body: bytes, request: Request, limit: int) -> list:

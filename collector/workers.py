@@ -17,6 +17,8 @@ from multiprocessing.connection import wait
 
 import uvicorn
 
+from collector.processes import die_with_parent, name_process
+
 # A worker that dies is started again, but not in a tight loop when it cannot start at all.
 RESTART_PAUSE_SECONDS = 1.0
 
@@ -56,6 +58,14 @@ def serve_http(host: str, port: int) -> None:
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
 
 
+def _worker(host: str, port: int) -> None:
+    """A worker process: HTTP until stopped, and never a moment past the collector (killed with
+    it, so that its socket does not keep the port)."""
+    die_with_parent(signal.SIGKILL)
+    name_process("footfall-http")
+    serve_http(host, port)
+
+
 def run_workers(host: str, port: int, count: int) -> None:
     """Start `count` workers and keep them running (a dead one is replaced) until SIGTERM or
     SIGINT, then stop them all. The caller has checked the port is free (check_port_free) and
@@ -66,7 +76,7 @@ def run_workers(host: str, port: int, count: int) -> None:
         signal.signal(signum, lambda *_: stopping.set())
 
     def start() -> multiprocessing.Process:
-        process = spawn.Process(target=serve_http, args=(host, port), name="footfall-http", daemon=True)
+        process = spawn.Process(target=_worker, args=(host, port), name="footfall-http", daemon=True)
         process.start()
         return process
 

@@ -5,34 +5,30 @@ Unix socket. Whatever has arrived from all workers while the last transaction wa
 goes into the next one (group commit), and each sender hears back only once its records are
 committed. Messages are multiprocessing.connection's frames: a 4-byte big-endian length, then a
 pickle; each is a list of (ticket, records) one way and (ticket, error or None) the other.
+A submission without records asks whether ingest can commit (the workers' /healthz).
+collector/writer_client.py is the workers' end.
 """
 
 from __future__ import annotations
 
-import asyncio
-import itertools
+import contextlib
 import os
-import pickle
 import signal
-import struct
 import sys
 import threading
 import time
 from multiprocessing.connection import Connection, Listener, wait
 from pathlib import Path
 
+from collector.processes import die_with_parent, name_process
 from core.record import Record
-from db.connection import checkpoint_in_background, connect
-from db.writes import RecordWriter
+from db.connection import bound_wal, checkpoint_in_background, connect
+from db.writes import RecordWriter, probe_commit
 
 # Records per transaction, at most: a commit stays short even under a flood.
 MAX_BATCH = 5000
 PRUNE_EVERY_SECONDS = 3600.0  # with a retention: how often expired raw requests are pruned
-_LENGTH = struct.Struct("!i")
-
-
-class WriterUnavailable(ConnectionError):
-    """The writer did not commit a submission (it failed, or it has stopped)."""
+PROBE_AFTER_SECONDS = 3.0  # broken health is probed with a commit of its own only after this long
 
 
 def serve(db_path: str | Path, address: str, ready=None, retention_days: int | None = None) -> None:
@@ -41,10 +37,13 @@ def serve(db_path: str | Path, address: str, ready=None, retention_days: int | N
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(address)  # a writer that died left its socket behind
     listener = Listener(address, family="AF_UNIX")
     workers: list[Connection] = []
     threading.Thread(target=_accept, args=(listener, workers), daemon=True).start()
     writer = RecordWriter(connect(db_path))
+    bound_wal(writer.conn)
     checkpoints = checkpoint_in_background(writer.conn, db_path, stopping)
     if retention_days is not None:
         threading.Thread(target=_prune_on_schedule, args=(db_path, retention_days, stopping), name="retention",
@@ -52,11 +51,14 @@ def serve(db_path: str | Path, address: str, ready=None, retention_days: int | N
     if ready is not None:
         ready.set()
     parent = os.getppid()
+    die_with_parent(signal.SIGTERM)
+    name_process("footfall-writer")
+    health = Health()
     try:
         while not stopping.is_set() and os.getppid() == parent:  # never outlive the collector
             batch = receive(wait(list(workers), timeout=0.2), workers)
             if batch:
-                commit_together(writer, batch)
+                commit_together(writer, batch, health)
     finally:
         listener.close()
         stopping.set()
@@ -89,15 +91,16 @@ def _accept(listener: Listener, workers: list[Connection]) -> None:
             return
 
 
-def receive(readable: list, workers: list[Connection]) -> list[tuple[Connection, int, list[Record]]]:
-    """Every message already waiting on the readable connections, up to MAX_BATCH records."""
+def receive(readable: list, workers: list[Connection]) -> list[tuple[Connection, int, list[Record] | None]]:
+    """Every message already waiting on the readable connections, up to MAX_BATCH records. A
+    submission without records (None) asks whether ingest can commit (WriterClient.ping)."""
     batch, size = [], 0
     for conn in readable:
         try:
             while size < MAX_BATCH:
                 for ticket, records in conn.recv():
                     batch.append((conn, ticket, records))
-                    size += len(records)
+                    size += len(records or ())
                 if not conn.poll():
                     break
         except (EOFError, OSError):  # that worker has gone
@@ -106,23 +109,52 @@ def receive(readable: list, workers: list[Connection]) -> list[tuple[Connection,
     return batch
 
 
-def commit_together(writer: RecordWriter, batch: list[tuple[Connection, int, list[Record]]]) -> None:
-    """One transaction for the whole batch, then one reply message per worker."""
-    try:
-        writer.write([record for _, _, records in batch for record in records])
-        outcomes = [None] * len(batch)
-    except Exception:
-        # One bad submission must not sink the others: write each on its own.
-        outcomes = []
-        for _, _, records in batch:
+class Health:
+    """Whether ingest can commit. A failed commit (a full disk, a locked or damaged file) breaks
+    it; the next commit that succeeds mends it. Asked while broken, with no commit tried for
+    PROBE_AFTER_SECONDS (no traffic, or only refused traffic), it tries a tiny commit of its own:
+    a small one can fit where a batch does not, so it never overrules a recent failure."""
+
+    def __init__(self) -> None:
+        self.problem: str | None = None
+        self._failed_at = 0.0
+
+    def failed(self, error: BaseException) -> None:
+        self.problem = _failure(error)
+        self._failed_at = time.monotonic()
+
+    def mended(self) -> None:
+        self.problem = None
+
+    def check(self, writer: RecordWriter) -> str | None:
+        """None when commits go through, else what went wrong."""
+        if self.problem is not None and time.monotonic() - self._failed_at > PROBE_AFTER_SECONDS:
             try:
-                writer.write(records)
-                outcomes.append(None)
-            except Exception as error:  # reported to that sender alone
-                outcomes.append(f"{type(error).__name__}: {error}")
+                probe_commit(writer.conn)
+                self.mended()
+            except Exception as error:  # noqa: BLE001 - any failure is the answer
+                self.failed(error)
+        return self.problem
+
+
+def _failure(error: BaseException) -> str:
+    """What went wrong, for the operator's log; senders hear only that nothing was stored."""
+    return f"{type(error).__name__}: {error}"
+
+
+def commit_together(writer: RecordWriter, batch: list[tuple[Connection, int, list[Record] | None]],
+                    health: Health | None = None) -> None:
+    """One transaction for the whole batch, then one reply message per worker; submissions
+    without records are health checks, answered with health.check."""
+    health = health or Health()
+    submissions = [(conn, ticket, records) for conn, ticket, records in batch if records is not None]
+    outcomes = _write(writer, [records for _, _, records in submissions], health)
     replies: dict[Connection, list] = {}
-    for (conn, ticket, _), outcome in zip(batch, outcomes):
+    for (conn, ticket, _), outcome in zip(submissions, outcomes):
         replies.setdefault(conn, []).append((ticket, outcome))
+    for conn, ticket, records in batch:
+        if records is None:
+            replies.setdefault(conn, []).append((ticket, health.check(writer)))
     for conn, message in replies.items():
         try:
             conn.send(message)
@@ -130,60 +162,24 @@ def commit_together(writer: RecordWriter, batch: list[tuple[Connection, int, lis
             pass
 
 
-class WriterClient:
-    """An HTTP worker's line to the writer, on the worker's event loop. `await write(records)`
-    returns once they are committed, and raises if they were not. Writes made in the same
-    loop iteration travel as one message."""
-
-    def __init__(self, address: str):
-        self._address = address
-        self._tickets = itertools.count()
-        self._waiting: dict[int, asyncio.Future] = {}
-        self._outbox: list[tuple[int, list[Record]]] = []
-        self._broken: str | None = None
-
-    async def start(self) -> None:
-        reader, self._stream = await asyncio.open_unix_connection(self._address)
-        self._replies = asyncio.create_task(self._receive(reader))
-
-    async def write(self, records: list[Record]) -> None:
-        if self._broken:
-            raise WriterUnavailable(self._broken)
-        done = asyncio.get_running_loop().create_future()
-        ticket = next(self._tickets)
-        self._waiting[ticket] = done
-        self._outbox.append((ticket, records))
-        if len(self._outbox) == 1:
-            asyncio.get_running_loop().call_soon(self._flush)
-        await done
-
-    async def close(self) -> None:
-        self._replies.cancel()
-        self._stream.close()
-
-    def _flush(self) -> None:
-        data = pickle.dumps(self._outbox, protocol=pickle.HIGHEST_PROTOCOL)
-        self._outbox = []
-        self._stream.write(_LENGTH.pack(len(data)) + data)
-
-    async def _receive(self, reader: asyncio.StreamReader) -> None:
+def _write(writer: RecordWriter, submissions: list[list[Record]], health: Health) -> list[str | None]:
+    """Each submission's outcome (None: committed), all in one transaction when possible."""
+    if not submissions:
+        return []
+    try:
+        writer.write([record for records in submissions for record in records])
+        health.mended()
+        return [None] * len(submissions)
+    except Exception as error:  # noqa: BLE001 - told to the senders, logged for the operator
+        print(f"footfall collector: a commit failed: {_failure(error)}", file=sys.stderr, flush=True)
+    # One bad submission must not sink the others: write each on its own.
+    outcomes = []
+    for records in submissions:
         try:
-            while True:
-                (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
-                for ticket, outcome in pickle.loads(await reader.readexactly(length)):
-                    _settle(self._waiting.pop(ticket), outcome)
-        except (asyncio.IncompleteReadError, OSError):
-            pass
-        self._broken = "the writer has stopped; nothing more can be stored"
-        for done in self._waiting.values():
-            _settle(done, self._broken)
-        self._waiting.clear()
-
-
-def _settle(done: asyncio.Future, outcome: str | None) -> None:
-    if done.done():
-        return
-    if outcome is None:
-        done.set_result(None)
-    else:
-        done.set_exception(WriterUnavailable(outcome))
+            writer.write(records)
+            outcomes.append(None)
+            health.mended()
+        except Exception as error:  # noqa: BLE001 - reported to that sender alone
+            outcomes.append(_failure(error))
+            health.failed(error)
+    return outcomes

@@ -18,6 +18,8 @@ from functools import lru_cache
 
 from crawleruseragents import CRAWLER_USER_AGENTS_DATA
 
+from core.payload import MAX_USER_AGENT
+
 AI_TAG = "ai-crawler"
 
 # AI crawlers, agents and assistants the list lacks or tags otherwise (pattern, name).
@@ -44,13 +46,22 @@ EXTRA_AGENTS: tuple[tuple[str, str], ...] = (
 _NAME_OVERRIDES = {r"Spider[\s\S]*spider\.com": "Spider.com"}
 
 
-@lru_cache(maxsize=65536)
 def ai_agent_of(user_agent: str | None) -> str | None:
-    """The AI agent's name when the user agent is an AI crawler or assistant, else None."""
+    """The AI agent's name when the user agent is an AI crawler or assistant, else None. Only the
+    first MAX_USER_AGENT characters are read."""
     if not user_agent:
         return None
+    return _ai_agent_of(user_agent if len(user_agent) <= MAX_USER_AGENT else user_agent[:MAX_USER_AGENT])
+
+
+@lru_cache(maxsize=16384)  # keys of at most MAX_USER_AGENT characters: 16 Mi characters at most
+def _ai_agent_of(user_agent: str) -> str | None:
     index = _AGENT_PATTERNS.find(user_agent)
     return None if index is None else _AGENT_NAMES[index]
+
+
+ai_agent_of.cache_info = _ai_agent_of.cache_info  # the cache behind it
+ai_agent_of.cache_clear = _ai_agent_of.cache_clear
 
 
 def readable_name(pattern: str) -> str:

@@ -7,6 +7,17 @@ from typing import Any
 
 import orjson
 
+from core.payload import MAX_CUSTOMER_ID, MAX_CUSTOMER_NAME, PayloadError
+
+# Where a customer ID may come from, in order, as a refusal names it.
+ID_SOURCES = (
+    "data.metadata.user-id",
+    "data.request.headers.treblle-metadata user-id",
+    "data.response.headers.treblle-metadata user-id",
+    "data.request.headers.treblle-user-id",
+    "data.response.headers.treblle-user-id",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Customer:
@@ -20,7 +31,9 @@ def identify_customer(
     metadata: dict[str, Any], request_headers: dict[str, Any], response_headers: dict[str, Any]
 ) -> Customer | None:
     """metadata user-id; treblle-metadata header (request, then response); treblle-user-id
-    request header; treblle-user-id response header. Header names are already lower-case."""
+    request header; treblle-user-id response header. Header names are already lower-case.
+    An ID over MAX_CUSTOMER_ID characters is refused (PayloadError naming where it was): cut, it
+    could merge two customers. A name is cut to MAX_CUSTOMER_NAME."""
     request_meta = _header_metadata(request_headers)
     response_meta = _header_metadata(response_headers)
     sources = (
@@ -30,11 +43,17 @@ def identify_customer(
         request_headers.get("treblle-user-id"),
         response_headers.get("treblle-user-id"),
     )
-    customer_id = next((text for text in map(_clean, sources) if text), None)
-    if customer_id is None:
+    for source, value in zip(ID_SOURCES, sources):
+        customer_id = _clean(value)
+        if customer_id:
+            break
+    else:
         return None
+    if len(customer_id) > MAX_CUSTOMER_ID:
+        raise PayloadError(f"{source} is {len(customer_id)} characters; a customer ID may have at most {MAX_CUSTOMER_ID}")
     names = (metadata.get("user-name"), request_meta.get("user-name"), response_meta.get("user-name"))
-    return Customer(customer_id, next((text for text in map(_clean, names) if text), None))
+    name = next((text for text in map(_clean, names) if text), None)
+    return Customer(customer_id, name if name is None or len(name) <= MAX_CUSTOMER_NAME else name[:MAX_CUSTOMER_NAME])
 
 
 def _header_metadata(headers: dict[str, Any]) -> dict[str, Any]:
@@ -51,9 +70,10 @@ def _header_metadata(headers: dict[str, Any]) -> dict[str, Any]:
 
 
 def _clean(value: Any) -> str | None:
+    if type(value) is str:
+        return value.strip() or None
     if isinstance(value, list):  # a repeated header arrives as a list; the first one counts
         value = value[0] if value else None
-    if value is None or isinstance(value, (dict, bool)):
+    if value is None or isinstance(value, (dict, list, bool)):
         return None
-    text = str(value).strip()
-    return text[:256] or None
+    return str(value).strip() or None

@@ -28,6 +28,7 @@ from crawleruseragents import CRAWLER_USER_AGENTS_DATA
 from ua_parser import BasicResolver, Parser, RegexResolver, Result, load_builtins, load_lazy_builtins
 
 from core.ai_agent import PatternSet, ai_agent_of
+from core.payload import MAX_USER_AGENT
 
 DESKTOP = "desktop"
 MOBILE = "mobile"
@@ -106,7 +107,7 @@ def _api_client(user_agent: str) -> str | None:
 # --- Crawlers ------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=1)  # no arguments: the one PatternSet
 def _crawlers() -> PatternSet:
     # Built on first use (~0.1 s for the 1,500 patterns), not at import.
     return PatternSet([entry["pattern"] for entry in CRAWLER_USER_AGENTS_DATA])
@@ -156,15 +157,22 @@ _DESKTOP_OS = frozenset({
 _MOBILE_OS = frozenset({"iOS", "Android", "Windows Phone", "BlackBerry OS", "Symbian OS", "KaiOS", "HarmonyOS"})
 
 
-_MAX_USER_AGENT = 1024  # real ones are a few hundred characters; only this much is read
+NO_USER_AGENT = Device(UNKNOWN, None, None)
 
 
-@lru_cache(maxsize=65536)
 def device_of(user_agent: str | None) -> Device:
-    """The device behind a user agent (ua-parser, plus the API clients and bots it does not know)."""
-    ua = (user_agent or "").strip()[:_MAX_USER_AGENT]
+    """The device behind a user agent (ua-parser, plus the API clients and bots it does not know).
+    Only the first MAX_USER_AGENT characters are read (real ones are a few hundred)."""
+    if not user_agent:
+        return NO_USER_AGENT
+    return _device_of(user_agent if len(user_agent) <= MAX_USER_AGENT else user_agent[:MAX_USER_AGENT])
+
+
+@lru_cache(maxsize=16384)  # keys of at most MAX_USER_AGENT characters: 16 Mi characters at most
+def _device_of(user_agent: str) -> Device:
+    ua = user_agent.strip()
     if not ua:
-        return Device(UNKNOWN, None, None)
+        return NO_USER_AGENT
 
     client = _api_client(ua)
     if client is not None:
@@ -198,3 +206,7 @@ def device_of(user_agent: str | None) -> Device:
     if m and not ua.startswith(("Mozilla/", "Opera/")):
         return Device(API_CLIENT, None, m.group(1))
     return Device(UNKNOWN, os, browser)
+
+
+device_of.cache_info = _device_of.cache_info  # the cache behind it
+device_of.cache_clear = _device_of.cache_clear

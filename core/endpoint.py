@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from core.payload import MAX_ENDPOINT, MAX_PATH
+
 PLACEHOLDER = "{id}"
 
 _NUMBER = re.compile(r"-?\d+")
@@ -31,13 +33,34 @@ _DJANGO_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 _URL_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
 
 
-@lru_cache(maxsize=65536)
+# Names of short paths and routes are cached, so the cache holds at most 65,536 x 256 characters.
+_CACHED_LENGTH = 256
+
+
 def endpoint_name(path: str, route_path: str | None = None) -> str:
     """The endpoint's name: the route the SDK sent, else a template inferred from the path
-    (ids become placeholders: /api/items/1 -> /api/items/{id})."""
+    (ids become placeholders: /api/items/1 -> /api/items/{id}). Reads the first MAX_PATH
+    characters of each; the name has at most MAX_ENDPOINT."""
+    path = path or ""
+    if len(path) + (len(route_path) if route_path else 0) <= _CACHED_LENGTH:
+        return _endpoint_name(path, route_path)
+    if len(path) > MAX_PATH:
+        path = path[:MAX_PATH]
+    if route_path is not None and len(route_path) > MAX_PATH:
+        route_path = route_path[:MAX_PATH]
+    name = _endpoint_name.__wrapped__(path, route_path)
+    return name if len(name) <= MAX_ENDPOINT else name[:MAX_ENDPOINT]
+
+
+@lru_cache(maxsize=65536)
+def _endpoint_name(path: str, route_path: str | None) -> str:
     if route_path and route_path.strip():
         return _route_template(route_path.strip())
     return _inferred_template(path or "")
+
+
+endpoint_name.cache_info = _endpoint_name.cache_info  # the cache behind it
+endpoint_name.cache_clear = _endpoint_name.cache_clear
 
 
 def _route_template(route_path: str) -> str:

@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
+from core.payload import MAX_FORWARDED_FOR, MAX_IP
+
 # geoip2fast's bundled files: countries for IPv4 and IPv6; the IPv4-only file as a fallback.
 DATA_FILES = ("geoip2fast-ipv6.dat.gz", "geoip2fast.dat.gz")
 
@@ -33,10 +35,20 @@ _geoip_data = None
 _geoip_lock = threading.Lock()
 
 
-@lru_cache(maxsize=65536)  # the same clients and proxy chains repeat
 def client_ip(request_ip: str | None, forwarded_for: str | None) -> str | None:
     """The first public address in X-Forwarded-For (entries may carry ports, IPv6 brackets or
-    garbage), else request_ip. IPv4-mapped IPv6 (`::ffff:1.2.3.4`) comes back as plain IPv4."""
+    garbage), else request_ip. IPv4-mapped IPv6 (`::ffff:1.2.3.4`) comes back as plain IPv4.
+    Reads the first MAX_IP characters of request_ip and MAX_FORWARDED_FOR of X-Forwarded-For, so
+    the address it gives has at most MAX_IP."""
+    if request_ip is not None and len(request_ip) > MAX_IP:
+        request_ip = request_ip[:MAX_IP]
+    if forwarded_for is not None and len(forwarded_for) > MAX_FORWARDED_FOR:
+        forwarded_for = forwarded_for[:MAX_FORWARDED_FOR]
+    return _client_ip(request_ip, forwarded_for)
+
+
+@lru_cache(maxsize=16384)  # the same clients and proxy chains repeat; keys of at most 64 + 512 characters
+def _client_ip(request_ip: str | None, forwarded_for: str | None) -> str | None:
     if forwarded_for:
         for entry in forwarded_for.split(","):
             address = _parse_address(entry)
@@ -48,11 +60,20 @@ def client_ip(request_ip: str | None, forwarded_for: str | None) -> str | None:
     return str(address) if address is not None else request_ip.strip()
 
 
-@lru_cache(maxsize=65536)
+client_ip.cache_info = _client_ip.cache_info  # the cache behind it
+client_ip.cache_clear = _client_ip.cache_clear
+
+
 def location_of(ip: str | None) -> Location:
-    """The location of a public IP address (geoip2fast, offline); nothing for private ones."""
-    if not ip:
+    """The location of a public IP address (geoip2fast, offline); nothing for private ones (nor for
+    text longer than MAX_IP, which is no address)."""
+    if not ip or len(ip) > MAX_IP:
         return NOWHERE
+    return _location_of(ip)
+
+
+@lru_cache(maxsize=65536)  # keys of at most MAX_IP characters
+def _location_of(ip: str) -> Location:
     address = _parse_address(ip)
     if address is None or not address.is_global:
         return NOWHERE
@@ -64,6 +85,10 @@ def location_of(ip: str | None) -> Location:
     city = getattr(getattr(result, "city", None), "name", None)
     city = city.strip() if isinstance(city, str) and city.strip() and not city.startswith("<") else None
     return Location(country, city)
+
+
+location_of.cache_info = _location_of.cache_info  # the cache behind it
+location_of.cache_clear = _location_of.cache_clear
 
 
 def _parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

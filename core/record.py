@@ -1,4 +1,35 @@
-"""One parsed call into the record Footfall stores: customer, enrichment, masked details."""
+"""One parsed call into the record Footfall stores: customer, enrichment, masked details.
+
+What is kept of each field
+--------------------------
+Every string stored has a cap (characters; constants in core/payload.py). Past it the value is
+cut to the cap, except the customer ID, which is refused: a cut ID could merge two customers.
+
+| field                       | cap              | past the cap                                            |
+|-----------------------------|------------------|---------------------------------------------------------|
+| path                        | 2,048            | cut (threats are looked for in the whole path, 64 KiB)  |
+| query                       | 4,096            | cut after masking (threats: the whole query, 64 KiB)    |
+| endpoint, route_path        | 2,048            | cut; the endpoint is named from the cut path            |
+| user agent                  | 1,024            | cut; device and AI agent are read from the cut text     |
+| IP (request.ip, client)     | 64               | cut; X-Forwarded-For is read up to 512                  |
+| customer ID                 | 256              | the payload is refused (422), naming the field          |
+| customer name               | 256              | cut                                                     |
+| method                      | 16               | cut, upper-cased                                        |
+| SDK name                    | 64               | cut                                                     |
+| header name / text value    | 256 / 16,384     | cut when the headers are over 64 KiB as JSON, then as below |
+| headers, bodies, errors     | 64 KiB each      | kept as {"truncated": true, "preview": first 64 KiB}    |
+| timestamp                   | 2000-01-01 UTC to one day after arrival (collector, import) | taken as the arrival time, as a missing or unreadable one |
+| status                      | 100-599          | refused                                                 |
+| size                        | 0 to 2**63-1     | refused if past it or not finite; negative is 0; not a number is unknown |
+| load time                   | finite, up to one day (86,400,000 ms) | refused; negative or not a number is 0 |
+
+Every enrichment cache is keyed by capped values and holds a fixed number of entries, so the
+memory it can take is bounded by entries x cap: device (16,384 x 1,024), AI agent (16,384 x
+1,024), client address (16,384 x (64 + 512)), location (65,536 x 64), endpoint (65,536 entries
+of at most 256 characters of path and route; longer ones are not cached), threat verdicts
+(65,536 x 256; longer paths and queries are scanned every time), public hosts (4,096 x 512),
+timezones (512 x 64), masking decisions (8,192 x 200 per Masking).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +43,9 @@ from core.device import device_of
 from core.endpoint import endpoint_name
 from core.location import client_ip, location_of
 from core.masking import NO_EXTRA_NAMES, Masking
-from core.payload import Call, parse_payload
+from core.payload import (
+    MAX_HEADER_NAME, MAX_HEADER_VALUE, MAX_PATH, MAX_QUERY, MAX_SDK, MAX_USER_AGENT, Call, PayloadError, parse_payload,
+)
 from core.threat import assess_threat
 
 # Bodies and headers are kept for the request detail view, up to this many bytes each.
@@ -53,16 +86,21 @@ class Record(NamedTuple):
     errors: str
 
 
-def record_from_payload(payload: Any, *, received_at: float, masking: Masking = NO_EXTRA_NAMES) -> Record:
+def record_from_payload(payload: Any, *, received_at: float, masking: Masking = NO_EXTRA_NAMES,
+                        latest_timestamp: float | None = None) -> Record:
     """Raises core.payload.PayloadError for a payload of the wrong shape. `masking` says which
-    names are secret besides the built-in ones (the operator's FOOTFALL_MASKED_NAMES)."""
-    return record_from_call(parse_payload(payload, received_at=received_at), masking=masking)
+    names are secret besides the built-in ones (the operator's FOOTFALL_MASKED_NAMES); a timestamp
+    after `latest_timestamp` is taken as `received_at` (see parse_payload)."""
+    call = parse_payload(payload, received_at=received_at, latest_timestamp=latest_timestamp)
+    return record_from_call(call, masking=masking)
 
 
 def record_from_call(call: Call, *, masking: Masking = NO_EXTRA_NAMES) -> Record:
-    """The record to store for a parsed call: customer, enrichment, masked details."""
+    """The record to store for a parsed call: customer, enrichment, masked details, every string
+    within its cap (the table above). Raises PayloadError for a customer ID over its cap, or a
+    body, headers or errors that cannot be stored (nested deeper than JSON output allows)."""
     customer = identify_customer(call.metadata, call.request_headers, call.response_headers)
-    request_body = _dump(masking.body(call.request_body))
+    request_body = _dump(masking.body(call.request_body), "data.request.body")
     query = masking.query(call.query)
     threat = assess_threat(
         scheme=call.scheme,
@@ -73,38 +111,42 @@ def record_from_call(call: Call, *, masking: Masking = NO_EXTRA_NAMES) -> Record
         status=call.status,
         has_authorization=any(call.request_headers.get(h) for h in AUTH_HEADERS),
     )
-    device = device_of(call.user_agent)
+    user_agent = call.user_agent
+    if user_agent is not None and len(user_agent) > MAX_USER_AGENT:
+        user_agent = user_agent[:MAX_USER_AGENT]
+    device = device_of(user_agent)
     forwarded = call.request_headers.get("x-forwarded-for")
-    ip = client_ip(call.ip, forwarded if isinstance(forwarded, str) else None)
+    ip = client_ip(call.ip, forwarded if type(forwarded) is str else None)  # within MAX_IP
     location = location_of(ip)
+    path = call.path if len(call.path) <= MAX_PATH else call.path[:MAX_PATH]
     return Record(
         api_key=call.api_key,
         customer_id=customer.customer_id if customer else None,
-        customer_name=customer.name if customer else None,
+        customer_name=customer.name if customer else None,  # within MAX_CUSTOMER_NAME
         ts=call.timestamp,
         method=call.method,
         status=call.status,
-        path=call.path,
-        query=query,
-        endpoint=endpoint_name(call.path, call.route_path),
+        path=path,
+        query=query if len(query) <= MAX_QUERY else query[:MAX_QUERY],
+        endpoint=endpoint_name(path, call.route_path),  # within MAX_ENDPOINT
         load_time_ms=round(call.load_time_ms, 3),
         size=call.size,
         threat_level=threat.level,
-        threat_reasons=_dump(list(threat.reasons)),
+        threat_reasons=_dump(list(threat.reasons), "threat reasons"),
         device=device.kind,
         os=device.os,
         browser=device.browser,
-        ai_agent=ai_agent_of(call.user_agent),
+        ai_agent=ai_agent_of(user_agent),
         country=location.country,
         city=location.city,
         ip=ip,
-        user_agent=call.user_agent,
-        sdk=call.sdk,
-        request_headers=_dump(masking.headers(call.request_headers)),
+        user_agent=user_agent,
+        sdk=_cap(call.sdk, MAX_SDK),
+        request_headers=_dump_headers(masking.headers(call.request_headers), "data.request.headers"),
         request_body=request_body,
-        response_headers=_dump(masking.headers(call.response_headers)),
-        response_body=_dump(masking.body(call.response_body)),
-        errors=_dump(call.errors),
+        response_headers=_dump_headers(masking.headers(call.response_headers), "data.response.headers"),
+        response_body=_dump(masking.body(call.response_body), "data.response.body"),
+        errors=_dump(call.errors, "data.errors"),
     )
 
 
@@ -116,8 +158,25 @@ def warm_up() -> None:
     location_of("8.8.8.8")
 
 
-def _dump(value: Any) -> str:
-    text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+def _cap(text: str | None, limit: int) -> str | None:
+    return text if text is None or len(text) <= limit else text[:limit]
+
+
+def _dump(value: Any, field: str) -> str:
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+    except orjson.JSONEncodeError as error:  # nested past 255 levels, an integer past 64 bits, ...
+        raise PayloadError(f"{field} cannot be stored: {error}") from None
     if len(text) > MAX_STORED_BYTES:
         return orjson.dumps({"truncated": True, "preview": text[:MAX_STORED_BYTES]}).decode()
     return text
+
+
+def _dump_headers(headers: dict[str, Any], field: str) -> str:
+    """Headers as JSON; when they come to more than MAX_STORED_BYTES, every name is cut to
+    MAX_HEADER_NAME characters and every text value to MAX_HEADER_VALUE first."""
+    text = _dump(headers, field)
+    if len(text) <= MAX_STORED_BYTES:  # else it is the truncated preview: cut long headers, try again
+        return text
+    return _dump({_cap(str(name), MAX_HEADER_NAME): _cap(value, MAX_HEADER_VALUE) if type(value) is str else value
+                  for name, value in headers.items()}, field)

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote, unquote_plus
 
+from core.payload import MAX_HOST
+
 LOW = "low"
 MEDIUM = "medium"
 HIGH = "high"
@@ -162,8 +164,9 @@ _BODY = _Scanner("body")
 
 # Bodies with nothing to scan (GET requests mostly).
 _EMPTY_BODIES = frozenset({"", "null", "{}", "[]", '""', "true", "false"})
-# Paths and queries repeat a lot: the verdicts on short ones are cached.
-_CACHED_URL_LENGTH = 2048
+# Paths and queries repeat a lot: the verdicts on short ones are cached, so the cache holds at
+# most 65,536 x 256 characters of keys (see core/record.py).
+_CACHED_URL_LENGTH = 256
 
 
 def injection_kinds(text: str, field: str) -> tuple[str, ...]:
@@ -251,11 +254,18 @@ PRIVATE_SUFFIXES = (
 )
 
 
-@lru_cache(maxsize=4096)
 def public_host(host: str) -> str | None:
     """The host name (no user info, no port, lower-case) when it is public; None for loopback,
     private, link-local and reserved addresses, `localhost`, bare names without a dot, and
-    internal suffixes (`.local`, `.internal`, `.lan`, ...)."""
+    internal suffixes (`.local`, `.internal`, `.lan`, ...). Of a longer host only the first
+    MAX_HOST characters after any user info are read."""
+    if len(host) > MAX_HOST:
+        host = host.rsplit("@", 1)[-1][:MAX_HOST]
+    return _public_host(host)
+
+
+@lru_cache(maxsize=4096)  # keys of at most MAX_HOST characters
+def _public_host(host: str) -> str | None:
     name = host.strip().lower()
     if "@" in name:
         name = name.rsplit("@", 1)[1]
@@ -277,3 +287,7 @@ def public_host(host: str) -> str | None:
     if "." not in name or name == "localhost" or name.endswith(PRIVATE_SUFFIXES):
         return None
     return name
+
+
+public_host.cache_info = _public_host.cache_info  # the cache behind it
+public_host.cache_clear = _public_host.cache_clear

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 from db.schema import migrate
+
+# Past this size the WAL is checkpointed with TRUNCATE, and it shrinks back to it afterwards.
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
 
 CACHE_PRAGMAS = (
     "PRAGMA busy_timeout = 30000",
@@ -48,6 +54,20 @@ def create_private(path: Path) -> None:
         pass
 
 
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE, the block, COMMIT; on any error ROLLBACK, unless SQLite rolled back
+    already (it does on a full disk), so that the error the caller sees is the first one."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def connect_readonly(path: str | Path) -> sqlite3.Connection:
     """A connection that cannot write (SQLite's mode=ro), for the dashboard's reads and the
     collector's key lookups. The file must exist; open it with connect() once to create and
@@ -62,21 +82,46 @@ def connect_readonly(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+def bound_wal(conn: sqlite3.Connection) -> None:
+    """After a checkpoint, the WAL file shrinks back to WAL_LIMIT_BYTES (a burst does not keep it
+    big); checkpoint_in_background keeps it from growing far past that."""
+    conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES:d}")
+
+
 def checkpoint_in_background(conn: sqlite3.Connection, path: str | Path, stop: threading.Event,
                              every_seconds: float = 0.5) -> threading.Thread:
     """Move WAL checkpoints off `conn`'s commits onto a thread of their own, until `stop` is set.
     A checkpoint copies pages into the database file and syncs it; inside a commit it holds up
-    every sender waiting on that commit."""
+    every sender waiting on that commit. Checkpoints are PASSIVE (they never wait for the writer)
+    until the WAL passes WAL_LIMIT_BYTES, when one TRUNCATE checkpoint waits its turn and starts
+    the WAL again from nothing: under commits with no gap, passive ones never catch up. An error
+    (a full disk) is reported and the next round tries again: the thread never stops early."""
     conn.execute("PRAGMA wal_autocheckpoint = 0")
+    wal = Path(f"{path}-wal")
 
     def run() -> None:
         checkpointer = connect(path)
+        failing = False
         try:
             while not stop.wait(every_seconds):
-                checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                try:
+                    mode = "TRUNCATE" if _size(wal) > WAL_LIMIT_BYTES else "PASSIVE"
+                    checkpointer.execute(f"PRAGMA wal_checkpoint({mode})")
+                    failing = False
+                except sqlite3.Error as error:
+                    if not failing:  # once per episode, not twice a second
+                        print(f"footfall: a WAL checkpoint failed, retrying: {error}", file=sys.stderr, flush=True)
+                    failing = True
         finally:
             checkpointer.close()
 
     thread = threading.Thread(target=run, name="wal-checkpoint", daemon=True)
     thread.start()
     return thread
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0

@@ -11,6 +11,7 @@ import sqlite3
 import time
 
 from core.home_widgets import dump_widget_choices, widgets_key
+from db.connection import transaction
 from db.freshness import EDITS_KEY
 
 
@@ -45,15 +46,10 @@ def save_widget_choices(conn: sqlite3.Connection, analyst: str, choices: dict[st
 
 def _edit(conn: sqlite3.Connection, sql: str, params: tuple) -> None:
     """One edit and the edit counter's bump, in one transaction."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn):
         conn.execute(sql, params)
         conn.execute(
             "INSERT INTO settings (key, value) VALUES (?, '1')"
             " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
             (EDITS_KEY,),
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise

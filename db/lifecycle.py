@@ -32,6 +32,7 @@ from pathlib import Path
 
 from pyroaring import BitMap
 
+from db.connection import transaction
 from db.freshness import EDITS_KEY
 
 PRUNE_BATCH = 10_000  # raw requests per prune transaction: the longest a collector's commit waits
@@ -80,7 +81,7 @@ def prune(conn: sqlite3.Connection, before: int, batch: int = PRUNE_BATCH, pause
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                     time.sleep(pause)
                 began = time.perf_counter()
-                with _write_transaction(conn):
+                with transaction(conn):
                     ids = [row[0] for row in conn.execute(
                         "SELECT id FROM requests WHERE api_id = ? AND ts < ? ORDER BY ts LIMIT ?",
                         (api_id, before, batch),
@@ -150,7 +151,7 @@ def erase_customer(conn: sqlite3.Connection, external_id: str, vacuum: bool = Fa
     (VACUUM: it holds the write lock for as long as that takes, seconds per GB)."""
     started = time.perf_counter()
     with secure_delete(conn):
-        with _write_transaction(conn):
+        with transaction(conn):
             row = conn.execute("SELECT id, requests FROM customers WHERE external_id = ?", (external_id,)).fetchone()
             if row is None:
                 raise UnknownCustomer(external_id)
@@ -220,7 +221,7 @@ def delete_api(conn: sqlite3.Connection, api_id: int) -> ApiDeleteReport:
     recomputed from what is left; customers who called only this API go, as erase_customer removes
     one. Every other API's figures stay exactly as they were."""
     with secure_delete(conn):
-        with _write_transaction(conn):
+        with transaction(conn):
             cids = [cid for (cid,) in conn.execute("SELECT customer_id FROM api_customers WHERE api_id = ?", (api_id,))]
             requests = _delete_requests(conn, "api_id = ?", api_id)
             for table in ("api_hourly", "customer_hourly", "customer_daily", "customer_latency_daily", "api_customers",
@@ -360,17 +361,6 @@ def _checkpoints_between_transactions(conn: sqlite3.Connection) -> Iterator[None
         yield
     finally:
         conn.execute(f"PRAGMA wal_autocheckpoint = {int(before):d}")
-
-
-@contextmanager
-def _write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def _delete_requests(conn: sqlite3.Connection, where: str, param: object) -> int:

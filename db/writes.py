@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -12,6 +13,7 @@ from core.periods import DAY, HOUR
 from core.record import Record
 from db.activity import add_activity
 from db.apis import api_ids_by_hash
+from db.connection import transaction
 from db.lifecycle import erasures
 
 
@@ -52,37 +54,41 @@ class RecordWriter:
         if not records:
             return 0
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            self._forget_stale_customer_ids()
-            customer_ids = self._upsert_customers(records)
-            first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM requests").fetchone()[0]
-            conn.executemany(
-                "INSERT INTO requests (id, api_id, customer_id, ts, method, status, path, query, endpoint,"
-                " load_time_ms, size, threat_level, threat_reasons, device, os, browser, ai_agent, country,"
-                " city, ip, user_agent, sdk) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (first_id + i, api_id, customer_ids.get(r.customer_id), r.ts, r.method, r.status, r.path,
-                     r.query, r.endpoint, r.load_time_ms, r.size, r.threat_level, r.threat_reasons, r.device,
-                     r.os, r.browser, r.ai_agent, r.country, r.city, r.ip, r.user_agent, r.sdk)
-                    for i, (api_id, r) in enumerate(zip(api_ids, records))
-                ],
-            )
-            conn.executemany(
-                "INSERT INTO request_details (request_id, request_headers, request_body, response_headers,"
-                " response_body, errors) VALUES (?,?,?,?,?,?)",
-                [
-                    (first_id + i, r.request_headers, r.request_body, r.response_headers, r.response_body, r.errors)
-                    for i, r in enumerate(records)
-                ],
-            )
-            self._update_rollups(api_ids, records, customer_ids)
-            conn.execute("COMMIT")
+            with transaction(conn):
+                self._forget_stale_customer_ids()
+                customer_ids = self._upsert_customers(records)
+                first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM requests").fetchone()[0]
+                self._insert_requests(first_id, api_ids, records, customer_ids)
+                self._update_rollups(api_ids, records, customer_ids)
         except BaseException:
-            conn.execute("ROLLBACK")
             self._customer_ids.clear()  # ids handed out inside the rolled-back transaction are gone
             raise
         return len(records)
+
+    def _insert_requests(self, first_id: int, api_ids: list[int], records: Sequence[Record],
+                         customer_ids: dict[str, int]) -> None:
+        """The raw rows and their details, ids from first_id on."""
+        conn = self.conn
+        conn.executemany(
+            "INSERT INTO requests (id, api_id, customer_id, ts, method, status, path, query, endpoint,"
+            " load_time_ms, size, threat_level, threat_reasons, device, os, browser, ai_agent, country,"
+            " city, ip, user_agent, sdk) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (first_id + i, api_id, customer_ids.get(r.customer_id), r.ts, r.method, r.status, r.path,
+                 r.query, r.endpoint, r.load_time_ms, r.size, r.threat_level, r.threat_reasons, r.device,
+                 r.os, r.browser, r.ai_agent, r.country, r.city, r.ip, r.user_agent, r.sdk)
+                for i, (api_id, r) in enumerate(zip(api_ids, records))
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO request_details (request_id, request_headers, request_body, response_headers,"
+            " response_body, errors) VALUES (?,?,?,?,?,?)",
+            [
+                (first_id + i, r.request_headers, r.request_body, r.response_headers, r.response_body, r.errors)
+                for i, r in enumerate(records)
+            ],
+        )
 
     def _forget_stale_customer_ids(self) -> None:
         """Inside the write transaction: forget the remembered customer ids when a customer or an
@@ -194,3 +200,11 @@ class RecordWriter:
             [(*key, *v) for key, v in per_api.items()],
         )
         add_activity(conn, active_days, active_hours)
+
+
+def probe_commit(conn: sqlite3.Connection) -> None:
+    """A tiny transaction (the settings row collector.heartbeat): whether commits go through again
+    after one failed (a full disk with space back, a lock released). Raises when they do not."""
+    with transaction(conn):
+        conn.execute("INSERT INTO settings (key, value) VALUES ('collector.heartbeat', ?)"
+                     " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(int(time.time())),))

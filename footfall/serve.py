@@ -52,12 +52,11 @@ def add_serve_commands(commands, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_collect(args, db_path: Path) -> None:
-    """collect: one writer process owns the database's write side; HTTP workers (one per core by
-    default, collector/workers.py) serve HTTP, parse and enrich, and send it their records."""
-    import multiprocessing
-
-    from collector.workers import PortInUse, check_port_free, run_workers, serve_http
-    from collector.writer import serve
+    """collect: one writer process owns the database's write side, and is started again if it
+    dies; HTTP workers (one per core by default) serve HTTP, parse and enrich, and send it their
+    records (collector/supervisor.py)."""
+    from collector.supervisor import WriterDidNotStart, run_collector
+    from collector.workers import PortInUse, check_port_free
 
     config = settings()
     host, port = args.host or config.collector_host, args.port or config.collector_port
@@ -67,25 +66,14 @@ def cmd_collect(args, db_path: Path) -> None:
     except PortInUse as error:
         raise UserError(str(error)) from None
     connect(db_path).close()  # create and migrate before the first request
-    with tempfile.TemporaryDirectory(prefix="footfall-collector-") as sockets:
-        address = str(Path(sockets) / "writer.sock")
-        spawn = multiprocessing.get_context("spawn")
-        ready = spawn.Event()
-        writer = spawn.Process(target=serve, args=(db_path, address, ready, config.retention_days),
-                               name="footfall-writer")
-        writer.start()
-        try:
-            if not ready.wait(60):
-                raise UserError("the collector's writer did not start")
-            os.environ.update(FOOTFALL_DB=str(db_path.resolve()), FOOTFALL_WRITER_SOCKET=address)  # for the workers
-            print(f"Footfall collector on http://{host}:{port}/ writing to {db_path} ({workers} workers)", flush=True)
-            if workers > 1:
-                run_workers(host, port, workers)
-            else:
-                serve_http(host, port)  # in this process
-        finally:
-            writer.terminate()  # SIGTERM: it commits what it holds, then stops
-            writer.join(30)
+
+    def ready() -> None:
+        print(f"Footfall collector on http://{host}:{port}/ writing to {db_path} ({workers} workers)", flush=True)
+
+    try:
+        run_collector(db_path, host, port, workers, config.retention_days, ready)
+    except WriterDidNotStart as error:
+        raise UserError(str(error)) from None
 
 
 def cmd_dashboard(args, db_path: Path) -> int:

@@ -63,15 +63,24 @@ def writer(conn) -> RecordWriter:
 def child_processes(pid: int) -> list[int]:
     """Every process started under `pid`, children and theirs, from /proc."""
     found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:  # it has gone
+        return found
+    for task in tasks:
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # that thread ended meanwhile
+            continue
+        for child in children:
             found += [int(child), *child_processes(int(child))]
     return found
 
 
-def start_collector(db: Path, workers: int = 1, **env: str):
-    """One HTTP worker by default: quicker to start; the concurrency test runs several."""
-    port = free_port()
+def start_collector(db: Path, workers: int = 1, port: int | None = None, **env: str):
+    """One HTTP worker by default: quicker to start; the concurrency test runs several. Returns the
+    process and the collector's URL; `env` goes into its environment."""
+    port = port or free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "footfall", "--db", str(db), "collect", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers)],

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from core.payload import PayloadError, parse_payload
+from core.payload import PayloadError, parse_payload, payload_api_key
 from factories import format_b, payload
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc).timestamp()
@@ -97,3 +97,36 @@ def test_header_names_are_lower_cased():
 def test_a_payload_of_the_wrong_shape_is_refused_with_a_reason(broken, message):
     with pytest.raises(PayloadError, match=message):
         parse_payload(broken, received_at=NOW)
+
+
+def test_the_api_key_is_read_without_reading_anything_else():
+    assert payload_api_key({"project_id": "proj-1", "data": "not even an object"}) == "proj-1"
+    assert payload_api_key({"sdk_token": "t", "api_key": "proj-2", "project_id": "ignored", "data": 1}) == "proj-2"
+    with pytest.raises(PayloadError, match="must be a JSON object, got an array"):
+        payload_api_key([{"project_id": "proj-1"}])
+    with pytest.raises(PayloadError, match="no api_key"):
+        payload_api_key({"sdk_token": "t", "project_id": "proj-1"})
+
+
+@pytest.mark.parametrize("zone", ["America", "Etc", "Mars/" + "x" * 300, "../../etc/passwd", "a\x00b"])
+def test_a_timezone_that_is_no_zone_file_is_utc(zone):
+    p = payload(timestamp="2026-11-20 12:00:00", timezone=zone)
+    assert parse_payload(p, received_at=NOW).timestamp == utc("2026-11-20 12:00:00")
+
+
+def test_a_timestamp_after_the_latest_accepted_is_the_arrival_time():
+    p = payload(timestamp="2026-11-22 12:00:00")
+    assert parse_payload(p, received_at=NOW, latest_timestamp=NOW + 86_400).timestamp == int(NOW)
+    assert parse_payload(p, received_at=NOW).timestamp == utc("2026-11-22 12:00:00")
+
+
+def test_a_query_object_with_nested_values_keeps_them_as_compact_json():
+    p = payload(url="https://api.example.com/search")
+    p["data"]["request"]["query"] = {"ids": ["1", "2"], "page": 2}
+    assert parse_payload(p, received_at=NOW).query == 'ids=["1","2"]&page=2'
+
+
+def test_a_repeated_user_agent_header_counts_by_its_first_value():
+    p = payload(request_headers={"user-agent": ["curl/8.5", "other"]})
+    del p["data"]["request"]["user_agent"]
+    assert parse_payload(p, received_at=NOW).user_agent == "curl/8.5"

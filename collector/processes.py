@@ -1,0 +1,33 @@
+"""The collector's processes end with the one that started them (Linux), so that a collector killed
+hard (kill -9) leaves no worker holding its port and no writer holding its database; and they
+carry names (footfall-writer, footfall-http) that ps shows."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+PR_SET_NAME = 15
+
+
+def name_process(name: str) -> None:
+    """The name `ps -o comm` and /proc/<pid>/comm show for this process (15 bytes at most), so
+    that an operator (or a test) can tell the writer from the HTTP workers."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]))
+    except (OSError, AttributeError):  # not Linux
+        pass
+
+
+def die_with_parent(signum: int = signal.SIGTERM) -> None:
+    """Have the kernel send this process `signum` when its parent dies; exit at once if the parent
+    is already gone (it died before this could be asked)."""
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum)
+    except (OSError, AttributeError):  # not Linux: the writer still polls getppid
+        return
+    if os.getppid() != parent:
+        os._exit(1)

@@ -1,0 +1,92 @@
+"""The collector as a whole: one writer process, kept running, and the HTTP workers.
+
+If the writer dies (kill -9, out of memory), another is started on the same socket within a
+second or so; the workers connect to it on their next write, and answer 503 until then (never 200
+for what was not committed). HTTP workers that die are replaced (collector/workers.py); every
+child dies with the collector (collector/processes.py), so a restart gets the port back.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from collector.workers import run_workers, serve_http
+from collector.writer import serve
+
+WRITER_START_SECONDS = 60  # a writer that is not listening by then did not start
+
+
+class WriterDidNotStart(RuntimeError):
+    """The writer process did not come up."""
+
+
+class WriterSupervisor:
+    """Starts the writer process and starts it again whenever it dies, until stopped."""
+
+    def __init__(self, db_path: Path, address: str, retention_days: int | None):
+        self._args = (db_path, address, retention_days)
+        self._context = multiprocessing.get_context("spawn")
+        self._stopping = threading.Event()
+        self._process: multiprocessing.Process | None = None
+        self.restarts = 0
+
+    def start(self) -> None:
+        """The first writer, then a thread that watches it."""
+        self._process = self._spawn()
+        threading.Thread(target=self._watch, name="writer-supervisor", daemon=True).start()
+
+    def stop(self) -> None:
+        """SIGTERM to the writer (it commits what it holds, then stops), and no new one."""
+        self._stopping.set()
+        if self._process is not None:
+            self._process.terminate()
+            self._process.join(30)
+
+    def _spawn(self) -> multiprocessing.Process:
+        ready = self._context.Event()
+        db_path, address, retention_days = self._args
+        process = self._context.Process(target=serve, args=(db_path, address, ready, retention_days),
+                                        name="footfall-writer")
+        process.start()
+        if not ready.wait(WRITER_START_SECONDS):
+            process.kill()
+            raise WriterDidNotStart("the collector's writer did not start")
+        return process
+
+    def _watch(self) -> None:
+        while not self._stopping.is_set():
+            self._process.join(0.2)
+            if self._process.is_alive() or self._stopping.is_set():
+                continue
+            print(f"footfall collector: the writer stopped (exit {self._process.exitcode}); starting another",
+                  file=sys.stderr, flush=True)
+            try:
+                self._process = self._spawn()
+                self.restarts += 1
+            except WriterDidNotStart as error:
+                print(f"footfall collector: {error}; trying again", file=sys.stderr, flush=True)
+
+
+def run_collector(db_path: Path, host: str, port: int, workers: int, retention_days: int | None,
+                  ready: Callable[[], None]) -> None:
+    """Run the collector until SIGTERM or SIGINT: the writer (kept running), then `workers` HTTP
+    workers, or with one, HTTP in this process; `ready` is called once the writer listens."""
+    with tempfile.TemporaryDirectory(prefix="footfall-collector-") as sockets:
+        address = str(Path(sockets) / "writer.sock")
+        writer = WriterSupervisor(db_path, address, retention_days)
+        writer.start()
+        try:
+            os.environ.update(FOOTFALL_DB=str(db_path.resolve()), FOOTFALL_WRITER_SOCKET=address)  # for the workers
+            ready()
+            if workers > 1:
+                run_workers(host, port, workers)
+            else:
+                serve_http(host, port)  # in this process
+        finally:
+            writer.stop()

@@ -1,0 +1,211 @@
+"""A collector that heals itself: kill -9 the writer, an HTTP worker or the collector itself while
+clients post; every payload acknowledged (200) is stored exactly once, nothing is stored twice, and
+the collector takes payloads again within seconds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from load import Load, stored_paths
+
+from conftest import ROOT, child_processes, start_collector, stop
+from collector.app import UNAVAILABLE
+from db.apis import add_api
+from db.connection import connect
+from factories import API_KEY, payload
+from footfall.processes import free_port
+
+RECOVERY_SECONDS = 10  # the most a client waits for the collector to take payloads again
+
+
+def named(pid: int, name: str) -> list[int]:
+    """The processes under `pid` with this name (collector.processes.name_process)."""
+    found = []
+    for child in child_processes(pid):
+        try:
+            if Path(f"/proc/{child}/comm").read_text().strip() == name:
+                found.append(child)
+        except FileNotFoundError:
+            pass
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def exactly_once(conn, load: Load) -> None:
+    stored = stored_paths(conn)
+    assert load.acked, "no payload was acknowledged: the load never ran"
+    assert [p for p in load.acked if stored.get(p) != 1] == []  # every acknowledged one, once
+    assert [p for p, n in stored.items() if n > 1] == []  # nothing twice, acknowledged or not
+
+
+def healthz(url: str) -> int:
+    try:
+        return httpx.get(url + "/healthz", timeout=5).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def until(condition, seconds: float = RECOVERY_SECONDS) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_writer_killed_under_load_is_replaced_and_nothing_acknowledged_is_lost(conn, db_path, workers):
+    process, url = start_collector(db_path, workers=workers)
+    load = Load(url).start()
+    try:
+        time.sleep(1.5)
+        [writer] = named(process.pid, "footfall-writer")
+        before = len(load.acked)
+        killed_at = time.monotonic()
+        os.kill(writer, signal.SIGKILL)
+        assert until(lambda: named(process.pid, "footfall-writer") not in ([], [writer]))  # another one
+        assert until(lambda: healthz(url) == 200)
+        time.sleep(1.5)
+    finally:
+        load.stop()
+        stop(process)
+    assert len(load.acked) > before > 0
+    assert load.first_ack_after(killed_at) < RECOVERY_SECONDS
+    exactly_once(conn, load)
+
+
+def test_an_http_worker_killed_under_load_is_replaced_and_the_others_keep_storing(conn, db_path):
+    process, url = start_collector(db_path, workers=2)
+    load = Load(url).start()
+    try:
+        time.sleep(1.5)
+        workers = named(process.pid, "footfall-http")
+        assert len(workers) == 2
+        killed_at = time.monotonic()
+        os.kill(workers[0], signal.SIGKILL)
+        assert until(lambda: len(named(process.pid, "footfall-http")) == 2 and workers[0] not in named(
+            process.pid, "footfall-http"))
+        time.sleep(1.5)
+    finally:
+        load.stop()
+        stop(process)
+    assert load.first_ack_after(killed_at) < RECOVERY_SECONDS
+    exactly_once(conn, load)
+
+
+def test_a_collector_killed_under_load_takes_its_processes_with_it_and_restarts_on_its_port(conn, db_path):
+    port = free_port()
+    process, url = start_collector(db_path, workers=2, port=port)
+    load = Load(url).start()
+    try:
+        time.sleep(1.5)
+        children = named(process.pid, "footfall-writer") + named(process.pid, "footfall-http")
+        assert len(children) == 3
+        killed_at = time.monotonic()
+        process.kill()  # SIGKILL: no chance to stop anything itself
+        process.wait()
+        assert until(lambda: not any(alive(pid) for pid in children))
+        again, url_again = start_collector(db_path, workers=2, port=port)
+        try:
+            assert url_again == url
+            assert until(lambda: load.first_ack_after(killed_at) is not None, 20)
+            time.sleep(1)
+        finally:
+            load.stop()
+            stop(again)
+    finally:
+        load.stop()
+        stop(process)
+    assert load.first_ack_after(killed_at) < RECOVERY_SECONDS + 10  # the new collector's start included
+    exactly_once(conn, load)
+
+
+def test_healthz_answers_503_while_no_writer_can_commit(db_path):
+    """An HTTP worker that cannot reach a writer says so on /healthz (and a POST gets 503, never 200)."""
+    conn = connect(db_path)
+    add_api(conn, "Test API", API_KEY)
+    conn.close()
+    port = free_port()
+    env = {**os.environ, "FOOTFALL_WRITER_SOCKET": str(db_path.parent / "no-writer.sock"), "FOOTFALL_DB": str(db_path)}
+    server = subprocess.Popen([sys.executable, "-c", f"from collector.workers import serve_http; "
+                               f"serve_http('127.0.0.1', {port})"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert until(lambda: healthz(url) == 503, 20)
+        reply = httpx.get(url + "/healthz", timeout=5)
+        assert reply.json()["status"] == "unavailable" and reply.headers["retry-after"] == "2"
+        reply = httpx.post(url + "/", content=orjson.dumps(payload()), timeout=5)
+        assert reply.status_code == 503 and reply.json()["error"] == UNAVAILABLE
+    finally:
+        stop(server)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 160 MB file system of its own (tmpfs), mounted for the test: a disk that can fill up."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill_disk(mount: Path) -> Path:
+    """Take every free byte of the file system."""
+    filler = mount / "filler"
+    with open(filler, "wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_answers_503_without_internals_and_the_collector_recovers_when_space_returns(small_disk):
+    db_path = small_disk / "footfall.db"
+    conn = connect(db_path)
+    add_api(conn, "Test API", API_KEY)
+    process, url = start_collector(db_path)
+    try:
+        load = Load(url, clients=2).start()
+        time.sleep(1)
+        filler = fill_disk(small_disk)
+        assert until(lambda: healthz(url) == 503)
+        reply = httpx.post(url + "/", content=orjson.dumps(payload()), timeout=10)
+        assert reply.status_code == 503 and reply.json() == {"error": UNAVAILABLE}
+        assert reply.headers["retry-after"] == "2"
+        refused_while_full = len(load.refused)
+        filler.unlink()
+        freed_at = time.monotonic()
+        assert until(lambda: healthz(url) == 200)
+        assert until(lambda: load.first_ack_after(freed_at) is not None)
+        time.sleep(0.5)
+        load.stop()
+    finally:
+        stop(process)
+    assert refused_while_full > 0
+    exactly_once(conn, load)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
