@@ -9,6 +9,7 @@ import io
 import os
 import sys
 import time
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,24 +101,37 @@ def cmd_import(args, db_path: Path) -> int:
     size = sum(path.stat().st_size * (8 if path.suffix == ".gz" else 1) for path in args.files)
     with enrichment_pool(None if size > PARALLEL_IMPORT_BYTES else 1) as pool:  # forked before the db is opened
         writer = RecordWriter(connect(db_path))
-        report = ingest_batches(writer, _batches(_jsonl_lines(args.files), IMPORT_BATCH), received_at=time.time(), pool=pool,
+        unreadable: list[str] = []
+        lines = _jsonl_lines(args.files, unreadable)
+        report = ingest_batches(writer, _batches(lines, IMPORT_BATCH), received_at=time.time(), pool=pool,
                                 masking=Masking(settings().masked_names))
     accepted, rejected = report.accepted, report.rejected
     print(f"imported {accepted} payloads, rejected {len(rejected)}")
+    for problem in unreadable:
+        print(f"  {problem}")
     for message, count in Counter(r.message for r in rejected).most_common():
         print(f"  {count} x {message}")
     for rejection in rejected[:20]:
         print(f"  {rejection.where}: {rejection.message}")
-    return 0 if accepted or not rejected else 1
+    return 0 if (accepted or not rejected) and not unreadable else 1
 
 
-def _jsonl_lines(files: list[Path]) -> Iterator[tuple[str, bytes]]:
+def _jsonl_lines(files: list[Path], unreadable: list[str] | None = None) -> Iterator[tuple[str, bytes]]:
+    """The non-blank lines of the files, each with where it is. A file that cannot be read to its
+    end (a truncated or damaged .gz) gives the lines before the damage; what went wrong is added
+    to `unreadable` (raised without it), and the other files are read all the same."""
     for path in files:
         opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                if line.strip():
-                    yield f"{path}:{number}", line
+        number = 0
+        try:
+            with opener(path, "rb") as handle:
+                for number, line in enumerate(handle, start=1):
+                    if line.strip():
+                        yield f"{path}:{number}", line
+        except (OSError, EOFError, zlib.error) as error:
+            if unreadable is None:
+                raise
+            unreadable.append(f"{path}: could not be read past line {number}: {error or type(error).__name__}")
 
 
 def _batches(items, size: int):

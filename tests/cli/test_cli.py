@@ -101,3 +101,15 @@ def test_csv_output_escapes_cells_a_spreadsheet_would_run_as_formulas(db_path, t
     requests = list(csv.DictReader(io.StringIO(
         footfall("requests", "--customer", "=HYPERLINK(\"http://evil.example\")", "--format", "csv", db=db_path).stdout)))
     assert len(requests) == 1 and requests[0]["customer_id"].startswith("'=")
+
+
+def test_a_truncated_gzip_file_keeps_the_lines_before_the_damage_and_says_so(db_path, tmp_path):
+    footfall("apis", "add", "Shop", "--api-key", "test-project-key", db=db_path)
+    whole = gzip.compress(jsonl([payload(user_id=f"u{n}", body={"pad": "x" * 3000}) for n in range(60)]))
+    damaged, fine = tmp_path / "damaged.jsonl.gz", tmp_path / "fine.jsonl"
+    damaged.write_bytes(whole[: len(whole) * 2 // 3])
+    fine.write_bytes(jsonl([payload(user_id="after")]))
+    run = footfall("import", str(damaged), str(fine), db=db_path, check=False)
+    assert run.returncode == 1 and "damaged.jsonl.gz: could not be read past line" in run.stdout
+    stored = {c["customer_id"] for c in json.loads(footfall("customers", "--format", "json", db=db_path).stdout)}
+    assert "after" in stored and 0 < len(stored - {"after"}) < 60

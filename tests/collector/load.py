@@ -22,6 +22,7 @@ class Load:
     acked: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     acked_at: list[float] = field(default_factory=list)  # monotonic time of each 200
+    refused_at: list[float] = field(default_factory=list)  # and of each refusal
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -42,6 +43,12 @@ class Load:
         later = [t for t in list(self.acked_at) if t > moment]
         return min(later) - moment if later else None
 
+    def recovered_after(self, moment: float) -> float | None:
+        """Seconds from `moment` until the collector took payloads again for good: the first
+        acknowledgement after the last refusal that followed it (0 when nothing was refused)."""
+        refusals = [t for t in list(self.refused_at) if t > moment]
+        return self.first_ack_after(max(refusals)) + max(refusals) - moment if refusals else 0.0
+
     def _post(self, client: int) -> None:
         with httpx.Client(timeout=10) as http:
             n = 0
@@ -58,6 +65,7 @@ class Load:
                     self.acked_at.append(time.monotonic())
                 else:
                     self.refused.append(path)
+                    self.refused_at.append(time.monotonic())
                     time.sleep(0.05)
 
 
