@@ -12,22 +12,26 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 PR_SET_NAME = 15
 
 
+def _prctl(option: int, value) -> bool:
+    """Linux's prctl(2); False where there is none."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(option, value)
+    except (OSError, AttributeError):  # not Linux
+        return False
+    return True
+
+
 def name_process(name: str) -> None:
     """The name `ps -o comm` and /proc/<pid>/comm show for this process (15 bytes at most), so
     that an operator (or a test) can tell the writer from the HTTP workers."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]))
-    except (OSError, AttributeError):  # not Linux
-        pass
+    _prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]))
 
 
 def die_with_parent(signum: int = signal.SIGTERM) -> None:
     """Have the kernel send this process `signum` when its parent dies; exit at once if the parent
     is already gone (it died before this could be asked)."""
     parent = os.getppid()
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum)
-    except (OSError, AttributeError):  # not Linux: the writer still polls getppid
+    if not _prctl(PR_SET_PDEATHSIG, signum):  # not Linux: the writer still polls getppid
         return
     if os.getppid() != parent:
         os._exit(1)

@@ -34,7 +34,6 @@ class WriterSupervisor:
         self._context = multiprocessing.get_context("spawn")
         self._stopping = threading.Event()
         self._process: multiprocessing.Process | None = None
-        self.restarts = 0
 
     def start(self) -> None:
         """The first writer, then a thread that watches it."""
@@ -68,7 +67,6 @@ class WriterSupervisor:
                   file=sys.stderr, flush=True)
             try:
                 self._process = self._spawn()
-                self.restarts += 1
             except WriterDidNotStart as error:
                 print(f"footfall collector: {error}; trying again", file=sys.stderr, flush=True)
 

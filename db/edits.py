@@ -12,7 +12,7 @@ import time
 
 from core.home_widgets import dump_widget_choices, widgets_key
 from db.connection import transaction
-from db.freshness import EDITS_KEY
+from db.freshness import EDITS_KEY, bump_counter
 
 
 def save_description(conn: sqlite3.Connection, customer_id: str, description: str, editor: str = "") -> None:
@@ -48,8 +48,4 @@ def _edit(conn: sqlite3.Connection, sql: str, params: tuple) -> None:
     """One edit and the edit counter's bump, in one transaction."""
     with transaction(conn):
         conn.execute(sql, params)
-        conn.execute(
-            "INSERT INTO settings (key, value) VALUES (?, '1')"
-            " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-            (EDITS_KEY,),
-        )
+        bump_counter(conn, EDITS_KEY)

@@ -13,6 +13,13 @@ from db.figures import api_totals
 EDITS_KEY = "dashboard.version"  # the settings row db/edits.py bumps with every edit
 
 
+def bump_counter(conn: sqlite3.Connection, key: str) -> None:
+    """Add one to a counter kept in settings (EDITS_KEY, db.lifecycle's erasures), inside the
+    caller's transaction."""
+    conn.execute("INSERT INTO settings (key, value) VALUES (?, '1')"
+                 " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", (key,))
+
+
 def data_version(conn: sqlite3.Connection) -> tuple[int, str]:
     """Cheap and changing whenever a figure may: the newest request id (every ingest adds one)
     and a counter the dashboard's own edits bump (favorites, descriptions, names, widgets)."""

@@ -33,7 +33,7 @@ from pathlib import Path
 from pyroaring import BitMap
 
 from db.connection import transaction
-from db.freshness import EDITS_KEY
+from db.freshness import EDITS_KEY, bump_counter
 
 PRUNE_BATCH = 10_000  # raw requests per prune transaction: the longest a collector's commit waits
 PRUNE_PAUSE = 0.1  # seconds the write lock stays free between two prune transactions
@@ -74,7 +74,7 @@ def prune(conn: sqlite3.Connection, before: int, batch: int = PRUNE_BATCH, pause
     started = time.perf_counter()
     removed = transactions = 0
     longest = 0.0
-    with secure_delete(conn), _checkpoints_between_transactions(conn):
+    with _checkpoints_between_transactions(conn):
         for api_id in request_api_ids(conn):
             while (oldest := oldest_request(conn, api_id)) is not None and oldest < before:
                 if transactions:
@@ -87,7 +87,7 @@ def prune(conn: sqlite3.Connection, before: int, batch: int = PRUNE_BATCH, pause
                         (api_id, before, batch),
                     )]
                     _delete_requests(conn, "id IN (SELECT value FROM json_each(?))", json.dumps(ids))
-                    _bump_edit_counter(conn)
+                    bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
                 longest = max(longest, (time.perf_counter() - began) * 1000)
                 removed += len(ids)
                 transactions += 1
@@ -150,26 +150,25 @@ def erase_customer(conn: sqlite3.Connection, external_id: str, vacuum: bool = Fa
     freed_space_zeroed). Otherwise, or to be sure, `vacuum` rewrites the whole file afterwards
     (VACUUM: it holds the write lock for as long as that takes, seconds per GB)."""
     started = time.perf_counter()
-    with secure_delete(conn):
-        with transaction(conn):
-            row = conn.execute("SELECT id, requests FROM customers WHERE external_id = ?", (external_id,)).fetchone()
-            if row is None:
-                raise UnknownCustomer(external_id)
-            cid, all_time = row
-            apis = [api_id for (api_id,) in conn.execute(
-                "SELECT id FROM apis WHERE EXISTS (SELECT 1 FROM api_customers WHERE api_id = apis.id AND customer_id = ?)",
-                (cid,))]
-            hours: list[tuple[int, int]] = []
-            for api_id in apis:
-                hours += _subtract_from_api_hourly(conn, api_id, cid)
-            days = conn.execute("SELECT api_id, day FROM customer_daily WHERE customer_id = ?", (cid,)).fetchall()
-            remove_from_activity(conn, cid, days, hours)
-            requests = _delete_requests(conn, "customer_id = ?", cid)
-            rollup_rows = _delete_customer_rollups(conn, cid, apis)
-            _bump_edit_counter(conn)
-            _bump(conn, ERASURES_KEY)
-        if vacuum:
-            conn.execute("VACUUM")
+    with transaction(conn):  # connect() zeroes what a connection deletes (secure_delete)
+        row = conn.execute("SELECT id, requests FROM customers WHERE external_id = ?", (external_id,)).fetchone()
+        if row is None:
+            raise UnknownCustomer(external_id)
+        cid, all_time = row
+        apis = [api_id for (api_id,) in conn.execute(
+            "SELECT id FROM apis WHERE EXISTS (SELECT 1 FROM api_customers WHERE api_id = apis.id AND customer_id = ?)",
+            (cid,))]
+        hours: list[tuple[int, int]] = []
+        for api_id in apis:
+            hours += _subtract_from_api_hourly(conn, api_id, cid)
+        days = conn.execute("SELECT api_id, day FROM customer_daily WHERE customer_id = ?", (cid,)).fetchall()
+        remove_from_activity(conn, cid, days, hours)
+        requests = _delete_requests(conn, "customer_id = ?", cid)
+        rollup_rows = _delete_customer_rollups(conn, cid, apis)
+        bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
+        bump_counter(conn, ERASURES_KEY)
+    if vacuum:
+        conn.execute("VACUUM")
     truncated = checkpoint_truncate(conn)
     return EraseReport(external_id, requests, all_time, len(apis), rollup_rows, truncated, vacuum,
                        freed_space_zeroed(conn), time.perf_counter() - started)
@@ -220,27 +219,26 @@ def delete_api(conn: sqlite3.Connection, api_id: int) -> ApiDeleteReport:
     APIs too keep those, with their all-time totals (customers' first seen, last seen, requests)
     recomputed from what is left; customers who called only this API go, as erase_customer removes
     one. Every other API's figures stay exactly as they were."""
-    with secure_delete(conn):
-        with transaction(conn):
-            cids = [cid for (cid,) in conn.execute("SELECT customer_id FROM api_customers WHERE api_id = ?", (api_id,))]
-            requests = _delete_requests(conn, "api_id = ?", api_id)
-            for table in ("api_hourly", "customer_hourly", "customer_daily", "customer_latency_daily", "api_customers",
-                          *ACTIVITY_TABLES):
-                conn.execute(f"DELETE FROM {table} WHERE api_id = ?", (api_id,))
-            ids = json.dumps(cids)
-            conn.execute(
-                "UPDATE customers SET (first_seen, last_seen, requests) = (SELECT MIN(a.first_seen), MAX(a.last_seen),"
-                " SUM(a.requests) FROM api_customers a WHERE a.customer_id = customers.id)"
-                " WHERE id IN (SELECT value FROM json_each(?))"
-                " AND EXISTS (SELECT 1 FROM api_customers a WHERE a.customer_id = customers.id)", (ids,))
-            orphans = [cid for (cid,) in conn.execute(
-                "SELECT value FROM json_each(?) WHERE NOT EXISTS (SELECT 1 FROM api_customers WHERE customer_id = value)",
-                (ids,))]
-            for cid in orphans:
-                _delete_customer_rollups(conn, cid, [])
-            conn.execute("DELETE FROM apis WHERE id = ?", (api_id,))
-            _bump_edit_counter(conn)
-            _bump(conn, ERASURES_KEY)  # customer ids went: writers must forget the ones they remember
+    with transaction(conn):
+        cids = [cid for (cid,) in conn.execute("SELECT customer_id FROM api_customers WHERE api_id = ?", (api_id,))]
+        requests = _delete_requests(conn, "api_id = ?", api_id)
+        for table in ("api_hourly", "customer_hourly", "customer_daily", "customer_latency_daily", "api_customers",
+                      *ACTIVITY_TABLES):
+            conn.execute(f"DELETE FROM {table} WHERE api_id = ?", (api_id,))
+        ids = json.dumps(cids)
+        conn.execute(
+            "UPDATE customers SET (first_seen, last_seen, requests) = (SELECT MIN(a.first_seen), MAX(a.last_seen),"
+            " SUM(a.requests) FROM api_customers a WHERE a.customer_id = customers.id)"
+            " WHERE id IN (SELECT value FROM json_each(?))"
+            " AND EXISTS (SELECT 1 FROM api_customers a WHERE a.customer_id = customers.id)", (ids,))
+        orphans = [cid for (cid,) in conn.execute(
+            "SELECT value FROM json_each(?) WHERE NOT EXISTS (SELECT 1 FROM api_customers WHERE customer_id = value)",
+            (ids,))]
+        for cid in orphans:
+            _delete_customer_rollups(conn, cid, [])
+        conn.execute("DELETE FROM apis WHERE id = ?", (api_id,))
+        bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
+        bump_counter(conn, ERASURES_KEY)  # customer ids went: writers must forget the ones they remember
     checkpoint_truncate(conn)
     return ApiDeleteReport(requests, len(orphans))
 
@@ -325,18 +323,6 @@ def _fsync(path: Path) -> None:
 # --- Shared ------------------------------------------------------------------------------------
 
 
-@contextmanager
-def secure_delete(conn: sqlite3.Connection) -> Iterator[None]:
-    """Within the block, content this connection deletes is overwritten with zeros in the pages it
-    frees and leaves (SQLite's secure_delete); the connection's own setting comes back after."""
-    before = conn.execute("PRAGMA secure_delete").fetchone()[0]
-    conn.execute("PRAGMA secure_delete = ON")
-    try:
-        yield
-    finally:
-        conn.execute(f"PRAGMA secure_delete = {int(before):d}")  # a pragma takes no bound parameter
-
-
 def freed_space_zeroed(conn: sqlite3.Connection) -> bool:
     """Whether this SQLite zeroes the space it frees by default (compiled with
     SQLITE_SECURE_DELETE), on every connection, the collector's writes included: then rows it
@@ -368,16 +354,6 @@ def _delete_requests(conn: sqlite3.Connection, where: str, param: object) -> int
     how many requests went."""
     conn.execute(f"DELETE FROM request_details WHERE request_id IN (SELECT id FROM requests WHERE {where})", (param,))
     return conn.execute(f"DELETE FROM requests WHERE {where}", (param,)).rowcount
-
-
-def _bump_edit_counter(conn: sqlite3.Connection) -> None:
-    """Cached dashboard reads are keyed by this counter (db/freshness.data_version)."""
-    _bump(conn, EDITS_KEY)
-
-
-def _bump(conn: sqlite3.Connection, key: str) -> None:
-    conn.execute("INSERT INTO settings (key, value) VALUES (?, '1')"
-                 " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", (key,))
 
 
 def erasures(conn: sqlite3.Connection) -> int:

@@ -48,12 +48,10 @@ def _hashed_api_keys(conn: sqlite3.Connection) -> None:
         "INSERT INTO apis_hashed (id, name, key_hash, key_prefix, created_at) VALUES (?, ?, ?, ?, ?)",
         [(api_id, name, key_hash(key), key_prefix(key), created) for api_id, name, key, created in rows],
     )
-    # Zeroes the pages that held the keys in plain text, rather than leaving them free but readable.
-    secure = conn.execute("PRAGMA secure_delete").fetchone()[0]
-    conn.execute("PRAGMA secure_delete = ON")
+    # connect() turns secure_delete on before it migrates: the pages that held the keys in plain
+    # text are zeroed, not left free but readable.
     conn.execute("DROP TABLE apis")
     conn.execute("ALTER TABLE apis_hashed RENAME TO apis")
-    conn.execute(f"PRAGMA secure_delete = {int(secure)}")
 
 
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
