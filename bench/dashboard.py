@@ -14,6 +14,8 @@
    median of --repeat runs counts.
 3. Times the same figures computed naively, by GROUP BY over the raw requests (one cold run each),
    and fails loudly (exit status 1) when they differ from the rollup figures.
+   The signal pages (bench/signals.py) the same way: the scheduled signals computed once (timed),
+   then the endpoints page, gone quiet and the profile's signals, beside their naive figures.
 4. At --browser-requests, times each page in headless Chromium from navigation until its content
    is visible, against a real `streamlit run streamlit_app.py` on a free port: in a browser that
    has loaded the app once (a warm-up visit), and in a new browser profile each.
@@ -29,14 +31,18 @@ import argparse
 import json
 import os
 import sys
+from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from bench.browser import bench_browser
 from bench.reads import ColdCache, bench_reads
+from bench.signals import bench_signals
 from bench.synthetic import DataSpec, cached_database, database_bytes
-from core.periods import DAY
+from core.periods import DAY, Period
+from core.scope import Scope
+from db.connection import connect_readonly
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -80,6 +86,12 @@ def main() -> None:
 
     reads = bench_reads(db, info["end"], cold, naive=not args.skip_naive, repeat=max(1, args.repeat))
     results.update(reads)
+    period = Period(reads["period"]["since"], reads["period"]["until"])
+    with closing(connect_readonly(db)) as conn:
+        one_api = conn.execute("SELECT id FROM apis WHERE name = ?", (reads["one_api"],)).fetchone()[0]
+    scopes = {"one_api": Scope(one_api, period), "all_apis": Scope(None, period)}
+    results.update(bench_signals(db, info["end"], cold, scopes, reads["largest_customer"],
+                                 naive=not args.skip_naive, repeat=max(1, args.repeat)))
 
     if args.skip_browser:
         results["browser"] = {"skipped": True}
@@ -91,7 +103,7 @@ def main() -> None:
         results["browser"] = bench_browser(bdb, bspec)
 
     print(json.dumps(results), flush=True)
-    if results.get("consistency") not in ("passed", "skipped"):
+    if results.get("consistency") not in ("passed", "skipped") or results["signals_consistency"] not in ("passed", "skipped"):
         sys.exit(1)
 
 

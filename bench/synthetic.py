@@ -26,6 +26,7 @@ from db.activity import rebuild_activity
 from db.apis import add_api
 from db.connection import connect
 from db.edits import save_favorite
+from db.endpoints import rebuild_endpoint_rollups
 
 # Bump when the generated data changes, so cached databases are rebuilt.
 GENERATOR_VERSION = 1
@@ -494,4 +495,5 @@ def fill_rollups(conn) -> None:
         SELECT api_id, customer_id, MIN(ts), MAX(ts), COUNT(*)
         FROM requests WHERE customer_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""")
     rebuild_activity(conn)
+    rebuild_endpoint_rollups(conn)
     conn.execute("COMMIT")

@@ -16,8 +16,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from collector.signals import run_signals
 from collector.workers import run_workers, serve_http
 from collector.writer import serve
+from footfall.settings import settings
 
 WRITER_START_SECONDS = 60  # a writer that is not listening by then did not start
 
@@ -74,11 +76,15 @@ class WriterSupervisor:
 def run_collector(db_path: Path, host: str, port: int, workers: int, retention_days: int | None,
                   ready: Callable[[], None]) -> None:
     """Run the collector until SIGTERM or SIGINT: the writer (kept running), then `workers` HTTP
-    workers, or with one, HTTP in this process; `ready` is called once the writer listens."""
+    workers, or with one, HTTP in this process; `ready` is called once the writer listens. The
+    signals process (collector/signals.py) runs beside them."""
     with tempfile.TemporaryDirectory(prefix="footfall-collector-") as sockets:
         address = str(Path(sockets) / "writer.sock")
         writer = WriterSupervisor(db_path, address, retention_days)
         writer.start()
+        signals = multiprocessing.get_context("spawn").Process(
+            target=run_signals, args=(db_path, settings().signals_interval), name="footfall-signals", daemon=True)
+        signals.start()
         try:
             os.environ.update(FOOTFALL_DB=str(db_path.resolve()), FOOTFALL_WRITER_SOCKET=address)  # for the workers
             ready()
@@ -87,4 +93,5 @@ def run_collector(db_path: Path, host: str, port: int, workers: int, retention_d
             else:
                 serve_http(host, port)  # in this process
         finally:
+            signals.kill()
             writer.stop()

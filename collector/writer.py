@@ -21,9 +21,11 @@ from multiprocessing.connection import Connection, Listener, wait
 from pathlib import Path
 
 from collector.processes import die_with_parent, name_process
+from core.quiet import QuietRule
 from core.record import Record
 from db.connection import bound_wal, checkpoint_in_background, connect
 from db.writes import RecordWriter, probe_commit
+from footfall.settings import settings
 
 # Records per transaction, at most: a commit stays short even under a flood.
 MAX_BATCH = 5000
@@ -48,6 +50,10 @@ def serve(db_path: str | Path, address: str, ready=None, retention_days: int | N
     if retention_days is not None:
         threading.Thread(target=_prune_on_schedule, args=(db_path, retention_days, stopping), name="retention",
                          daemon=True).start()
+    alerts = settings()
+    if alerts.alert_interval > 0:
+        threading.Thread(target=_check_alerts_on_schedule, name="alerts", daemon=True,
+                         args=(db_path, alerts.alert_interval, alerts.alert_webhook, alerts.quiet_rule, stopping)).start()
     if ready is not None:
         ready.set()
     parent = os.getppid()
@@ -81,6 +87,31 @@ def _prune_on_schedule(db_path: str | Path, retention_days: int, stopping: threa
         except Exception as error:  # noqa: BLE001 - the schedule goes on
             print(f"footfall collector: pruning failed, will retry: {type(error).__name__}", file=sys.stderr, flush=True)
         stopping.wait(PRUNE_EVERY_SECONDS)
+
+
+def _check_alerts_on_schedule(db_path: str | Path, interval: float, webhook: str | None, quiet_rule: QuietRule,
+                              stopping: threading.Event) -> None:
+    """Check the alert rules and deliver firings (footfall/alerts.py) now and every `interval`
+    seconds, on a connection of this thread's own; an error is reported and the next round tries
+    again."""
+    from footfall.alerts import round_lines, run_alert_check
+
+    conn = None
+    try:
+        while not stopping.is_set():
+            try:
+                conn = conn or connect(db_path)
+                outcome = run_alert_check(conn, time.time(), webhook, quiet_rule)
+                if outcome.report.opened or outcome.report.resolved or outcome.delivered or outcome.failed:
+                    for line in round_lines(outcome, webhook):
+                        print(f"footfall collector: alerts: {line}", file=sys.stderr, flush=True)
+            except Exception as error:  # noqa: BLE001 - the schedule goes on
+                print(f"footfall collector: checking alerts failed, will retry: {type(error).__name__}: {error}",
+                      file=sys.stderr, flush=True)
+            stopping.wait(interval)
+    finally:
+        if conn is not None:
+            conn.close()
 
 
 def _accept(listener: Listener, workers: list[Connection]) -> None:

@@ -22,6 +22,7 @@ WIDGETS: dict[str, str] = {
     "customers_list": "Customers List",
     "favorite_customers": "Favorite Customers",
     "top_customers": "Top Customers List",
+    "gone_quiet": "Gone quiet",
 }
 
 

@@ -1,8 +1,10 @@
 """The dashboard's edits: favorites and the home widget choice (each analyst's own when sign-in
-is on), descriptions and display names (shared, with who last edited the description and when).
+is on), descriptions and display names (shared, with who last edited the description and when), and
+customer links (made and revoked through db/links.py, which bumps the counter itself), and alert
+rules (added and removed with their firings).
 
 Each edit and a bump of the edit counter (db/freshness.py) commit together, so that every cached
-read sees the edit on the next run. Writes customers, favorites and settings.
+read sees the edit on the next run. Writes customers, favorites, settings, alert_rules and alert_firings.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from core.alerts import check_rule
 from core.home_widgets import dump_widget_choices, widgets_key
+from core.links import expires_at
+from db import links
 from db.connection import transaction
 from db.freshness import EDITS_KEY, bump_counter
 
@@ -42,6 +47,50 @@ def save_widget_choices(conn: sqlite3.Connection, analyst: str, choices: dict[st
     """Which home widgets this analyst switched on ("": everyone, without sign-in)."""
     _edit(conn, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
           (widgets_key(analyst), dump_widget_choices(choices)))
+
+
+def create_customer_link(conn: sqlite3.Connection, cid: int, api_id: int | None, days: int, show_bodies: bool,
+                         created_by: str, key: bytes) -> str:
+    """A new link to the customer's (database id) own page, for one API (None: every API), lasting
+    `days` days, with or without request bodies; returns its token, this once."""
+    return links.create_link(conn, cid, key, api_id=api_id, expires_at=expires_at(days, time.time()),
+                             show_bodies=show_bodies, created_by=created_by)
+
+
+def revoke_customer_link(conn: sqlite3.Connection, link_id: int) -> bool:
+    """Revoke one customer link for good (False: no such link, or revoked already)."""
+    return links.revoke_link(conn, link_id)
+
+
+def add_alert_rule(conn: sqlite3.Connection, api_id: int, customer_id: str | None, kind: str, threshold: float,
+                   created_by: str = "") -> int:
+    """A new alert rule (core/alerts.py) on the API, for one customer (by the ID shown) or, with
+    None, for every customer of it; returns its id. ValueError for an unknown API or customer, an
+    unknown kind or a threshold out of its range."""
+    threshold = check_rule(kind, threshold)
+    with transaction(conn):
+        if conn.execute("SELECT 1 FROM apis WHERE id = ?", (api_id,)).fetchone() is None:
+            raise ValueError(f"no API with id {api_id}")
+        cid = None
+        if customer_id is not None and customer_id.strip():
+            row = conn.execute("SELECT id FROM customers WHERE external_id = ?", (customer_id.strip(),)).fetchone()
+            if row is None:
+                raise ValueError(f"no customer with the ID {customer_id.strip()!r}")
+            cid = row[0]
+        rule_id = conn.execute(
+            "INSERT INTO alert_rules (api_id, customer_id, kind, threshold, created_by, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)", (api_id, cid, kind, threshold, created_by or None, int(time.time()))).lastrowid
+        bump_counter(conn, EDITS_KEY)
+    return rule_id
+
+
+def remove_alert_rule(conn: sqlite3.Connection, rule_id: int) -> bool:
+    """Remove an alert rule and its firings (False: no such rule)."""
+    with transaction(conn):
+        conn.execute("DELETE FROM alert_firings WHERE rule_id = ?", (rule_id,))
+        removed = conn.execute("DELETE FROM alert_rules WHERE id = ?", (rule_id,)).rowcount == 1
+        bump_counter(conn, EDITS_KEY)
+    return removed
 
 
 def _edit(conn: sqlite3.Connection, sql: str, params: tuple) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 from pyroaring import BitMap
 
 from db.connection import transaction
+from db.endpoints import delete_endpoints_of, erase_from_endpoints
 from db.freshness import EDITS_KEY, bump_counter
 
 PRUNE_BATCH = 10_000  # raw requests per prune transaction: the longest a collector's commit waits
@@ -134,8 +135,9 @@ def erase_customer(conn: sqlite3.Connection, external_id: str, vacuum: bool = Fa
     """Remove the customer (by the ID shown) everywhere, in one transaction: raw requests and
     their details; customer_hourly, customer_daily, customer_latency_daily, api_customers; the
     customers row with its description and display name; its rows in every table that declares a
-    reference to customers (its favorite stars); its id in every active_daily and active_hourly
-    set. Raises UnknownCustomer when no customer has this ID.
+    reference to customers (its favorite stars, endpoint rows, alert rules and firings, links);
+    its id in every active_daily, active_hourly and endpoint caller set, its requests taken out of
+    endpoint_totals. Raises UnknownCustomer when no customer has this ID.
 
     api_hourly counts every request, so the customer's requests, errors and load time are
     subtracted from it hour by hour, taken from customer_hourly (raw requests may be pruned
@@ -163,8 +165,10 @@ def erase_customer(conn: sqlite3.Connection, external_id: str, vacuum: bool = Fa
             hours += _subtract_from_api_hourly(conn, api_id, cid)
         days = conn.execute("SELECT api_id, day FROM customer_daily WHERE customer_id = ?", (cid,)).fetchall()
         remove_from_activity(conn, cid, days, hours)
+        erase_from_endpoints(conn, cid)
         requests = _delete_requests(conn, "customer_id = ?", cid)
         rollup_rows = _delete_customer_rollups(conn, cid, apis)
+        conn.execute("DELETE FROM signal_snapshots")  # they name customers; the next refresh makes them anew
         bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
         bump_counter(conn, ERASURES_KEY)
     if vacuum:
@@ -215,7 +219,8 @@ class ApiDeleteReport:
 
 def delete_api(conn: sqlite3.Connection, api_id: int) -> ApiDeleteReport:
     """Remove an API and everything of it, in one transaction: its raw requests and details,
-    every rollup row and active-customer set of the API, the apis row. Customers who called other
+    every rollup row and active-customer set of the API, its endpoints with their rollups, its
+    alert rules with their firings, its customer links, the apis row. Customers who called other
     APIs too keep those, with their all-time totals (customers' first seen, last seen, requests)
     recomputed from what is left; customers who called only this API go, as erase_customer removes
     one. Every other API's figures stay exactly as they were."""
@@ -224,6 +229,11 @@ def delete_api(conn: sqlite3.Connection, api_id: int) -> ApiDeleteReport:
         requests = _delete_requests(conn, "api_id = ?", api_id)
         for table in ("api_hourly", "customer_hourly", "customer_daily", "customer_latency_daily", "api_customers",
                       *ACTIVITY_TABLES):
+            conn.execute(f"DELETE FROM {table} WHERE api_id = ?", (api_id,))
+        delete_endpoints_of(conn, api_id)
+        conn.execute("DELETE FROM alert_firings WHERE rule_id IN (SELECT id FROM alert_rules WHERE api_id = ?)",
+                     (api_id,))
+        for table in ("alert_rules", "customer_links"):
             conn.execute(f"DELETE FROM {table} WHERE api_id = ?", (api_id,))
         ids = json.dumps(cids)
         conn.execute(
@@ -237,6 +247,7 @@ def delete_api(conn: sqlite3.Connection, api_id: int) -> ApiDeleteReport:
         for cid in orphans:
             _delete_customer_rollups(conn, cid, [])
         conn.execute("DELETE FROM apis WHERE id = ?", (api_id,))
+        conn.execute("DELETE FROM signal_snapshots")  # the next refresh makes them anew, without the API
         bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
         bump_counter(conn, ERASURES_KEY)  # customer ids went: writers must forget the ones they remember
     checkpoint_truncate(conn)

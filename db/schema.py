@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Callable
 
 from core.keys import key_hash, key_prefix
-from db import activity
+from db import activity, endpoints
 
 
 def _active_customer_sets(conn: sqlite3.Connection) -> None:
@@ -52,6 +52,128 @@ def _hashed_api_keys(conn: sqlite3.Connection) -> None:
     # text are zeroed, not left free but readable.
     conn.execute("DROP TABLE apis")
     conn.execute("ALTER TABLE apis_hashed RENAME TO apis")
+
+
+def _signals(conn: sqlite3.Connection) -> None:
+    """Migration 6: endpoint adoption rollups (filled from the raw requests already stored), alert
+    rules and their firings, and the links that show a customer their own usage."""
+    _run(conn, """
+    -- An API's endpoints: a method and the endpoint name requests carry ("/v1/orders/{id}").
+    CREATE TABLE endpoints (
+        id INTEGER PRIMARY KEY,
+        api_id INTEGER NOT NULL REFERENCES apis(id),
+        method TEXT NOT NULL,
+        name TEXT NOT NULL,
+        UNIQUE (api_id, method, name)
+    );
+    -- Each customer's endpoints, all time: requests, errors (4xx and 5xx), first and last call.
+    CREATE TABLE customer_endpoints (
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        endpoint_id INTEGER NOT NULL,
+        first_call INTEGER NOT NULL,
+        last_call INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        PRIMARY KEY (customer_id, endpoint_id)
+    ) WITHOUT ROWID;
+    -- An endpoint's callers by their first call (new adopters) and by their last (who moved off).
+    CREATE INDEX customer_endpoints_first_call ON customer_endpoints(endpoint_id, first_call);
+    CREATE INDEX customer_endpoints_last_call ON customer_endpoints(endpoint_id, last_call);
+    -- Requests and errors per endpoint, day and customer, and per hour for a period's edges.
+    CREATE TABLE endpoint_daily (
+        endpoint_id INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        requests INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        PRIMARY KEY (endpoint_id, day, customer_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX endpoint_daily_customer ON endpoint_daily(customer_id, day);
+    CREATE TABLE endpoint_hourly (
+        endpoint_id INTEGER NOT NULL,
+        hour INTEGER NOT NULL,
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        requests INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        PRIMARY KEY (endpoint_id, hour, customer_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX endpoint_hourly_customer ON endpoint_hourly(customer_id, hour);
+    -- Each endpoint's identified requests and errors per hour, and who called it each day and
+    -- hour (roaring bitmaps of customer ids, as active_daily): a period's figures per endpoint
+    -- without reading every customer's rows.
+    CREATE TABLE endpoint_totals (
+        endpoint_id INTEGER NOT NULL,
+        hour INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        PRIMARY KEY (endpoint_id, hour)
+    ) WITHOUT ROWID;
+    CREATE TABLE endpoint_callers_daily (
+        endpoint_id INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        customers BLOB NOT NULL,
+        PRIMARY KEY (endpoint_id, day)
+    ) WITHOUT ROWID;
+    CREATE TABLE endpoint_callers_hourly (
+        endpoint_id INTEGER NOT NULL,
+        hour INTEGER NOT NULL,
+        customers BLOB NOT NULL,
+        PRIMARY KEY (endpoint_id, hour)
+    ) WITHOUT ROWID;
+
+    -- Signals computed on a schedule (db/snapshots.py): a frame per signal, API and key.
+    CREATE TABLE signal_snapshots (
+        signal TEXT NOT NULL,
+        api_id INTEGER NOT NULL,          -- 0: every API
+        key TEXT NOT NULL,
+        computed_at INTEGER NOT NULL,
+        frame BLOB NOT NULL,              -- Arrow IPC
+        PRIMARY KEY (signal, api_id, key)
+    ) WITHOUT ROWID;
+
+    -- Alert rules: for one customer, or (customer_id NULL) for every customer of the API.
+    CREATE TABLE alert_rules (
+        id INTEGER PRIMARY KEY,
+        api_id INTEGER NOT NULL REFERENCES apis(id),
+        customer_id INTEGER REFERENCES customers(id),
+        kind TEXT NOT NULL CHECK (kind IN ('spike', 'drop', 'error_rate', 'p95')),
+        threshold REAL NOT NULL,
+        created_by TEXT,
+        created_at INTEGER NOT NULL
+    );
+    -- One firing per rule and customer per episode: opened when the rule starts holding, closed
+    -- (resolved_at) when it stops; delivery to the webhook is retried until delivered_at is set.
+    CREATE TABLE alert_firings (
+        id INTEGER PRIMARY KEY,
+        rule_id INTEGER NOT NULL REFERENCES alert_rules(id),
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        value REAL NOT NULL,
+        fired_at INTEGER NOT NULL,
+        resolved_at INTEGER,
+        delivered_at INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE INDEX alert_firings_rule ON alert_firings(rule_id, customer_id, resolved_at);
+    CREATE INDEX alert_firings_customer ON alert_firings(customer_id);
+    CREATE INDEX alert_firings_time ON alert_firings(fired_at);
+
+    -- Read-only links a customer opens to see their own usage: the link carries a signed token,
+    -- the database only its hash.
+    CREATE TABLE customer_links (
+        id INTEGER PRIMARY KEY,
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        api_id INTEGER REFERENCES apis(id),   -- NULL: every API
+        token_hash TEXT NOT NULL UNIQUE,
+        show_bodies INTEGER NOT NULL DEFAULT 0,
+        created_by TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    );
+    CREATE INDEX customer_links_customer ON customer_links(customer_id);
+    """)
+    endpoints.rebuild_endpoint_rollups(conn)
 
 
 MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
@@ -207,6 +329,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     ALTER TABLE customers ADD COLUMN description_by TEXT;     -- the analyst who last edited it
     ALTER TABLE customers ADD COLUMN description_at INTEGER;  -- when, epoch seconds
     """,
+    _signals,
 ]
 
 

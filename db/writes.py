@@ -14,6 +14,7 @@ from core.record import Record
 from db.activity import add_activity
 from db.apis import api_ids_by_hash
 from db.connection import transaction
+from db.endpoints import EndpointIds, add_endpoint_rollups
 from db.lifecycle import erasures
 
 
@@ -31,6 +32,7 @@ class RecordWriter:
         self.conn = conn
         self._api_ids: dict[str, int] = {}
         self._customer_ids: dict[str, int] = {}
+        self._endpoint_ids = EndpointIds()
         self._erasures = -1  # db.lifecycle.erasures when the ids were last checked
 
     def api_id(self, api_key: str) -> int | None:
@@ -61,8 +63,10 @@ class RecordWriter:
                 first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM requests").fetchone()[0]
                 self._insert_requests(first_id, api_ids, records, customer_ids)
                 self._update_rollups(api_ids, records, customer_ids)
+                add_endpoint_rollups(conn, self._endpoint_ids, api_ids, records, customer_ids)
         except BaseException:
             self._customer_ids.clear()  # ids handed out inside the rolled-back transaction are gone
+            self._endpoint_ids.forget()
             raise
         return len(records)
 
@@ -97,6 +101,7 @@ class RecordWriter:
         erased = erasures(self.conn)
         if erased != self._erasures or len(self._customer_ids) > MAX_REMEMBERED_CUSTOMERS:
             self._customer_ids.clear()
+            self._endpoint_ids.forget()
             self._erasures = erased
 
     def _upsert_customers(self, records: Sequence[Record]) -> dict[str, int]:

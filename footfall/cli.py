@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import gzip
-import io
 import os
 import sys
 import time
@@ -18,21 +16,23 @@ import orjson
 import polars as pl
 
 from core.masking import Masking
-from core.periods import hour_period, parse_time
-from core.scope import Scope
-from core.spreadsheet import safe_cell
-from db.apis import add_api, api_count, api_id_by_name
+from db.apis import add_api, api_count
 from db.connection import connect
 from db.customers import customer_list
 from db.history import customer_requests
 from db.writes import RecordWriter
+from footfall.alerts import add_alert_commands
 from footfall.apis import add_api_commands
 from footfall.errors import UserError
+from footfall.output import iso, render, scope_of
 from footfall.lifecycle import add_lifecycle_commands
+from footfall.links import add_link_commands
 from footfall.serve import add_serve_commands
+from footfall.signals import add_signal_commands
 from footfall.settings import settings
 
 IMPORT_BATCH = 2000  # payloads per task for the enrichment workers
+DEMO_DAYS = 42  # six weeks: enough history for gone quiet's baseline (core/quiet.py)
 PARALLEL_IMPORT_BYTES = 8_000_000
 
 
@@ -61,7 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands")
 
     add_api_commands(commands, common)
+    add_alert_commands(commands, common)
+    add_link_commands(commands, common)
     add_serve_commands(commands, common)
+    add_signal_commands(commands, common)
 
     imp = commands.add_parser("import", parents=[common], help="import JSONL files of payloads (.gz too)")
     imp.add_argument("files", nargs="+", type=Path)
@@ -164,7 +167,7 @@ def seed_demo(db_path: Path, requests: int, seed: int) -> int:
                 raise UserError(f"{db_path} has APIs already: demo data goes only into a database without any")
             keys = [add_api(conn, name) for name, _ in DEMO_APIS]
             now = time.time()
-            payloads = demo_payloads(keys, requests, seed=seed, now=now)
+            payloads = demo_payloads(keys, requests, seed=seed, now=now, days=DEMO_DAYS)
             report = ingest_batches(RecordWriter(conn), _batches((("demo", p) for p in payloads), IMPORT_BATCH),
                                     received_at=now, pool=pool)
         finally:
@@ -174,55 +177,23 @@ def seed_demo(db_path: Path, requests: int, seed: int) -> int:
     return report.accepted
 
 
-def _scope(conn, api: str | None, since: str | None, until: str | None) -> Scope:
-    api_id = None
-    if api:
-        api_id = api_id_by_name(conn, api)
-        if api_id is None:
-            raise UserError(f"no API named {api!r}; see `footfall apis list`")
-    try:
-        start = parse_time(since) if since else None
-        end = parse_time(until) if until else None
-    except ValueError as error:
-        raise UserError(f"not an ISO 8601 time: {error}") from None
-    return Scope(api_id, hour_period(start, end))
-
-
 def cmd_customers(args, db_path: Path) -> None:
     """customers: one row per customer with requests in the scope, busiest first."""
     conn = connect(db_path)
-    customers = customer_list(conn, _scope(conn, args.api, args.since, args.until))
+    customers = customer_list(conn, scope_of(conn, args.api, args.since, args.until))
     customers = customers.with_columns(
-        pl.col("share").round(4), _iso("first_seen"), _iso("last_active")
+        pl.col("share").round(4), iso("first_seen"), iso("last_active")
     ).select("customer_id", "display_name", "requests", "share", "first_seen", "last_active")
-    print(_render(customers, args.format))
+    print(render(customers, args.format))
 
 
 def cmd_requests(args, db_path: Path) -> None:
     """requests: one customer's requests, newest first."""
     conn = connect(db_path)
-    rows = customer_requests(conn, args.customer, _scope(conn, args.api, None, None), args.limit)
-    rows = rows.with_columns(_iso("time"), pl.col("threat_reasons").map_elements(orjson.loads, return_dtype=pl.List(pl.Utf8)))
+    rows = customer_requests(conn, args.customer, scope_of(conn, args.api, None, None), args.limit)
+    rows = rows.with_columns(iso("time"), pl.col("threat_reasons").map_elements(orjson.loads, return_dtype=pl.List(pl.Utf8)))
     rows = rows.select(
         "time", "method", "status", "path", "endpoint", "load_time_ms", "threat_level", "threat_reasons",
         "device", "ai_agent", "country", "city", "ip", "customer_id",
     )
-    print(_render(rows, args.format))
-
-
-def _iso(column: str) -> pl.Expr:
-    return pl.from_epoch(pl.col(column), time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias(column)
-
-
-def _render(frame: pl.DataFrame, fmt: str) -> str:
-    if fmt == "json":
-        return orjson.dumps(frame.to_dicts(), option=orjson.OPT_INDENT_2).decode()
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(frame.columns)
-        for row in frame.iter_rows():
-            writer.writerow([safe_cell("; ".join(v) if isinstance(v, list) else v) for v in row])
-        return out.getvalue().rstrip("\n")
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
-        return str(frame)
+    print(render(rows, args.format))

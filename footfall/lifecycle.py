@@ -14,6 +14,7 @@ from pathlib import Path
 from core.periods import DAY, floor_hour, parse_time
 from db.connection import connect
 from db.lifecycle import PRUNE_PAUSE, PruneReport, UnknownCustomer, backup, erase_customer, prune
+from db.links import copy_signing_key
 from footfall.errors import UserError
 from footfall.settings import settings
 
@@ -115,6 +116,9 @@ def cmd_backup(args, db_path: Path) -> None:
         except OSError as error:  # no such folder, no permission, or PATH made meanwhile
             raise UserError(f"cannot write {args.path}: {error.strerror or error}") from None
     print(f"backed up {db_path} to {report.path} ({report.bytes / 1e6:.1f} MB in {report.seconds:.1f} s)")
+    key = copy_signing_key(db_path, report.path)
+    if key is not None:
+        print(f"and the key customer links are signed with, to {key}")
 
 
 @contextmanager

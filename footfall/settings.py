@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.quiet import QuietRule
+
 DEFAULT_DB = Path("data") / "footfall.db"
 LOOPBACK = "127.0.0.1"
 
@@ -31,6 +33,14 @@ class Settings:
     auth_proxy: bool  # a proxy in front of the dashboard authenticates the analysts
     retention_days: int | None  # raw requests older than this are pruned; None keeps them
     masked_names: tuple[str, ...]  # more header, field and parameter names to mask, lower case
+    quiet_rule: QuietRule  # gone quiet's thresholds (core/quiet.py), FOOTFALL_QUIET_*
+    signals_interval: float  # seconds between the collector's computations of gone quiet and peer standing
+    # Signs customer links (core/links.py); None: a random key kept beside the database (db/links.py).
+    link_secret: str | None = None
+    # Alerts (core/alerts.py): where firings are POSTed (a secret: never stored), and how often the
+    # running collector checks the rules, in seconds (0: never; `footfall alerts check` from cron instead).
+    alert_webhook: str | None = None
+    alert_interval: float = 60.0
 
     @property
     def sign_in(self) -> bool:
@@ -48,6 +58,31 @@ def _days(text: str | None) -> int | None:
     if days < 1:
         raise ValueError(f"FOOTFALL_RETENTION_DAYS must be a whole number of days, 1 or more, not {text!r}")
     return days
+
+
+def _interval(text: str | None) -> float:
+    """FOOTFALL_ALERT_INTERVAL: seconds between the collector's alert checks (default 60; 0: none)."""
+    if not text or not text.strip():
+        return 60.0
+    seconds = float(text)
+    if not seconds >= 0:
+        raise ValueError(f"FOOTFALL_ALERT_INTERVAL must be a number of seconds, 0 or more, not {text!r}")
+    return seconds
+
+
+def _quiet_rule(env) -> QuietRule:
+    """Gone quiet's thresholds: the defaults of core.quiet.QuietRule, each one settable."""
+    default = QuietRule()
+    try:
+        return QuietRule(
+            recent_days=int(env.get("FOOTFALL_QUIET_RECENT_DAYS") or default.recent_days),
+            baseline_weeks=int(env.get("FOOTFALL_QUIET_BASELINE_WEEKS") or default.baseline_weeks),
+            min_drop=float(env.get("FOOTFALL_QUIET_MIN_DROP") or default.min_drop),
+            silence_factor=float(env.get("FOOTFALL_QUIET_SILENCE_FACTOR") or default.silence_factor),
+            min_baseline=int(env.get("FOOTFALL_QUIET_MIN_BASELINE") or default.min_baseline),
+        )
+    except ValueError as error:
+        raise ValueError(f"FOOTFALL_QUIET_*: {error}") from None
 
 
 def settings(environ: dict[str, str] | None = None) -> Settings:
@@ -74,6 +109,11 @@ def settings(environ: dict[str, str] | None = None) -> Settings:
         auth_proxy=(env.get("FOOTFALL_AUTH_PROXY") or "").strip().lower() in ("1", "true", "yes"),
         retention_days=_days(env.get("FOOTFALL_RETENTION_DAYS")),
         masked_names=_names(env.get("FOOTFALL_MASKED_NAMES")),
+        quiet_rule=_quiet_rule(env),
+        signals_interval=float(env.get("FOOTFALL_SIGNALS_INTERVAL") or 300),
+        link_secret=env.get("FOOTFALL_LINK_SECRET") or None,
+        alert_webhook=(env.get("FOOTFALL_ALERT_WEBHOOK") or "").strip() or None,
+        alert_interval=_interval(env.get("FOOTFALL_ALERT_INTERVAL")),
     )
 
 

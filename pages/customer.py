@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.figures import STATUS_CLASSES, bucket_label, graph_bucket, peak
 from core.periods import DAY, HOUR, custom_period
-from db import edits, history, profile as profile_reads
+from db import adoption, edits, history, profile as profile_reads, quiet as quiet_reads, standing as standing_reads
 from db.history import ANY_AI_AGENT, NO_VALUE, HistoryFilter
 from ui import data
 from ui.format import (
@@ -24,7 +24,20 @@ from ui.format import (
     pretty_json,
 )
 from ui.history import export_csv
+from ui.links import share_with_customer
+from ui.navigation import ENDPOINTS_PAGE
 from ui.sidebar import ALL_APIS, current_view
+from ui.signals import (
+    ENDPOINT_COLUMNS,
+    adoption_table,
+    error_standing,
+    p95_standing,
+    quiet_line,
+    quiet_rule,
+    signals_now,
+    standing_caption,
+)
+from ui.widgets import selected_value
 
 HISTORY_PAGE_SIZE = 100
 SUGGESTED = "Suggestions come from the latest requests; type any other value and press Enter."
@@ -110,11 +123,24 @@ share.metric("Share", format_percent(profile.share, 2), border=True,
              help="Of all the API's requests in the period, unidentified ones included")
 last_active.metric("Last active", ago(profile.last_seen, time.time()), border=True,
                    help=f"The customer's latest request: {format_time(profile.last_seen)}")
-error_rate.metric("Error rate", format_percent(profile.error_rate), border=True,
-                  help=f"Responses 4xx and 5xx: {format_count(profile.errors)} of {format_count(profile.requests)}")
+standing = data.read(standing_reads.peer_standing, profile.id, view.scope, signals_now())
+_, errors_rank = error_standing(standing)
+_, p95_rank = p95_standing(standing)
+error_rate.metric("Error rate", format_percent(profile.error_rate), border=True, delta=errors_rank,
+                  delta_color="off", delta_arrow="off",
+                  help=f"Responses 4xx and 5xx: {format_count(profile.errors)} of {format_count(profile.requests)}. "
+                       + standing_caption(standing))
 p50.metric("p50 load time", format_ms(profile.p50_ms), border=True,
            help=f"Median load time (average {format_ms(profile.average_ms)}), from daily histograms")
-p95.metric("p95 load time", format_ms(profile.p95_ms), border=True, help="95th percentile load time")
+p95.metric("p95 load time", format_ms(profile.p95_ms), border=True, delta=p95_rank, delta_color="off",
+           delta_arrow="off", help="95th percentile load time. " + standing_caption(standing))
+if errors_rank or p95_rank:
+    st.caption(f"Peer standing: {standing_caption(standing)}")
+
+rule = quiet_rule()
+gone = data.read(quiet_reads.customer_quiet, profile.id, view.scope.api_id, signals_now(), rule)
+if gone is not None:
+    st.warning(quiet_line(gone, time.time(), rule), icon=":material/trending_down:")
 
 # --- Request graph --------------------------------------------------------------------------------
 
@@ -132,6 +158,24 @@ else:
     if busiest:
         start, count = busiest
         st.caption(f"Busiest {bucket_label(bucket)}: {format_count(count)} requests from {format_time(start)}.")
+
+# --- Endpoints ------------------------------------------------------------------------------------
+
+st.subheader("Endpoints", help="Every endpoint the customer called: requests and errors in the period, "
+                               "first and last call of all time")
+endpoints = data.read(adoption.customer_endpoints, profile.id, view.scope)
+if endpoints.is_empty():
+    st.caption("No endpoint calls from this customer.")
+else:
+    picked = selected_value(
+        st.dataframe(adoption_table(endpoints), key="profile_endpoints", hide_index=True, width="stretch",
+                     column_order=["endpoint", *(["api"] if view.api_name == ALL_APIS else []), "requests", "errors",
+                                   "error_rate", "first_call", "last_call"],
+                     column_config=ENDPOINT_COLUMNS, on_select="rerun", selection_mode="single-row"),
+        endpoints, "endpoint_id")
+    st.caption("Select an endpoint to see every customer calling it.")
+    if picked is not None:
+        st.switch_page(ENDPOINTS_PAGE, query_params={"endpoint": str(picked)})
 
 # --- Notes ----------------------------------------------------------------------------------------
 
@@ -291,3 +335,5 @@ else:
 
 if profile.requests and view.scope.period.since is not None and view.scope.period.since % DAY:
     st.caption("p50/p95 load times come from daily histograms of the days the period touches.")
+
+share_with_customer(profile, view)

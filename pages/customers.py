@@ -4,10 +4,11 @@ import math
 
 import streamlit as st
 
-from db import customers
+from db import customers, quiet
 from ui import data
 from ui.format import format_count, plain
 from ui.sidebar import ALL_APIS, current_view
+from ui.signals import QUIET_COLUMNS, quiet_rule, quiet_rule_text, quiet_table, signals_now
 from ui.widgets import REQUESTS, SHARE, WHEN, customer_table, utc_datetime
 
 PAGE_SIZE = 50
@@ -31,6 +32,22 @@ def first_page() -> None:
 st.title("Customers")
 where = "every API" if view.api_name == ALL_APIS else plain(view.api_name)
 st.caption(f"Customers with requests to {where} · {view.period_text}. Select a row to open the profile.")
+
+if "customers_quiet" not in st.session_state:
+    st.session_state["customers_quiet"] = st.query_params.get("quiet") == "1"
+rule = quiet_rule()
+if st.toggle("Gone quiet only", key="customers_quiet", help=quiet_rule_text(rule) + " Largest drop first."):
+    flagged = data.read(quiet.gone_quiet, view.scope.api_id, signals_now(), rule)
+    st.caption(f"{format_count(flagged.height)} customers of {where} have gone quiet, judged as of now "
+               "(the period does not apply). Select a row to open the profile.")
+    if flagged.is_empty():
+        st.info("No customer has gone quiet.")
+    else:
+        customer_table(quiet_table(flagged), "customers_quiet_table",
+                       {"display_name": st.column_config.TextColumn("Customer", width="medium"),
+                        "customer_id": st.column_config.TextColumn("Customer ID"), **QUIET_COLUMNS},
+                       height=min(38 + 35 * flagged.height, 38 + 35 * 20))
+    st.stop()
 
 search_column, sort_column, order_column = st.columns([3, 1.2, 1.5], vertical_alignment="top")
 with search_column:

@@ -4,10 +4,11 @@ import streamlit as st
 
 from core.figures import Figure, average_requests, unattributed_share
 from core.home_widgets import WIDGETS
-from db import edits, home
+from db import edits, home, quiet
 from ui import data
 from ui.format import format_count, format_percent, plain
 from ui.sidebar import ALL_APIS, current_view
+from ui.signals import HOME_QUIET_COLUMNS, quiet_rule, quiet_rule_text, quiet_table, signals_now
 from ui.widgets import NAME, REQUESTS, SHARE, count_metric, customer_table, utc_datetime
 
 view = current_view()
@@ -92,7 +93,7 @@ for names, widths in count_rows:
             draw_count(name)
 
 # The lists, two to a row.
-lists = [name for name in ("top_customers", "customers_list", "favorite_customers") if choices[name]]
+lists = [name for name in ("top_customers", "customers_list", "favorite_customers", "gone_quiet") if choices[name]]
 slots = [column for start in range(0, len(lists), 2) for column in st.columns(2)]
 for column, name in zip(slots, lists):
     with column, st.container(border=True):
@@ -113,6 +114,17 @@ for column, name in zip(slots, lists):
             else:
                 customer_table(figures.favorites, "home_favorites",
                                {"display_name": NAME, "requests": REQUESTS, "share": SHARE})
+        elif name == "gone_quiet":
+            rule = quiet_rule()
+            st.subheader("Gone quiet", help=quiet_rule_text(rule) + " Judged as of now, whatever the period.")
+            flagged = data.read(quiet.gone_quiet, view.scope.api_id, signals_now(), rule)
+            if flagged.is_empty():
+                st.caption("No customer has gone quiet.")
+            else:
+                customer_table(quiet_table(flagged.head(10)), "home_quiet", {"display_name": NAME, **HOME_QUIET_COLUMNS})
+                if flagged.height > 10:
+                    st.page_link("pages/customers.py", label=f"All {format_count(flagged.height)} on the Customers page",
+                                 query_params={"quiet": "1"}, icon=":material/trending_down:")
         elif name == "top_customers":
             across = " across every API" if view.scope.api_id is None else ""
             st.subheader("Top Customers List", help=f"The 10 customers with the most requests in the period{across}")

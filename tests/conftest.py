@@ -42,6 +42,16 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 30) -> N
     raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
+def send_calls(url: str, calls: list, api_key: str, batch: int = 200) -> None:
+    """POST calls (anything with .payload(api_key)) to the collector as JSON arrays of `batch`;
+    every one must be accepted."""
+    for start in range(0, len(calls), batch):
+        chunk = calls[start:start + batch]
+        reply = httpx.post(url + "/", json=[c.payload(api_key) for c in chunk], timeout=60)
+        assert reply.status_code == 200, reply.text
+        assert reply.json() == {"accepted": len(chunk)}
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "footfall.db"

@@ -1,7 +1,7 @@
 """The pages' access to the database: cached reads and the dashboard's edits.
 
 `read(fn, *args)` runs a read-model function of db/ (db.home, db.customers, db.profile,
-db.history, db.sidebar, db.freshness) as fn(conn, *args), cached with st.cache_data under the
+db.history, db.sidebar, db.freshness, db.shared_view, db.alerts) as fn(conn, *args), cached with st.cache_data under the
 function, its arguments, the database file and a cheap data version (the newest request id plus
 the dashboard's own edit counter): a request the collector commits shows on the next rerun, and
 nothing is read twice while nothing changed. Reads run on read-only connections, from a small pool
@@ -27,11 +27,12 @@ import streamlit as st
 from core.charts import request_chart
 from core.figures import graph_frame, peak
 from core.scope import Scope
-from db import customers, edits, freshness, history, home, profile, sidebar
+from db import adoption, alerts, customers, edits, freshness, history, home, profile, quiet, shared_view, sidebar, standing
 from db.connection import connect, connect_readonly
 from footfall.settings import settings
 
-READ_MODELS: tuple[ModuleType, ...] = (home, customers, profile, history, sidebar, freshness)
+READ_MODELS: tuple[ModuleType, ...] = (home, customers, profile, history, sidebar, freshness, shared_view, alerts,
+                                       quiet, adoption, standing)
 _READ_MODULES = frozenset(module.__name__ for module in READ_MODELS)
 _POOL_SIZE = 8
 _pools: dict[str, queue.SimpleQueue] = {}
@@ -137,12 +138,14 @@ def request_chart_spec(wide: pl.DataFrame, bucket_seconds: int, since: int, unti
     return request_chart(graph_frame(wide), bucket_seconds, since, until, peak(wide)).to_dict(validate=False)
 
 
-def write(fn: Callable, *args: Any) -> None:
-    """fn(conn, *args) for an edit fn of db.edits, which bumps the data version."""
+def write(fn: Callable, *args: Any) -> Any:
+    """fn(conn, *args) for an edit fn of db.edits, which bumps the data version; returns what fn
+    returns (a new customer link's token)."""
     _name(fn, frozenset({edits.__name__}), "an edit of db.edits")
     conn = connect(db_path())
     try:
-        fn(conn, *args)
+        result = fn(conn, *args)
     finally:
         conn.close()
     refresh_version()
+    return result

@@ -7,6 +7,8 @@ import streamlit as st
 HOME_PAGE = "pages/home.py"
 CUSTOMERS_PAGE = "pages/customers.py"
 PROFILE_PAGE = "pages/customer.py"
+ALERTS_PAGE = "pages/alerts.py"
+ENDPOINTS_PAGE = "pages/endpoints.py"
 
 
 def navigation(menu: bool = True) -> st.navigation:
@@ -16,6 +18,8 @@ def navigation(menu: bool = True) -> st.navigation:
     return st.navigation(position="sidebar" if menu else "hidden", pages=[
         st.Page(HOME_PAGE, title="Home", icon=":material/home:", default=True),
         st.Page(CUSTOMERS_PAGE, title="Customers", icon=":material/group:", url_path="customers"),
+        st.Page(ENDPOINTS_PAGE, title="Endpoints", icon=":material/route:", url_path="endpoints"),
+        st.Page(ALERTS_PAGE, title="Alerts", icon=":material/notifications:", url_path="alerts"),
         # Opened from a customer row or a link (customer?id=...), not from the menu.
         st.Page(PROFILE_PAGE, title="Customer", icon=":material/person:", url_path="customer", visibility="hidden"),
     ])

@@ -62,3 +62,10 @@ def utc_datetime(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
     return frame.with_columns(
         pl.from_epoch(pl.col(c), time_unit="s").dt.replace_time_zone("UTC").alias(c) for c in columns
     )
+
+
+def selected_value(event, frame: pl.DataFrame, column: str):
+    """The `column` value of the row selected in a table drawn from `frame` (st.dataframe's
+    selection event), or None."""
+    rows = event.selection.rows if event is not None else []
+    return frame[column][rows[0]] if rows and rows[0] < frame.height else None

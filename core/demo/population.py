@@ -40,6 +40,10 @@ from core.demo.catalog import (
 
 ZIPF_EXPONENT = 1.05
 VISITORS = 128  # unidentified callers, picked with 7 random bits
+# Customers who drift away in the window's last week (gone quiet: dropped) and one who stops
+# calling four days before its end (silent), by size rank; only in windows of five weeks or more.
+FADING_RANKS, FADING_FACTOR, SILENT_RANK = (4, 8), 0.15, 6
+LAST_WEEK_SLOTS = 7 * 24
 
 
 def customer_count(count: int) -> int:
@@ -232,6 +236,9 @@ class Population:
                 factor = 3 + r() * 5
                 for k in range(b, min(slots, b + randint(2, 8))):
                     weights[k] *= factor
+            if rank in FADING_RANKS and slots > 5 * LAST_WEEK_SLOTS:  # drifting away: gone quiet shows them
+                for k in range(slots - LAST_WEEK_SLOTS, slots):
+                    weights[k] *= FADING_FACTOR
             c.cum = cumulative(weights)
         else:
             key = (offset, machine)
@@ -239,6 +246,8 @@ class Population:
                 self._cum_cache[key] = cumulative(weights)
             c.cum = self._cum_cache[key]
         first_slot, last_slot = 0, slots - 1
+        if rank == SILENT_RANK and slots > 5 * LAST_WEEK_SLOTS:  # stopped calling four days ago
+            last_slot = slots - 4 * 24 - 1
         if rank >= 20:
             if r() < 0.3:
                 first_slot = int(r() * slots)  # a new customer, joined during the window

@@ -139,7 +139,7 @@ def test_every_module_public_function_and_class_has_a_docstring(path):
     assert [node.name for node in public_definitions(path) if not ast.get_docstring(node)] == []
 
 
-READ_MODELS = ("home", "customers", "profile", "history", "sidebar")
+READ_MODELS = ("home", "customers", "profile", "history", "sidebar", "quiet", "adoption", "standing", "shared_view", "alerts")
 
 
 @pytest.mark.parametrize("model", READ_MODELS)

@@ -53,23 +53,46 @@ def test_the_last_line_is_json_with_every_figure_and_the_consistency_check_passe
     assert isinstance(figures["reads_within_target"], bool)
     assert "OS page cache NOT dropped" in figures["cold"]
     assert figures["browser"] == {"skipped": True}
+    assert figures["signals_consistency"] == "passed", figures.get("signals_consistency_problems")
+    for scope in ("one_api", "all_apis"):
+        assert set(figures["signals_ms"][scope]) == {"endpoints", "gone_quiet", "profile_signals", "customer_page",
+                                                     "alerts"}
+        assert set(figures["signals_naive_ms"][scope]) == {"endpoints", "gone_quiet", "profile_signals", "customer_page"}
+        assert set(figures["signals_live_ms"][scope]) == {"gone_quiet", "peers"}
+    assert figures["refresh_scopes"] == 5 and figures["refresh_seconds"] >= 0
 
 
-def test_a_rollup_that_disagrees_with_the_raw_requests_fails_the_bench_loudly(tiny_run, tmp_path):
+def bench_on_a_broken_copy(tiny_run, tmp_path: Path, damage: str) -> subprocess.CompletedProcess:
+    """The bench on a copy of the tiny database, with one UPDATE made to it first."""
     db_dir, run = tiny_run
     assert run.returncode == 0, run.stderr
     for path in db_dir.glob("dashboard-*.db*"):
         shutil.copy(path, tmp_path / path.name)
     [db] = tmp_path.glob("dashboard-*.db")
     conn = sqlite3.connect(db)
-    with conn:  # one day inside the period counts one request too many for every customer
-        conn.execute("UPDATE customer_daily SET requests = requests + 1"
-                     " WHERE day = (SELECT MAX(day) FROM customer_daily) - 5 * 86400")
+    with conn:
+        conn.execute(damage)
     conn.close()
-    broken = run_bench(tmp_path)
+    return run_bench(tmp_path)
+
+
+def test_a_rollup_that_disagrees_with_the_raw_requests_fails_the_bench_loudly(tiny_run, tmp_path):
+    # One day inside the period counts one request too many for every customer.
+    broken = bench_on_a_broken_copy(tiny_run, tmp_path, "UPDATE customer_daily SET requests = requests + 1"
+                                    " WHERE day = (SELECT MAX(day) FROM customer_daily) - 5 * 86400")
     assert broken.returncode == 1
     assert "CONSISTENCY FAILED" in broken.stderr
     assert json.loads(broken.stdout.strip().splitlines()[-1])["consistency"] == "failed"
+
+
+def test_an_endpoint_rollup_that_disagrees_with_the_raw_requests_fails_the_bench_too(tiny_run, tmp_path):
+    # An hour inside the period counts one error too many for every endpoint.
+    broken = bench_on_a_broken_copy(tiny_run, tmp_path, "UPDATE endpoint_totals SET errors = errors + 1"
+                                    " WHERE hour = (SELECT MAX(hour) FROM endpoint_totals) - 50 * 3600")
+    figures = json.loads(broken.stdout.strip().splitlines()[-1])
+    assert broken.returncode == 1
+    assert figures["consistency"] == "passed" and figures["signals_consistency"] == "failed"
+    assert any("endpoint list" in problem for problem in figures["signals_consistency_problems"])
 
 
 ROLLUPS = {
@@ -81,12 +104,29 @@ ROLLUPS = {
     "customers": "id",
     "active_daily": "api_id, day",
     "active_hourly": "api_id, hour",
+    # Endpoint rollups, their endpoint ids replaced by what the ids stand for (ids follow arrival order).
+    "endpoints": "api_id, method, name",
+    "customer_endpoints": "customer_id, endpoint",
+    "endpoint_daily": "endpoint, day, customer_id",
+    "endpoint_hourly": "endpoint, hour, customer_id",
+    "endpoint_totals": "endpoint, hour",
+    "endpoint_callers_daily": "endpoint, day",
+    "endpoint_callers_hourly": "endpoint, hour",
 }
+ENDPOINT = "(SELECT api_id || ' ' || method || ' ' || name FROM endpoints e WHERE e.id = t.endpoint_id) AS endpoint"
 
 
 def table_rows(conn: sqlite3.Connection, table: str) -> list[tuple]:
-    columns = ("id, external_id, name_from_traffic, first_seen, last_seen, requests" if table == "customers" else "*")
-    return conn.execute(f"SELECT {columns} FROM {table} ORDER BY {ROLLUPS[table]}").fetchall()
+    if table == "customers":
+        columns = "id, external_id, name_from_traffic, first_seen, last_seen, requests"
+    elif table == "endpoints":
+        columns = "api_id, method, name"
+    elif table.startswith("endpoint_") or table == "customer_endpoints":
+        kept = [c for (_, c, *_) in conn.execute(f"PRAGMA table_info({table})") if c != "endpoint_id"]
+        columns = ", ".join([ENDPOINT, *kept])
+    else:
+        columns = "*"
+    return conn.execute(f"SELECT {columns} FROM {table} AS t ORDER BY {ROLLUPS[table]}").fetchall()
 
 
 def same_value(x, y) -> bool:

@@ -4,18 +4,21 @@ headless Debian Chromium driven by Playwright (never a downloaded browser)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
-from conftest import ROOT, footfall, free_port, wait_for_http
+from conftest import ROOT, footfall, free_port, stop, wait_for_http
+from db.connection import connect
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -35,9 +38,14 @@ class RunningFootfall:
 @pytest.fixture(scope="module")
 def footfall_up(tmp_path_factory) -> RunningFootfall:
     """Demo traffic through the real ingest path, then dashboard and collector as `make run` starts them."""
-    home = tmp_path_factory.mktemp("footfall")
+    yield from run_footfall_up(tmp_path_factory.mktemp("footfall"), DEMO_REQUESTS)
+
+
+def run_footfall_up(home: Path, demo_requests: int) -> Iterator[RunningFootfall]:
+    """`footfall demo` with this many requests into home/footfall.db, then `footfall up` on free
+    ports, until the generator is closed."""
     db = home / "footfall.db"
-    footfall("demo", "--requests", str(DEMO_REQUESTS), "--seed", str(DEMO_SEED), db=db)
+    footfall("demo", "--requests", str(demo_requests), "--seed", str(DEMO_SEED), db=db)
     port = free_port()
     env = {**os.environ, "FOOTFALL_DB": str(db),
            "FOOTFALL_DASHBOARD_PORT": str(port), "FOOTFALL_COLLECTOR_PORT": str(free_port())}
@@ -56,6 +64,32 @@ def footfall_up(tmp_path_factory) -> RunningFootfall:
         yield RunningFootfall(url, db)
     finally:
         _stop_group(process)
+
+
+def oidc_provider(*users: dict) -> Iterator[str]:
+    """oidc-provider-mock on a free port with these users to pick on its authorization form; yields
+    its URL until the generator is closed."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "oidc_provider_mock", "--port", str(port),
+         *[arg for user in users for arg in ("--user-claims", json.dumps(user))]],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(url + "/.well-known/openid-configuration", process)
+        yield url
+    finally:
+        stop(process)
+
+
+def on_db(footfall: RunningFootfall, function, *args):
+    """function(conn, *args) on the running Footfall's database."""
+    conn = connect(footfall.db)
+    try:
+        return function(conn, *args)
+    finally:
+        conn.close()
 
 
 def _stop_group(process: subprocess.Popen) -> None:

@@ -17,6 +17,7 @@ from browser_support import (  # noqa: F401 (browser, footfall_up, page: fixture
     column,
     footfall_up,
     keyed,
+    on_db,
     open_page,
     page,
     screenshot,
@@ -27,7 +28,6 @@ from playwright.sync_api import Page, expect
 
 from core.access import SHARED_ANALYST
 from core.home_widgets import WIDGETS
-from db.connection import connect
 from db.edits import save_widget_choices
 from db.home import widget_choices_saved
 
@@ -47,15 +47,6 @@ class Customer:
 
     def profile_url(self, footfall: RunningFootfall) -> str:
         return f"{footfall.url}/customer?id={quote(self.customer_id)}&{ALL_TIME}"
-
-
-def on_db(footfall: RunningFootfall, function, *args):
-    """function(conn, *args) on the test database."""
-    conn = connect(footfall.db)
-    try:
-        return function(conn, *args)
-    finally:
-        conn.close()
 
 
 def query(footfall: RunningFootfall, sql: str, *params) -> list[tuple]:

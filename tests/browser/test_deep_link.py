@@ -15,7 +15,8 @@ from playwright.sync_api import expect
 from db.connection import connect
 
 pytestmark = pytest.mark.browser
-MENU = [re.compile(r"Home$"), re.compile(r"Customers$")]  # each link: its icon's name, then its title
+MENU = [re.compile(r"Home$"), re.compile(r"Customers$"), re.compile(r"Endpoints$"),
+        re.compile(r"Alerts$")]  # each link: its icon's name, then its title
 
 
 def busiest_customer(db) -> tuple[str, str]:

@@ -4,7 +4,6 @@ sees a sign-in page and no data, on every page and deep link."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from browser_support import browser, keyed, open_page, page, screenshot, settled  # noqa: F401 (fixtures)
+from browser_support import browser, keyed, oidc_provider, open_page, page, screenshot, settled  # noqa: F401 (fixtures)
 from playwright.sync_api import Page, expect
 
 from conftest import ROOT, footfall, free_port, stop, wait_for_http
@@ -36,19 +35,8 @@ class SignedDashboard:
 
 @pytest.fixture(scope="module")
 def provider() -> str:
-    """oidc-provider-mock on a free port, with Ana and Eve to pick on its authorization form."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "oidc_provider_mock", "--port", str(port),
-         *[arg for user in (ANA, BEN, EVE) for arg in ("--user-claims", json.dumps(user))]],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(url + "/.well-known/openid-configuration", process)
-        yield url
-    finally:
-        stop(process)
+    """oidc-provider-mock on a free port, with Ana, Ben and Eve to pick on its authorization form."""
+    yield from oidc_provider(ANA, BEN, EVE)
 
 
 @pytest.fixture(scope="module")

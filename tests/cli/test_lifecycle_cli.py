@@ -4,10 +4,16 @@ import json
 import os
 import sqlite3
 import stat
+import time
+from pathlib import Path
 
 import pytest
 
 from conftest import footfall
+from core.keys import key_hash
+from core.links import link_state, token_link_id
+from db.connection import connect
+from db.links import link_by_token_hash, signing_key
 from factories import jsonl, payload
 
 
@@ -88,3 +94,18 @@ def test_the_lifecycle_commands_never_create_a_database(tmp_path):
         result = footfall(*args, db=tmp_path / "none.db", check=False)
         assert result.returncode == 1 and "no database at" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_backup_takes_the_customer_link_key_along_so_links_open_on_the_restored_copy(calls, tmp_path):
+    made = footfall("links", "create", "--customer", "a", db=calls).stdout
+    token = made.split("?link=")[1].split()[0]
+    target = tmp_path / "copy.db"
+    result = footfall("backup", str(target), db=calls)
+    key = Path(f"{target}.link-key")
+    assert f"and the key customer links are signed with, to {key}" in result.stdout
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert key.read_text() == Path(f"{calls}.link-key").read_text()
+    restored = connect(target)
+    stored = link_by_token_hash(restored, key_hash(token))
+    assert link_state(stored, token_link_id(token, signing_key(target)), time.time()) is not None
+    restored.close()

@@ -81,7 +81,7 @@ def test_stopping_the_collector_stops_its_writer_and_workers(conn, db_path):
 def test_a_collector_whose_writer_died_answers_503_and_stores_nothing(conn, db_path):
     process, url = start_collector(db_path, workers=1)  # the HTTP worker runs in the main process
     try:
-        writer = [pid for pid in child_processes(process.pid) if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        writer = [pid for pid in child_processes(process.pid) if Path(f"/proc/{pid}/comm").read_text().strip() == "footfall-writer"]
         assert len(writer) == 1
         os.kill(writer[0], signal.SIGKILL)
         reply = httpx.post(url + "/", content=orjson.dumps(payload()), timeout=10)

@@ -114,8 +114,9 @@ def test_a_collector_killed_under_load_takes_its_processes_with_it_and_restarts_
     load = Load(url).start()
     try:
         time.sleep(1.5)
-        children = named(process.pid, "footfall-writer") + named(process.pid, "footfall-http")
-        assert len(children) == 3
+        children = (named(process.pid, "footfall-writer") + named(process.pid, "footfall-http")
+                    + named(process.pid, "footfall-signal"))
+        assert len(children) == 4  # the writer, two HTTP workers, the signals process
         killed_at = time.monotonic()
         process.kill()  # SIGKILL: no chance to stop anything itself
         process.wait()

@@ -1,0 +1,31 @@
+"""The collector's signals process (footfall-signals): computes gone quiet and peer standing
+(footfall.signals.refresh_signals) at start and every FOOTFALL_SIGNALS_INTERVAL seconds, in a
+process of its own so that the passes over every customer never hold up ingest's CPU. It dies with
+the collector; a refresh that fails is reported and tried again at the next interval.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+
+from collector.processes import die_with_parent, name_process
+
+
+def run_signals(db_path: Path, interval: float) -> None:
+    """Refresh the signals until the collector stops."""
+    from footfall.settings import settings
+    from footfall.signals import refresh_signals
+
+    die_with_parent(signal.SIGKILL)
+    name_process("footfall-signal")
+    rule = settings().quiet_rule
+    while True:
+        started = time.monotonic()
+        try:
+            refresh_signals(db_path, int(time.time()), rule)
+        except Exception as error:  # noqa: BLE001 - reported, and tried again next time
+            print(f"footfall collector: computing signals failed: {error!r}", file=sys.stderr, flush=True)
+        time.sleep(max(1.0, interval - (time.monotonic() - started)))

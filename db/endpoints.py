@@ -1,0 +1,168 @@
+"""Endpoint adoption's rollups, the write side (db/schema.py, migration 6), kept in the same
+transaction as the raw rows (db/writes.py):
+- endpoints: an API's endpoints, a method and a name;
+- customer_endpoints: per customer and endpoint, all time: requests, errors, first and last call;
+- endpoint_daily, endpoint_hourly: per endpoint, customer and day (hour): requests and errors;
+- endpoint_totals: per endpoint and hour: requests and errors;
+- endpoint_callers_daily, endpoint_callers_hourly: per endpoint and day (hour), who called it (a
+  roaring bitmap of customer ids, as db/activity.py keeps for APIs).
+Only identified requests count: adoption is about customers.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from itertools import groupby
+
+from pyroaring import BitMap
+
+from core.periods import DAY, HOUR
+from core.record import Record
+
+EndpointKey = tuple[int, str, str]  # (api_id, method, endpoint name)
+# The caller sets and the per-customer rollup each is the key set of.
+CALLERS = (("endpoint_callers_daily", "day", "endpoint_daily"), ("endpoint_callers_hourly", "hour", "endpoint_hourly"))
+
+
+class EndpointIds:
+    """Endpoint ids by (api_id, method, name), created on first sight and remembered."""
+
+    def __init__(self) -> None:
+        self._ids: dict[EndpointKey, int] = {}
+
+    def forget(self) -> None:
+        """Drop what is remembered (a transaction rolled back, an API was deleted)."""
+        self._ids.clear()
+
+    def ids(self, conn: sqlite3.Connection, keys: Iterable[EndpointKey]) -> dict[EndpointKey, int]:
+        """The id of each key, inside the caller's transaction."""
+        missing = sorted(set(keys) - self._ids.keys())
+        if missing:
+            conn.executemany("INSERT OR IGNORE INTO endpoints (api_id, method, name) VALUES (?, ?, ?)", missing)
+            for key in missing:
+                self._ids[key] = conn.execute(
+                    "SELECT id FROM endpoints WHERE api_id = ? AND method = ? AND name = ?", key).fetchone()[0]
+        return self._ids
+
+
+def add_endpoint_rollups(conn: sqlite3.Connection, endpoint_ids: EndpointIds, api_ids: Sequence[int],
+                         records: Sequence[Record], customer_ids: dict[str, int]) -> None:
+    """Add the identified records to every endpoint rollup."""
+    rows = [(api_id, r, customer_ids[r.customer_id]) for api_id, r in zip(api_ids, records)
+            if r.customer_id is not None]
+    if not rows:
+        return
+    ids = endpoint_ids.ids(conn, ((api_id, r.method, r.endpoint) for api_id, r, _ in rows))
+    daily: dict[tuple, list] = defaultdict(lambda: [0, 0])
+    hourly: dict[tuple, list] = defaultdict(lambda: [0, 0])
+    totals: dict[tuple, list] = defaultdict(lambda: [0, 0])
+    overall: dict[tuple, list] = {}
+    for api_id, r, cid in rows:
+        eid = ids[(api_id, r.method, r.endpoint)]
+        is_error = r.status >= 400
+        day, hour = r.ts - r.ts % DAY, r.ts - r.ts % HOUR
+        for counts in (daily[(eid, day, cid)], hourly[(eid, hour, cid)], totals[(eid, hour)]):
+            counts[0] += 1
+            counts[1] += is_error
+        seen = overall.get((cid, eid))
+        if seen is None:
+            overall[(cid, eid)] = [r.ts, r.ts, 1, int(is_error)]
+        else:
+            seen[0] = min(seen[0], r.ts)
+            seen[1] = max(seen[1], r.ts)
+            seen[2] += 1
+            seen[3] += is_error
+    add = " ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors"
+    conn.executemany(f"INSERT INTO endpoint_daily VALUES (?,?,?,?,?){add}", [(*k, *v) for k, v in sorted(daily.items())])
+    conn.executemany(f"INSERT INTO endpoint_hourly VALUES (?,?,?,?,?){add}", [(*k, *v) for k, v in sorted(hourly.items())])
+    conn.executemany(f"INSERT INTO endpoint_totals VALUES (?,?,?,?){add}", [(*k, *v) for k, v in sorted(totals.items())])
+    conn.executemany(
+        "INSERT INTO customer_endpoints VALUES (?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+        " first_call = MIN(first_call, excluded.first_call), last_call = MAX(last_call, excluded.last_call),"
+        " requests = requests + excluded.requests, errors = errors + excluded.errors",
+        [(*k, *v) for k, v in sorted(overall.items())],
+    )
+    callers_daily: dict[tuple, set] = defaultdict(set)
+    callers_hourly: dict[tuple, set] = defaultdict(set)
+    for eid, day, cid in daily:
+        callers_daily[(eid, day)].add(cid)
+    for eid, hour, cid in hourly:
+        callers_hourly[(eid, hour)].add(cid)
+    for (table, column, _), members in zip(CALLERS, (callers_daily, callers_hourly)):
+        for (eid, start), cids in sorted(members.items()):
+            row = conn.execute(f"SELECT customers FROM {table} WHERE endpoint_id = ? AND {column} = ?",
+                               (eid, start)).fetchone()
+            customers = BitMap.deserialize(row[0]) if row else BitMap()
+            before = len(customers)
+            customers.update(cids)
+            if len(customers) != before:  # every caller already in the set: nothing to write
+                _store_callers(conn, table, eid, start, customers)
+
+
+def _store_callers(conn: sqlite3.Connection, table: str, eid: int, start: int, customers: BitMap) -> None:
+    customers.run_optimize()
+    conn.execute(f"INSERT INTO {table} VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET customers = excluded.customers",
+                 (eid, start, customers.serialize()))
+
+
+def erase_from_endpoints(conn: sqlite3.Connection, cid: int) -> None:
+    """Take one customer out of the endpoint totals and caller sets, inside the caller's
+    transaction (erase_customer; the per-customer rows go with every table referencing customers)."""
+    conn.executemany(
+        "UPDATE endpoint_totals SET requests = requests - ?, errors = errors - ? WHERE endpoint_id = ? AND hour = ?",
+        conn.execute("SELECT requests, errors, endpoint_id, hour FROM endpoint_hourly WHERE customer_id = ?",
+                     (cid,)).fetchall())
+    conn.execute("DELETE FROM endpoint_totals WHERE requests <= 0 AND endpoint_id IN"
+                 " (SELECT endpoint_id FROM customer_endpoints WHERE customer_id = ?)", (cid,))
+    for table, column, rollup in CALLERS:
+        keys = conn.execute(f"SELECT DISTINCT endpoint_id, {column} FROM {rollup} WHERE customer_id = ?", (cid,))
+        for eid, start in keys.fetchall():
+            row = conn.execute(f"SELECT customers FROM {table} WHERE endpoint_id = ? AND {column} = ?",
+                               (eid, start)).fetchone()
+            customers = BitMap.deserialize(row[0]) if row else BitMap()
+            customers.discard(cid)
+            if customers:
+                _store_callers(conn, table, eid, start, customers)
+            else:
+                conn.execute(f"DELETE FROM {table} WHERE endpoint_id = ? AND {column} = ?", (eid, start))
+
+
+def delete_endpoints_of(conn: sqlite3.Connection, api_id: int) -> None:
+    """Remove an API's endpoints and every endpoint rollup row of them, inside the caller's
+    transaction (delete_api)."""
+    ids = json.dumps([eid for (eid,) in conn.execute("SELECT id FROM endpoints WHERE api_id = ?", (api_id,))])
+    for table in ("customer_endpoints", "endpoint_daily", "endpoint_hourly", "endpoint_totals",
+                  *(table for table, _, _ in CALLERS)):
+        conn.execute(f"DELETE FROM {table} WHERE endpoint_id IN (SELECT value FROM json_each(?))", (ids,))
+    conn.execute("DELETE FROM endpoints WHERE api_id = ?", (api_id,))
+
+
+def rebuild_endpoint_rollups(conn: sqlite3.Connection) -> None:
+    """Fill the endpoint rollups from the raw requests, inside the caller's transaction (migration 6;
+    the benchmark's bulk load). Requests pruned before then are not in them."""
+    for table in ("customer_endpoints", "endpoint_daily", "endpoint_hourly", "endpoint_totals",
+                  *(table for table, _, _ in CALLERS)):
+        conn.execute(f"DELETE FROM {table}")
+    conn.execute("INSERT OR IGNORE INTO endpoints (api_id, method, name)"
+                 " SELECT DISTINCT api_id, method, endpoint FROM requests WHERE customer_id IS NOT NULL ORDER BY 1, 2, 3")
+    calls = ("SELECT e.id AS endpoint_id, r.customer_id, r.ts, r.status >= 400 AS error FROM requests r"
+             " JOIN endpoints e ON e.api_id = r.api_id AND e.method = r.method AND e.name = r.endpoint"
+             " WHERE r.customer_id IS NOT NULL")
+    conn.execute("INSERT INTO endpoint_daily (endpoint_id, day, customer_id, requests, errors)"
+                 f" SELECT endpoint_id, ts - ts % {DAY:d}, customer_id, COUNT(*), SUM(error) FROM ({calls})"
+                 " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+    conn.execute("INSERT INTO endpoint_hourly (endpoint_id, hour, customer_id, requests, errors)"
+                 f" SELECT endpoint_id, ts - ts % {HOUR:d}, customer_id, COUNT(*), SUM(error) FROM ({calls})"
+                 " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+    conn.execute("INSERT INTO endpoint_totals (endpoint_id, hour, requests, errors)"
+                 " SELECT endpoint_id, hour, SUM(requests), SUM(errors) FROM endpoint_hourly GROUP BY 1, 2 ORDER BY 1, 2")
+    conn.execute("INSERT INTO customer_endpoints (customer_id, endpoint_id, first_call, last_call, requests, errors)"
+                 f" SELECT customer_id, endpoint_id, MIN(ts), MAX(ts), COUNT(*), SUM(error) FROM ({calls})"
+                 " GROUP BY 1, 2 ORDER BY 1, 2")
+    for table, column, rollup in CALLERS:
+        rows = conn.execute(f"SELECT endpoint_id, {column}, customer_id FROM {rollup} ORDER BY 1, 2")
+        for (eid, start), group in groupby(rows, key=lambda row: (row[0], row[1])):
+            _store_callers(conn, table, eid, start, BitMap(row[2] for row in group))

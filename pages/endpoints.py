@@ -1,0 +1,83 @@
+"""Endpoints: every endpoint with its customers in the period; pick one to see who calls it, who
+started and who moved off it (called it before the period and not in it)."""
+
+import streamlit as st
+
+from db import adoption
+from ui import data
+from ui.format import format_count, format_percent, plain
+from ui.sidebar import ALL_APIS, current_view
+from ui.signals import (
+    ADOPTION_COLUMNS,
+    ENDPOINT_COLUMNS,
+    MOVED_OFF_COLUMNS,
+    SHOWN_CUSTOMERS,
+    adoption_table,
+    endpoint_table,
+)
+from ui.widgets import customer_table, selected_value
+
+view = current_view()
+where = "every API" if view.api_name == ALL_APIS else plain(view.api_name)
+
+st.title("Endpoints")
+st.caption(f"Endpoints of {where} called by customers · {view.period_text}. Pick one to see its customers.")
+
+endpoints = data.read(adoption.endpoint_list, view.scope)
+if endpoints.is_empty():
+    st.info("No customer has called an endpoint yet. Send traffic to the collector, or fill a demo database "
+            "with `python -m footfall demo`.")
+    st.stop()
+
+picked = selected_value(
+    st.dataframe(endpoint_table(endpoints), key="endpoints_table", hide_index=True, width="stretch",
+                 column_order=["endpoint", *(["api"] if view.api_name == ALL_APIS else []), "customers", "requests",
+                               "errors", "error_rate"],
+                 column_config=ENDPOINT_COLUMNS, height=min(38 + 35 * endpoints.height, 38 + 35 * 12),
+                 on_select="rerun", selection_mode="single-row"),
+    endpoints, "endpoint_id")
+
+labels = {row["endpoint_id"]: row["endpoint"] if view.api_name != ALL_APIS else f"{row['api']} · {row['endpoint']}"
+          for row in endpoints.iter_rows(named=True)}
+# A row just picked wins; else a link to one endpoint (?endpoint=ID, as a profile opens it).
+linked = next((eid for eid in labels if str(eid) == st.query_params.get("endpoint")), None)
+if picked is not None and picked != st.session_state.get("_endpoint_picked"):
+    st.session_state["endpoint_choice"] = picked
+elif linked is not None and st.query_params.get("endpoint") != st.session_state.get("_endpoint_in_url"):
+    st.session_state["endpoint_choice"] = linked
+st.session_state["_endpoint_picked"] = picked
+chosen = st.selectbox("Endpoint", list(labels), format_func=labels.get, key="endpoint_choice")
+st.query_params["endpoint"] = st.session_state["_endpoint_in_url"] = str(chosen)
+
+summary = data.read(adoption.endpoint_summary, chosen, view.scope)
+callers, requests, new, moved = st.columns(4)
+callers.metric("Customers", format_count(summary.customers), border=True, help="Customers who called it in the period")
+requests.metric("Requests", format_count(summary.requests), border=True,
+                delta=f"{format_percent(100 * summary.errors / summary.requests if summary.requests else None)} errors",
+                delta_color="off", delta_arrow="off", help="Their requests in the period, and the share that failed")
+new.metric("New customers", format_count(summary.new_customers), border=True,
+           help="Customers whose first call of this endpoint fell in the period")
+moved.metric("Moved off", format_count(summary.moved_off), border=True,
+             help="Customers who called it before the period and not in it")
+
+calling, moved_off = st.tabs([f"Calling it ({format_count(summary.customers)})",
+                              f"Moved off ({format_count(summary.moved_off)})"])
+with calling:
+    rows = data.read(adoption.endpoint_customers, chosen, view.scope, SHOWN_CUSTOMERS)
+    if rows.is_empty():
+        st.caption("No customer called it in this period.")
+    else:
+        if summary.customers > rows.height:
+            st.caption(f"The {format_count(rows.height)} busiest of {format_count(summary.customers)}; "
+                       "`footfall endpoints --endpoint ...` lists every one.")
+        customer_table(adoption_table(rows), "endpoint_customers", ADOPTION_COLUMNS,
+                       height=min(38 + 35 * rows.height, 38 + 35 * 15))
+with moved_off:
+    rows = data.read(adoption.endpoint_moved_off, chosen, view.scope, SHOWN_CUSTOMERS)
+    if rows.is_empty():
+        st.caption("Nobody moved off it: every customer who called it before the period called it in the period too.")
+    else:
+        if summary.moved_off > rows.height:
+            st.caption(f"The {format_count(rows.height)} who called it last, of {format_count(summary.moved_off)}.")
+        customer_table(adoption_table(rows), "endpoint_moved_off", MOVED_OFF_COLUMNS,
+                       height=min(38 + 35 * rows.height, 38 + 35 * 15))

@@ -1,0 +1,65 @@
+"""One firing per rule and customer per episode: checks while a rule keeps holding add nothing,
+the firing is resolved when it stops, and a new episode fires again."""
+
+from __future__ import annotations
+
+import time
+
+from alerts_support import HOUR, firing_rows, in_hour, through_collector, webhook  # noqa: F401 (webhook: a fixture)
+from db.alert_checks import check_alerts
+from db.edits import add_alert_rule, remove_alert_rule
+from footfall.alerts import run_alert_check
+
+FIRST = int(time.time()) // HOUR * HOUR - 6 * HOUR  # three hours judged in turn: failing, fine, failing again
+CALLS = [*in_hour("acme", FIRST, 30, errors=12), *in_hour("acme", FIRST + HOUR, 30, errors=0),
+         *in_hour("acme", FIRST + 2 * HOUR, 30, errors=15), *in_hour("calm", FIRST, 30, errors=1)]
+
+
+def test_checks_while_a_rule_keeps_holding_keep_one_firing(conn, db_path, webhook):
+    through_collector(db_path, CALLS, webhook.url)
+    add_alert_rule(conn, 1, None, "error_rate", 0.2)
+
+    first = check_alerts(conn, FIRST + HOUR + 60)
+    second = check_alerts(conn, FIRST + HOUR + 1800)  # the same hour is judged: still failing
+
+    assert [m.customer_id for m in first.opened] == ["acme"] and second.opened == second.resolved == []
+    assert [(customer, fired, resolved) for _, customer, _, fired, resolved, *_ in firing_rows(conn)] == [
+        ("acme", FIRST + HOUR + 60, None)]
+
+
+def test_the_firing_is_resolved_when_the_rule_stops_holding_and_a_new_episode_fires_again(conn, db_path, webhook):
+    through_collector(db_path, CALLS, webhook.url)
+    add_alert_rule(conn, 1, None, "error_rate", 0.2)
+
+    check_alerts(conn, FIRST + HOUR + 60)
+    resolved = check_alerts(conn, FIRST + 2 * HOUR + 60)  # the hour with no errors
+    again = check_alerts(conn, FIRST + 3 * HOUR + 60)  # failing again
+
+    assert [m.customer_id for m in resolved.resolved] == ["acme"] and resolved.opened == []
+    assert [m.customer_id for m in again.opened] == ["acme"]
+    assert [(customer, value, fired, ended) for _, customer, value, fired, ended, *_ in firing_rows(conn)] == [
+        ("acme", 12 / 30, FIRST + HOUR + 60, FIRST + 2 * HOUR + 60),
+        ("acme", 15 / 30, FIRST + 3 * HOUR + 60, None),
+    ]
+
+
+def test_each_episode_reaches_the_webhook_once(conn, db_path, webhook):
+    through_collector(db_path, CALLS, webhook.url)
+    add_alert_rule(conn, 1, None, "error_rate", 0.2)
+
+    for now in (FIRST + HOUR + 60, FIRST + HOUR + 600, FIRST + 2 * HOUR + 60, FIRST + 3 * HOUR + 60,
+                FIRST + 3 * HOUR + 600):
+        run_alert_check(conn, now, webhook.url)
+
+    assert [(b["footfall"]["customer_id"], b["footfall"]["value"]) for b in webhook.bodies] == [
+        ("acme", 12 / 30), ("acme", 15 / 30)]
+    assert webhook.attempts == 2
+
+
+def test_removing_a_rule_removes_its_firings(conn, db_path, webhook):
+    through_collector(db_path, CALLS, webhook.url)
+    rule = add_alert_rule(conn, 1, None, "error_rate", 0.2)
+    check_alerts(conn, FIRST + HOUR + 60)
+
+    assert remove_alert_rule(conn, rule) and firing_rows(conn) == []
+    assert not remove_alert_rule(conn, rule)

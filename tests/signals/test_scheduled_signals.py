@@ -1,0 +1,90 @@
+"""The scheduled signals: the collector computes gone quiet and peer standing on its own, the
+pages read what it kept, and nothing of an erased customer stays in them."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from conftest import footfall, start_collector, stop
+from core.periods import preset_period
+from core.quiet import QuietRule
+from core.scope import Scope
+from db.connection import connect
+from db.lifecycle import erase_customer
+from db.quiet import gone_quiet, quiet_customers
+from db.snapshots import snapshot_keys
+from db.standing import peer_standing
+from signals_support import DAY, Sent, daily, send
+
+TODAY = int(time.time()) // DAY * DAY
+RECENT = TODAY - 7 * DAY
+
+
+def traffic() -> list[Sent]:
+    return [*daily("steady", 12, RECENT - 28 * DAY, TODAY), *daily("fading", 12, RECENT - 28 * DAY, RECENT),
+            *daily("fading", 1, RECENT, TODAY), *[Sent(f"small{i}", TODAY - 3600 * i) for i in range(5)]]
+
+
+def wait_for_snapshots(db_path, after: int, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        conn = connect(db_path)
+        keys = snapshot_keys(conn, "quiet", 1)
+        conn.close()
+        if keys and min(keys.values()) >= after:
+            return keys
+        time.sleep(0.2)
+    raise TimeoutError("the collector kept no signals")
+
+
+@pytest.fixture
+def collected(conn, db_path):
+    process, url = start_collector(db_path, FOOTFALL_MAX_BODY_BYTES="200000", FOOTFALL_SIGNALS_INTERVAL="1")
+    try:
+        send(url, traffic())
+        sent_at = int(time.time()) + 1
+        wait_for_snapshots(db_path, sent_at)
+        yield conn
+    finally:
+        stop(process)
+
+
+def test_the_collector_keeps_gone_quiet_ready_and_the_pages_read_it(collected):
+    conn = collected
+    now = int(time.time())
+    stored = gone_quiet(conn, 1, now, QuietRule())
+    assert stored["customer_id"].to_list() == ["fading"]
+    assert stored.equals(quiet_customers(conn, 1, now, QuietRule()))
+
+
+def test_the_collector_keeps_each_preset_period_s_peers_and_the_profile_ranks_against_them(collected):
+    conn = collected
+    now = int(time.time())
+    fading = conn.execute("SELECT id FROM customers WHERE external_id = 'fading'").fetchone()[0]
+    kept = peer_standing(conn, fading, Scope(1, preset_period("90d", now)), now)
+    assert kept.as_of is not None and now - kept.as_of < 30  # read from what the collector kept
+    assert kept.peers == 2  # steady and fading; the five small customers have under 20 requests
+    custom = peer_standing(conn, fading, Scope(1, preset_period("90d", now - 10 * DAY)), now)
+    assert custom.as_of is None and custom.peers == 2  # another period: computed when asked
+
+
+def test_erasing_a_customer_drops_every_kept_signal_until_the_next_refresh(conn, db_path):
+    process, url = start_collector(db_path, FOOTFALL_MAX_BODY_BYTES="200000", FOOTFALL_SIGNALS_INTERVAL="3600")
+    try:
+        send(url, traffic())
+        footfall("signals", db=db_path)
+        assert snapshot_keys(conn, "quiet", 1) and snapshot_keys(conn, "peers", None)
+        erase_customer(conn, "fading")
+        assert snapshot_keys(conn, "quiet", 1) == {} and snapshot_keys(conn, "peers", None) == {}
+        assert gone_quiet(conn, 1, int(time.time()), QuietRule()).is_empty()
+    finally:
+        stop(process)
+
+
+def test_the_signals_command_computes_them_without_a_collector(conn, db_path):
+    result = footfall("signals", db=db_path)
+    assert "peer standing for 2 scopes" in result.stdout  # "All APIs" and Test API
+    lengths = sorted(int(u) - int(s) if s else 0 for s, u in (k.split(":") for k in snapshot_keys(conn, "peers", 1)))
+    assert lengths == [0, DAY, 7 * DAY, 30 * DAY, 90 * DAY]  # the presets; 0: all time
