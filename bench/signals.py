@@ -1,8 +1,9 @@
 """The signal pages' data (issue 11), timed cold like the other pages, beside the same figures
 computed naively by GROUP BY over the raw requests, and compared.
 
-- endpoints: what pages/endpoints.py reads: the endpoint list, then the busiest endpoint's
-  summary, its 200 busiest customers and the 200 who moved off it most recently;
+- endpoints: what pages/endpoints.py reads on opening: the endpoint list, then the busiest
+  endpoint's summary and its 200 busiest customers (from the scheduled snapshot; and live);
+  endpoints_moved_off: the 200 who moved off it most recently, when that list is chosen;
 - gone_quiet: the home widget and the customers page's filter (db.quiet.gone_quiet), read from the
   scheduled snapshot; and computed live, as without a collector;
 - profile_signals: what the profile adds: the customer's endpoints, peer standing (from the
@@ -42,18 +43,22 @@ from db.frames import frame
 from db.scope import scope_where
 from footfall.alerts import run_alert_check
 from footfall.signals import refresh_signals
-from ui.signals import SHOWN_CUSTOMERS
 
 PERIOD = "30d"
 
 
-def endpoints_data(conn, scope: Scope) -> dict:
-    """What pages/endpoints.py reads on opening: the list, then the first (busiest) endpoint."""
+def endpoints_data(conn, scope: Scope, now: int) -> dict:
+    """What pages/endpoints.py reads on opening: the list, then the first (busiest) endpoint's
+    figures and busiest callers."""
     listed = adoption.endpoint_list(conn, scope)
     top = listed["endpoint_id"][0]
     return {"list": listed, "endpoint": top, "summary": adoption.endpoint_summary(conn, top, scope),
-            "customers": adoption.endpoint_customers(conn, top, scope, SHOWN_CUSTOMERS),
-            "moved_off": adoption.endpoint_moved_off(conn, top, scope, SHOWN_CUSTOMERS)}
+            "customers": adoption.endpoint_top_callers(conn, top, scope, now).rows}
+
+
+def moved_off_data(conn, scope: Scope, endpoint_id: int) -> pl.DataFrame:
+    """What the endpoints page reads when "Moved off" is chosen."""
+    return adoption.endpoint_moved_off(conn, endpoint_id, scope, adoption.TOP_CALLERS)
 
 
 def customer_page_data(conn, scope: Scope, cid: int) -> dict:
@@ -106,8 +111,8 @@ def naive_endpoints(conn, scope: Scope, endpoint: str) -> dict:
                       [*params, endpoint], {"cid": pl.Int64, "requests": pl.Int64})
     names = frame(conn, "SELECT id AS cid, external_id AS customer_id FROM customers", [],
                   {"cid": pl.Int64, "customer_id": pl.String})
-    top = (customers.join(names, on="cid").sort(["requests", "customer_id"], descending=[True, False])
-           .head(SHOWN_CUSTOMERS))
+    top = (customers.sort(["requests", "cid"], descending=[True, False]).head(adoption.TOP_CALLERS)
+           .join(names, on="cid", maintain_order="left"))
     moved = calls.filter((pl.col("first_call") < since) & (pl.col("in_period") == 0))
     return {"list": listed, "customers": top,
             "new": calls.filter((pl.col("first_call") >= since) & (pl.col("first_call") < until)).height,
@@ -202,18 +207,21 @@ def bench_signals(db: Path, end: int, cold: ColdCache, scopes: dict[str, Scope],
     for name, scope in scopes.items():
         conn = connect_readonly(db)
         cid = conn.execute("SELECT id FROM customers WHERE external_id = ?", (largest[name],)).fetchone()[0]
+        busiest = adoption.endpoint_list(conn, scope)["endpoint_id"][0]
         conn.close()
         pages = {
-            "endpoints": lambda c, s=scope: endpoints_data(c, s),
+            "endpoints": lambda c, s=scope: endpoints_data(c, s, end),
             "gone_quiet": lambda c, s=scope: quiet.gone_quiet(c, s.api_id, end, rule),
             "profile_signals": lambda c, s=scope, i=cid: profile_signals_data(c, s, i, end, rule),
+            "endpoints_moved_off": lambda c, s=scope, e=busiest: moved_off_data(c, s, e),
             "customer_page": lambda c, s=scope, i=cid: customer_page_data(c, s, i),
             "alerts": alerts_data,
         }
         ms, runs, warm, results = {}, {}, {}, {}
         for page, read in pages.items():
             ms[page], runs[page], warm[page], results[page] = _times(cold, db, read, repeat)
-        live = {"gone_quiet": lambda c, s=scope: quiet.quiet_customers(c, s.api_id, end, rule),
+        live = {"endpoint_callers": lambda c, s=scope, e=busiest: adoption.endpoint_customers(c, e, s, adoption.TOP_CALLERS),
+                "gone_quiet": lambda c, s=scope: quiet.quiet_customers(c, s.api_id, end, rule),
                 "peers": lambda c, s=scope: standing_reads.peers(c, s)}
         out["signals_live_ms"][name] = _round({k: timed(cold, db, read)[0] for k, read in live.items()})
         out["signals_ms"][name], out["signals_cold_runs_ms"][name] = _round(ms), runs
@@ -260,8 +268,9 @@ def _naive(db: Path, cold: ColdCache, name: str, scope: Scope, cid: int, end: in
     check("endpoint moved off", summary.moved_off == want["moved_off"], summary.moved_off, want["moved_off"])
     check("endpoint top customers", got["customers"].select("customer_id", "requests").equals(
         want["customers"].select("customer_id", "requests")), got["customers"].head(3), want["customers"].head(3))
-    check("moved off, latest first", got["moved_off"]["last_call"].to_list() == want["moved_last_calls"][:SHOWN_CUSTOMERS],
-          got["moved_off"]["last_call"].head(3).to_list(), want["moved_last_calls"][:3])
+    moved = results["endpoints_moved_off"]
+    check("moved off, latest first", moved["last_call"].to_list() == want["moved_last_calls"][:adoption.TOP_CALLERS],
+          moved["last_call"].head(3).to_list(), want["moved_last_calls"][:3])
     quiet_rows = results["gone_quiet"]
     check("gone quiet", quiet_rows.select("cid", "recent_requests", "reason").sort("cid").equals(
         want_quiet.select("cid", pl.col("recent").alias("recent_requests"), "reason").sort("cid")),

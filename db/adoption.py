@@ -23,8 +23,12 @@ from core.scope import Scope
 from db.figures import DISPLAY_NAME
 from db.frames import frame
 from db.scope import PartSql, api_where, scope_where, whole_days_and_edge_hours_sql
+from db.snapshots import period_key, snapshot
 
 ENDPOINT = "e.method || ' ' || e.name"  # how an endpoint is shown: "GET /v1/orders/{id}"
+TOP_CALLERS = 200  # rows of the endpoints page's tables; the CLI lists every caller
+TOP_CALLERS_SIGNAL = "endpoint_callers"  # db/snapshots.py
+SNAPSHOT_MAX_AGE = 2 * 3600  # seconds: an older snapshot of the busiest callers is computed afresh
 _COUNTS = {"requests": pl.Int64, "errors": pl.Int64, "first_call": pl.Int64, "last_call": pl.Int64}
 
 
@@ -137,36 +141,74 @@ def endpoint_summary(conn: sqlite3.Connection, endpoint_id: int, scope: Scope) -
     requests, errors = conn.execute(
         "SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(errors), 0) FROM endpoint_totals"
         " WHERE endpoint_id = ? AND hour >= ? AND hour < ?", (endpoint_id, since, until)).fetchone()
-    new = conn.execute("SELECT COUNT(*) FROM customer_endpoints WHERE endpoint_id = ? AND first_call >= ?"
-                       " AND first_call < ?", (endpoint_id, since, until)).fetchone()[0]
-    before = BitMap(cid for (cid,) in conn.execute(
-        "SELECT customer_id FROM customer_endpoints WHERE endpoint_id = ? AND first_call < ?", (endpoint_id, since)))
-    return EndpointSummary(len(callers), requests, errors, new, len(before - callers))
+    new, before = conn.execute(
+        "SELECT COALESCE(SUM(first_call >= ?), 0), COALESCE(SUM(first_call < ?), 0) FROM customer_endpoints"
+        " WHERE endpoint_id = ? AND first_call < ?", (since, since, endpoint_id, until)).fetchone()
+    # The period's callers are the new ones and those who called before it; whoever else called
+    # before it moved off: counted, not listed (a popular endpoint has tens of thousands of callers).
+    return EndpointSummary(len(callers), requests, errors, new, before - (len(callers) - new))
 
 
-def endpoint_name(conn: sqlite3.Connection, endpoint_id: int) -> dict | None:
-    """The endpoint's api_id, api name and how it is shown, or None for an unknown id."""
-    row = conn.execute(f"SELECT e.api_id, a.name, {ENDPOINT} FROM endpoints e JOIN apis a ON a.id = e.api_id"
-                       " WHERE e.id = ?", (endpoint_id,)).fetchone()
-    return None if row is None else {"api_id": row[0], "api": row[1], "endpoint": row[2]}
+def endpoint_counts(conn: sqlite3.Connection, endpoint_id: int, scope: Scope, limit: int | None = None) -> pl.DataFrame:
+    """(cid, requests, errors) of each customer who called the endpoint in the period, busiest
+    first (ties: the customer who came first); `limit` rows at most."""
+    if scope.period.is_all_time:  # all time is what customer_endpoints keeps
+        sql, params = ("SELECT customer_id AS cid, requests, errors FROM customer_endpoints WHERE endpoint_id = ?",
+                       [endpoint_id])
+    else:
+        period, params = _period_sql(scope, "customer_id, requests, errors", "endpoint_id = ?", [endpoint_id])
+        sql = f"SELECT customer_id AS cid, SUM(requests) AS requests, SUM(errors) AS errors FROM ({period}) GROUP BY 1"
+    return frame(conn, f"{sql} ORDER BY requests DESC, cid LIMIT ?", [*params, -1 if limit is None else limit],
+                 schema={"cid": pl.Int64, "requests": pl.Int64, "errors": pl.Int64})
+
+
+def _named_callers(conn: sqlite3.Connection, endpoint_id: int, counts: pl.DataFrame) -> pl.DataFrame:
+    """endpoint_counts' rows with each customer's ID, name, and first and last call, in their order."""
+    named = frame(
+        conn,
+        f"""SELECT c.id AS cid, c.external_id AS customer_id, {DISPLAY_NAME} AS display_name, ce.first_call, ce.last_call
+            FROM json_each(?) AS callers CROSS JOIN customers c ON c.id = callers.value
+            JOIN customer_endpoints ce ON ce.customer_id = c.id AND ce.endpoint_id = ?""",
+        [json.dumps(counts["cid"].to_list()), endpoint_id],
+        schema={"cid": pl.Int64, "customer_id": pl.String, "display_name": pl.String, "first_call": pl.Int64,
+                "last_call": pl.Int64},
+    )
+    return counts.join(named, on="cid", how="inner", maintain_order="left").select(
+        "cid", "customer_id", "display_name", "requests", "errors", "first_call", "last_call")
 
 
 def endpoint_customers(conn: sqlite3.Connection, endpoint_id: int, scope: Scope, limit: int | None = None) -> pl.DataFrame:
     """Who called the endpoint in the period: cid, customer_id (shown), display_name, requests,
     errors, first_call and last_call (all time). Busiest first; `limit` rows at most."""
-    period, params = _period_sql(scope, "customer_id, requests, errors", "endpoint_id = ?", [endpoint_id])
-    return frame(
-        conn,
-        f"""WITH period AS (SELECT customer_id, SUM(requests) AS requests, SUM(errors) AS errors
-                            FROM ({period}) GROUP BY customer_id ORDER BY requests DESC, customer_id LIMIT ?)
-            SELECT c.id AS cid, c.external_id AS customer_id, {DISPLAY_NAME} AS display_name, p.requests, p.errors,
-                   ce.first_call, ce.last_call
-            FROM period p JOIN customers c ON c.id = p.customer_id
-            JOIN customer_endpoints ce ON ce.customer_id = p.customer_id AND ce.endpoint_id = ?
-            ORDER BY p.requests DESC, customer_id""",
-        [*params, -1 if limit is None else limit, endpoint_id],
-        schema={"cid": pl.Int64, "customer_id": pl.String, "display_name": pl.String, **_COUNTS},
-    )
+    return _named_callers(conn, endpoint_id, endpoint_counts(conn, endpoint_id, scope, limit))
+
+
+@dataclass(frozen=True)
+class TopCallers:
+    """The busiest callers of an endpoint in a period, as the endpoints page shows them."""
+
+    rows: pl.DataFrame  # as endpoint_customers, TOP_CALLERS at most
+    as_of: int | None  # when the collector computed them (db/snapshots.py); None: just now
+
+
+def top_callers_key(endpoint_id: int, scope: Scope) -> str:
+    """The snapshot key of an endpoint's busiest callers in the scope's period."""
+    return f"{endpoint_id}|{period_key(scope)}"
+
+
+def endpoint_top_callers(conn: sqlite3.Connection, endpoint_id: int, scope: Scope, now: int) -> TopCallers:
+    """The endpoint's TOP_CALLERS busiest callers: what the collector computed for this period
+    within SNAPSHOT_MAX_AGE (the preset periods), else computed now. Adding up a popular endpoint's
+    rows for a month takes a pass over tens of thousands of customers' days."""
+    stored = snapshot(conn, TOP_CALLERS_SIGNAL, None, top_callers_key(endpoint_id, scope))
+    if stored is not None and now - stored.computed_at <= SNAPSHOT_MAX_AGE:
+        return TopCallers(_named_callers(conn, endpoint_id, stored.frame), stored.computed_at)
+    return TopCallers(endpoint_customers(conn, endpoint_id, scope, TOP_CALLERS), None)
+
+
+def endpoint_ids(conn: sqlite3.Connection) -> list[int]:
+    """Every endpoint's id."""
+    return [eid for (eid,) in conn.execute("SELECT id FROM endpoints ORDER BY id")]
 
 
 def endpoint_moved_off(conn: sqlite3.Connection, endpoint_id: int, scope: Scope, limit: int | None = None) -> pl.DataFrame:

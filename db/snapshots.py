@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from core.scope import Scope
+
 EVERY_API = 0  # signal_snapshots.api_id for "All APIs"
 
 
@@ -25,6 +27,12 @@ class Snapshot:
     key: str
     computed_at: int
     frame: pl.DataFrame
+
+
+def period_key(scope: Scope) -> str:
+    """A key for a scope's period: "since:until", an open end left empty."""
+    since, until = scope.period.since, scope.period.until
+    return f"{'' if since is None else since}:{'' if until is None else until}"
 
 
 def save_snapshot(conn: sqlite3.Connection, signal: str, api_id: int | None, key: str, frame: pl.DataFrame,

@@ -19,17 +19,11 @@ from core.standing import Standing, peer_figures, peer_p95, standing
 from db.figures import customer_totals_sql, latency_percentiles
 from db.frames import frame
 from db.scope import api_where
-from db.snapshots import snapshot, snapshot_keys
+from db.snapshots import period_key, snapshot, snapshot_keys
 
 SIGNAL = "peers"
 SNAPSHOT_MAX_AGE = 2 * 3600  # seconds: older peer figures are computed afresh
 _PEER_SCHEMA = {"cid": pl.Int64, "requests": pl.Int64, "error_rate": pl.Float64, "p95_ms": pl.Float64}
-
-
-def period_key(scope: Scope) -> str:
-    """The snapshot key of the scope's period: "since:until", an open end left empty."""
-    since, until = scope.period.since, scope.period.until
-    return f"{'' if since is None else since}:{'' if until is None else until}"
 
 
 def peers(conn: sqlite3.Connection, scope: Scope) -> pl.DataFrame:

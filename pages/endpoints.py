@@ -11,9 +11,10 @@ from ui.signals import (
     ADOPTION_COLUMNS,
     ENDPOINT_COLUMNS,
     MOVED_OFF_COLUMNS,
-    SHOWN_CUSTOMERS,
     adoption_table,
+    callers_caption,
     endpoint_table,
+    signals_now,
 )
 from ui.widgets import customer_table, selected_value
 
@@ -60,20 +61,12 @@ new.metric("New customers", format_count(summary.new_customers), border=True,
 moved.metric("Moved off", format_count(summary.moved_off), border=True,
              help="Customers who called it before the period and not in it")
 
-calling, moved_off = st.tabs([f"Calling it ({format_count(summary.customers)})",
-                              f"Moved off ({format_count(summary.moved_off)})"])
-with calling:
-    rows = data.read(adoption.endpoint_customers, chosen, view.scope, SHOWN_CUSTOMERS)
-    if rows.is_empty():
-        st.caption("No customer called it in this period.")
-    else:
-        if summary.customers > rows.height:
-            st.caption(f"The {format_count(rows.height)} busiest of {format_count(summary.customers)}; "
-                       "`footfall endpoints --endpoint ...` lists every one.")
-        customer_table(adoption_table(rows), "endpoint_customers", ADOPTION_COLUMNS,
-                       height=min(38 + 35 * rows.height, 38 + 35 * 15))
-with moved_off:
-    rows = data.read(adoption.endpoint_moved_off, chosen, view.scope, SHOWN_CUSTOMERS)
+shown = st.segmented_control(
+    "Customers", ["calling", "moved_off"], default="calling", key="endpoint_list_shown", label_visibility="collapsed",
+    format_func={"calling": f"Calling it ({format_count(summary.customers)})",
+                 "moved_off": f"Moved off ({format_count(summary.moved_off)})"}.get)
+if shown == "moved_off":
+    rows = data.read(adoption.endpoint_moved_off, chosen, view.scope, adoption.TOP_CALLERS)
     if rows.is_empty():
         st.caption("Nobody moved off it: every customer who called it before the period called it in the period too.")
     else:
@@ -81,3 +74,11 @@ with moved_off:
             st.caption(f"The {format_count(rows.height)} who called it last, of {format_count(summary.moved_off)}.")
         customer_table(adoption_table(rows), "endpoint_moved_off", MOVED_OFF_COLUMNS,
                        height=min(38 + 35 * rows.height, 38 + 35 * 15))
+else:
+    top = data.read(adoption.endpoint_top_callers, chosen, view.scope, signals_now())
+    if top.rows.is_empty():
+        st.caption("No customer called it in this period.")
+    else:
+        st.caption(callers_caption(top, summary.customers))
+        customer_table(adoption_table(top.rows), "endpoint_customers", ADOPTION_COLUMNS,
+                       height=min(38 + 35 * top.rows.height, 38 + 35 * 15))

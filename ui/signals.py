@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.quiet import QuietRule
 from core.standing import MIN_PEER_REQUESTS, Standing
+from db.adoption import TopCallers
 from footfall.settings import settings
 from ui.format import ago, format_count, format_ms, format_percent, format_time
 
@@ -95,7 +96,13 @@ HOME_QUIET_COLUMNS = {
     "last_active": st.column_config.DatetimeColumn("Last request", format="MMM D, HH:mm", width="small"),
 }
 
-SHOWN_CUSTOMERS = 200  # rows of an endpoint's customer tables; the CLI lists every one
+def callers_caption(top: TopCallers, customers: int) -> str:
+    """What the endpoint's callers table holds: all of them or the busiest, and as of when."""
+    shown = (f"The {format_count(top.rows.height)} busiest of {format_count(customers)}; "
+             "`footfall endpoints --endpoint ...` lists every one" if customers > top.rows.height
+             else f"All {format_count(top.rows.height)}")
+    when = "" if top.as_of is None else f", as of {format_time(top.as_of)}"
+    return f"{shown}{when}. Select a row to open the profile."
 
 
 def endpoint_table(frame: pl.DataFrame) -> pl.DataFrame:

@@ -55,10 +55,10 @@ def test_the_last_line_is_json_with_every_figure_and_the_consistency_check_passe
     assert figures["browser"] == {"skipped": True}
     assert figures["signals_consistency"] == "passed", figures.get("signals_consistency_problems")
     for scope in ("one_api", "all_apis"):
-        assert set(figures["signals_ms"][scope]) == {"endpoints", "gone_quiet", "profile_signals", "customer_page",
-                                                     "alerts"}
+        assert set(figures["signals_ms"][scope]) == {"endpoints", "endpoints_moved_off", "gone_quiet", "profile_signals",
+                                                     "customer_page", "alerts"}
         assert set(figures["signals_naive_ms"][scope]) == {"endpoints", "gone_quiet", "profile_signals", "customer_page"}
-        assert set(figures["signals_live_ms"][scope]) == {"gone_quiet", "peers"}
+        assert set(figures["signals_live_ms"][scope]) == {"endpoint_callers", "gone_quiet", "peers"}
     assert figures["refresh_scopes"] == 5 and figures["refresh_seconds"] >= 0
 
 

@@ -76,6 +76,7 @@ def test_the_endpoints_page_shows_an_endpoint_s_customers_and_who_moved_off(foot
     expect(keyed(page, "endpoint_customers")).to_be_visible()
     screenshot(page, "endpoints-page")
 
-    page.get_by_role("tab", name="Moved off").click()
+    keyed(page, "endpoint_list_shown").get_by_text(re.compile("^Moved off")).click()
     settled(page)
+    expect(keyed(page, "endpoint_moved_off")).to_be_visible()
     screenshot(page, "endpoints-moved-off")

@@ -11,6 +11,7 @@ from conftest import footfall, start_collector, stop
 from core.periods import preset_period
 from core.quiet import QuietRule
 from core.scope import Scope
+from db.adoption import TOP_CALLERS, endpoint_by_name, endpoint_customers, endpoint_top_callers
 from db.connection import connect
 from db.lifecycle import erase_customer
 from db.quiet import gone_quiet, quiet_customers
@@ -88,3 +89,18 @@ def test_the_signals_command_computes_them_without_a_collector(conn, db_path):
     assert "peer standing for 2 scopes" in result.stdout  # "All APIs" and Test API
     lengths = sorted(int(u) - int(s) if s else 0 for s, u in (k.split(":") for k in snapshot_keys(conn, "peers", 1)))
     assert lengths == [0, DAY, 7 * DAY, 30 * DAY, 90 * DAY]  # the presets; 0: all time
+
+
+def test_the_collector_keeps_each_endpoint_s_busiest_callers_and_the_endpoints_page_reads_them(collected):
+    conn = collected
+    now = int(time.time())
+    [(_, items)] = endpoint_by_name(conn, "GET /api/items/{id}")
+    scope = Scope(None, preset_period("30d", now))
+    kept = endpoint_top_callers(conn, items, scope, now)
+    assert kept.as_of is not None and now - kept.as_of < 30
+    assert kept.rows.equals(endpoint_customers(conn, items, scope, TOP_CALLERS))
+    assert kept.rows["customer_id"].to_list()[:2] == ["steady", "fading"]
+    earlier = preset_period("30d", now - 3 * DAY)
+    asked = endpoint_top_callers(conn, items, Scope(None, earlier), now)  # another period: computed when asked
+    assert asked.as_of is None
+    assert set(asked.rows["customer_id"]) == {c.user for c in traffic() if earlier.since <= c.ts < earlier.until}

@@ -90,6 +90,7 @@ def test_the_endpoints_page_shows_an_endpoint_s_customers_new_ones_and_who_moved
     assert (metric(at, "Customers").value, metric(at, "New customers").value, metric(at, "Moved off").value) == ("1", "1", "1")
     assert metric(at, "Requests").value == "2"
     assert list(table(at, "endpoint_customers")["customer_id"]) == ["initech"]
+    at.button_group(key="endpoint_list_shown").set_value("moved_off").run()
     assert list(table(at, "endpoint_moved_off")["customer_id"]) == ["globex"]
     select_row(at, "endpoints_table", list(listed["endpoint"]).index("GET /api/items/{id}"))
     assert list(table(at, "endpoint_moved_off")["customer_id"]) == ["initech"]
