@@ -56,34 +56,42 @@ def add_endpoint_rollups(conn: sqlite3.Connection, endpoint_ids: EndpointIds, ap
     if not rows:
         return
     ids = endpoint_ids.ids(conn, ((api_id, r.method, r.endpoint) for api_id, r, _ in rows))
-    daily: dict[tuple, list] = defaultdict(lambda: [0, 0])
-    hourly: dict[tuple, list] = defaultdict(lambda: [0, 0])
-    totals: dict[tuple, list] = defaultdict(lambda: [0, 0])
+    daily: dict[tuple, list] = {}
+    hourly: dict[tuple, list] = {}
+    totals: dict[tuple, list] = {}
     overall: dict[tuple, list] = {}
     for api_id, r, cid in rows:
         eid = ids[(api_id, r.method, r.endpoint)]
-        is_error = r.status >= 400
-        day, hour = r.ts - r.ts % DAY, r.ts - r.ts % HOUR
-        for counts in (daily[(eid, day, cid)], hourly[(eid, hour, cid)], totals[(eid, hour)]):
-            counts[0] += 1
-            counts[1] += is_error
+        error = 1 if r.status >= 400 else 0
+        ts = r.ts
+        hour = ts - ts % HOUR
+        # Unrolled: this loop runs once per record, in the writer's one transaction.
+        for bucket, key in ((daily, (eid, ts - ts % DAY, cid)), (hourly, (eid, hour, cid)), (totals, (eid, hour))):
+            counts = bucket.get(key)
+            if counts is None:
+                bucket[key] = [1, error]
+            else:
+                counts[0] += 1
+                counts[1] += error
         seen = overall.get((cid, eid))
         if seen is None:
-            overall[(cid, eid)] = [r.ts, r.ts, 1, int(is_error)]
+            overall[(cid, eid)] = [ts, ts, 1, error]
         else:
-            seen[0] = min(seen[0], r.ts)
-            seen[1] = max(seen[1], r.ts)
+            if ts < seen[0]:
+                seen[0] = ts
+            if ts > seen[1]:
+                seen[1] = ts
             seen[2] += 1
-            seen[3] += is_error
+            seen[3] += error
     add = " ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors"
-    conn.executemany(f"INSERT INTO endpoint_daily VALUES (?,?,?,?,?){add}", [(*k, *v) for k, v in sorted(daily.items())])
-    conn.executemany(f"INSERT INTO endpoint_hourly VALUES (?,?,?,?,?){add}", [(*k, *v) for k, v in sorted(hourly.items())])
-    conn.executemany(f"INSERT INTO endpoint_totals VALUES (?,?,?,?){add}", [(*k, *v) for k, v in sorted(totals.items())])
+    conn.executemany(f"INSERT INTO endpoint_daily VALUES (?,?,?,?,?){add}", [(*k, *v) for k, v in daily.items()])
+    conn.executemany(f"INSERT INTO endpoint_hourly VALUES (?,?,?,?,?){add}", [(*k, *v) for k, v in hourly.items()])
+    conn.executemany(f"INSERT INTO endpoint_totals VALUES (?,?,?,?){add}", [(*k, *v) for k, v in totals.items()])
     conn.executemany(
         "INSERT INTO customer_endpoints VALUES (?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
         " first_call = MIN(first_call, excluded.first_call), last_call = MAX(last_call, excluded.last_call),"
         " requests = requests + excluded.requests, errors = errors + excluded.errors",
-        [(*k, *v) for k, v in sorted(overall.items())],
+        [(*k, *v) for k, v in overall.items()],
     )
     callers_daily: dict[tuple, set] = defaultdict(set)
     callers_hourly: dict[tuple, set] = defaultdict(set)
@@ -92,14 +100,27 @@ def add_endpoint_rollups(conn: sqlite3.Connection, endpoint_ids: EndpointIds, ap
     for eid, hour, cid in hourly:
         callers_hourly[(eid, hour)].add(cid)
     for (table, column, _), members in zip(CALLERS, (callers_daily, callers_hourly)):
-        for (eid, start), cids in sorted(members.items()):
-            row = conn.execute(f"SELECT customers FROM {table} WHERE endpoint_id = ? AND {column} = ?",
-                               (eid, start)).fetchone()
-            customers = BitMap.deserialize(row[0]) if row else BitMap()
-            before = len(customers)
-            customers.update(cids)
-            if len(customers) != before:  # every caller already in the set: nothing to write
-                _store_callers(conn, table, eid, start, customers)
+        _add_callers(conn, table, column, members)
+
+
+def _add_callers(conn: sqlite3.Connection, table: str, column: str, members: dict[tuple, set]) -> None:
+    """Add customers to the endpoint's caller sets of these days (hours): the sets read in one
+    query, and only those that grew written back."""
+    keys = json.dumps(list(members))
+    stored = {(eid, start): blob for eid, start, blob in conn.execute(
+        f"SELECT endpoint_id, {column}, customers FROM {table} WHERE (endpoint_id, {column}) IN"
+        " (SELECT value ->> 0, value ->> 1 FROM json_each(?))", (keys,))}
+    grown = []
+    for key, cids in members.items():
+        blob = stored.get(key)
+        customers = BitMap.deserialize(blob) if blob is not None else BitMap()
+        before = len(customers)
+        customers.update(cids)
+        if len(customers) != before:  # every caller already in the set: nothing to write
+            customers.run_optimize()
+            grown.append((*key, customers.serialize()))
+    conn.executemany(f"INSERT INTO {table} VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET customers = excluded.customers",
+                     grown)
 
 
 def _store_callers(conn: sqlite3.Connection, table: str, eid: int, start: int, customers: BitMap) -> None:
