@@ -35,3 +35,18 @@ def die_with_parent(signum: int = signal.SIGTERM) -> None:
         return
     if os.getppid() != parent:
         os._exit(1)
+
+
+class StopSignals:
+    """SIGTERM and SIGINT, noted for a main loop to see (`if stop: ...`). The handler only appends
+    to a list: setting a threading.Event there can deadlock the process for good, since the main
+    thread may hold the Event's lock when the signal lands, and a second SIGTERM may land inside
+    the first handler (a collector stopping sends its writer several)."""
+
+    def __init__(self) -> None:
+        self._seen: list[int] = []
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda signum, _frame: self._seen.append(signum))
+
+    def __bool__(self) -> bool:
+        return bool(self._seen)

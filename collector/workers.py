@@ -12,12 +12,12 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import socket
-import threading
+import time
 from multiprocessing.connection import wait
 
 import uvicorn
 
-from collector.processes import die_with_parent, name_process
+from collector.processes import StopSignals, die_with_parent, name_process
 
 # A worker that dies is started again, but not in a tight loop when it cannot start at all.
 RESTART_PAUSE_SECONDS = 1.0
@@ -71,9 +71,7 @@ def run_workers(host: str, port: int, count: int) -> None:
     SIGINT, then stop them all. The caller has checked the port is free (check_port_free) and
     set the environment the workers read."""
     spawn = multiprocessing.get_context("spawn")
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
+    stop = StopSignals()
 
     def start() -> multiprocessing.Process:
         process = spawn.Process(target=_worker, args=(host, port), name="footfall-http", daemon=True)
@@ -82,9 +80,10 @@ def run_workers(host: str, port: int, count: int) -> None:
 
     workers = [start() for _ in range(count)]
     try:
-        while not stopping.is_set():
+        while not stop:
             for dead in wait([w.sentinel for w in workers], timeout=0.5):
-                if stopping.wait(RESTART_PAUSE_SECONDS):
+                time.sleep(RESTART_PAUSE_SECONDS)
+                if stop:
                     break
                 index = next(i for i, w in enumerate(workers) if w.sentinel == dead)
                 workers[index] = start()

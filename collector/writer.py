@@ -20,7 +20,7 @@ import time
 from multiprocessing.connection import Connection, Listener, wait
 from pathlib import Path
 
-from collector.processes import die_with_parent, name_process
+from collector.processes import StopSignals, die_with_parent, name_process
 from core.quiet import QuietRule
 from core.record import Record
 from db.connection import bound_wal, checkpoint_in_background, connect
@@ -36,9 +36,8 @@ PROBE_AFTER_SECONDS = 3.0  # broken health is probed with a commit of its own on
 def serve(db_path: str | Path, address: str, ready=None, retention_days: int | None = None) -> None:
     """Run the writer until SIGTERM or SIGINT; `ready` (an Event) is set once it listens. With a
     retention, raw requests past it are pruned at the start and every PRUNE_EVERY_SECONDS."""
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
+    stop = StopSignals()
+    stopping = threading.Event()  # set once the main loop ends: the other threads stop with it
     with contextlib.suppress(FileNotFoundError):
         os.unlink(address)  # a writer that died left its socket behind
     listener = Listener(address, family="AF_UNIX")
@@ -61,7 +60,7 @@ def serve(db_path: str | Path, address: str, ready=None, retention_days: int | N
     name_process("footfall-writer")
     health = Health()
     try:
-        while not stopping.is_set() and os.getppid() == parent:  # never outlive the collector
+        while not stop and os.getppid() == parent:  # never outlive the collector
             batch = receive(wait(list(workers), timeout=0.2), workers)
             if batch:
                 commit_together(writer, batch, health)

@@ -42,6 +42,33 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 30) -> N
     raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
+COLLECTOR_PROCESSES = ("footfall-writer", "footfall-http", "footfall-signal")  # the names it gives its own
+
+
+def collector_processes() -> set[int]:
+    """Every live process (not a zombie) named as the collector names its processes."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "comm").read_text().strip() in COLLECTOR_PROCESSES:
+                if (proc / "stat").read_text().split(")")[-1].split()[0] != "Z":
+                    found.add(int(proc.name))
+        except (FileNotFoundError, ProcessLookupError):  # gone meanwhile
+            continue
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_collector_process_outlives_the_tests():
+    """Every collector process the tests started is gone at the end: none hangs on its way out."""
+    before = collector_processes()
+    yield
+    deadline = time.monotonic() + 10
+    while (left := collector_processes() - before) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"collector processes outlived the tests: {sorted(left)}"
+
+
 def send_calls(url: str, calls: list, api_key: str, batch: int = 200) -> None:
     """POST calls (anything with .payload(api_key)) to the collector as JSON arrays of `batch`;
     every one must be accepted."""
