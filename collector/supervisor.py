@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from collector.processes import StopSignals
 from collector.signals import run_signals
 from collector.workers import run_workers, serve_http
 from collector.writer import serve
@@ -91,6 +92,9 @@ def run_collector(db_path: Path, host: str, port: int, workers: int, retention_d
             if workers > 1:
                 run_workers(host, port, workers)
             else:
+                # uvicorn raises the SIGTERM it caught again once it has shut down: with a handler
+                # that only notes it, this process lives on to stop its writer (in `finally`).
+                StopSignals()
                 serve_http(host, port)  # in this process
         finally:
             signals.kill()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import polars as pl
 from pyroaring import BitMap
 
+from core.figures import error_rate
 from core.periods import HOUR
 from core.scope import Scope
 from db.figures import DISPLAY_NAME
@@ -132,6 +133,11 @@ class EndpointSummary:
     errors: int
     new_customers: int  # whose first call of it fell in the period
     moved_off: int  # who called it before the period and not in it
+
+    @property
+    def error_rate(self) -> float | None:
+        """Errors per 100 requests; None without requests."""
+        return error_rate(self.errors, self.requests)
 
 
 def endpoint_summary(conn: sqlite3.Connection, endpoint_id: int, scope: Scope) -> EndpointSummary:

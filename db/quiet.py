@@ -21,6 +21,7 @@ from db.figures import DISPLAY_NAME, seen_sql
 from db.frames import frame
 from db.snapshots import snapshot
 
+SIGNAL = "quiet"  # its snapshots' name (db/snapshots.py)
 SNAPSHOT_MAX_AGE = 2 * 3600  # seconds: an older snapshot is computed afresh
 COLUMNS = ["cid", "customer_id", "display_name", "recent_requests", "baseline_requests", "change",
            "last_active", "usual_gap", "reason"]
@@ -53,9 +54,6 @@ def _weeks(conn: sqlite3.Connection, api_id: int | None, rule: QuietRule, now: i
               "recent": pl.Int64, "last_active": pl.Int64}
     return frame(conn, sql, [*params, *week_params, recent_start, start, end,
                              *([] if api_id is None else [api_id]), recent_start, least], schema=schema)
-
-
-SIGNAL = "quiet"
 
 
 def quiet_key(rule: QuietRule) -> str:

@@ -14,7 +14,6 @@ import polars as pl
 from core.periods import parse_time, preset_period
 from core.quiet import QuietRule
 from core.scope import Scope
-from db.apis import api_list
 from db.adoption import (
     TOP_CALLERS,
     TOP_CALLERS_SIGNAL,
@@ -25,6 +24,7 @@ from db.adoption import (
     endpoint_list,
     top_callers_key,
 )
+from db.apis import api_list
 from db.connection import connect, transaction
 from db.quiet import quiet_customers, quiet_key, quiet_verdict_frame
 from db.snapshots import forget_snapshots, period_key, save_snapshot
@@ -35,7 +35,7 @@ from footfall.settings import settings
 
 
 def add_signal_commands(commands, common: argparse.ArgumentParser) -> None:
-    """The `quiet` and `endpoints` commands."""
+    """The `quiet`, `endpoints` and `signals` commands."""
     rule = settings().quiet_rule
     quiet = commands.add_parser("quiet", parents=[common], help="customers gone quiet: far under their own baseline")
     quiet.add_argument("--api", help="API name or key (default: all APIs, each customer's traffic added up)")

@@ -54,7 +54,7 @@ summary = data.read(adoption.endpoint_summary, chosen, view.scope)
 callers, requests, new, moved = st.columns(4)
 callers.metric("Customers", format_count(summary.customers), border=True, help="Customers who called it in the period")
 requests.metric("Requests", format_count(summary.requests), border=True,
-                delta=f"{format_percent(100 * summary.errors / summary.requests if summary.requests else None)} errors",
+                delta=f"{format_percent(summary.error_rate)} errors",
                 delta_color="off", delta_arrow="off", help="Their requests in the period, and the share that failed")
 new.metric("New customers", format_count(summary.new_customers), border=True,
            help="Customers whose first call of this endpoint fell in the period")

@@ -50,3 +50,14 @@ def test_a_writer_and_the_worker_supervisor_stop_under_a_storm_of_sigterm(conn, 
         assert not [pid for pid in children if running(pid)]
     finally:
         stop(process)
+
+
+def test_a_stopped_collector_has_stopped_its_writer_and_every_child_before_it_exits(conn, db_path):
+    # Three times: before uvicorn's re-raised SIGTERM was caught, the writer outlived its collector
+    # by a moment in most stops (its alert checks could then still post to a webhook).
+    for _ in range(3):
+        process, _ = start_collector(db_path, workers=1)
+        children = child_processes(process.pid)
+        assert named(process.pid, "footfall-writer")
+        stop(process)
+        assert not [pid for pid in children if running(pid)]
