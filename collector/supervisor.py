@@ -99,3 +99,4 @@ def run_collector(db_path: Path, host: str, port: int, workers: int, retention_d
         finally:
             signals.kill()
             writer.stop()
+            signals.join(5)

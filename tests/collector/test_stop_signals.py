@@ -57,7 +57,12 @@ def test_a_stopped_collector_has_stopped_its_writer_and_every_child_before_it_ex
     # by a moment in most stops (its alert checks could then still post to a webhook).
     for _ in range(3):
         process, _ = start_collector(db_path, workers=1)
+        writer = named(process.pid, "footfall-writer")
         children = child_processes(process.pid)
-        assert named(process.pid, "footfall-writer")
+        assert writer
         stop(process)
+        assert not [pid for pid in writer if running(pid)]
+        deadline = time.monotonic() + 5  # the others (multiprocessing's resource tracker) end on their own
+        while any(map(running, children)) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert not [pid for pid in children if running(pid)]
