@@ -61,9 +61,11 @@ def quiet_key(rule: QuietRule) -> str:
     return f"{rule.recent_days}:{rule.baseline_weeks}:{rule.min_drop}:{rule.silence_factor}:{rule.min_baseline}"
 
 
-def quiet_verdict_frame(conn: sqlite3.Connection, api_id: int | None, now: int, rule: QuietRule) -> pl.DataFrame:
-    """The flagged customers without names (core.quiet.quiet_verdicts): what a snapshot keeps."""
-    return quiet_verdicts(_weeks(conn, api_id, rule, now), rule, now)
+def quiet_verdict_frame(conn: sqlite3.Connection, api_id: int | None, now: int, rule: QuietRule,
+                        customers: list[int] | None = None) -> pl.DataFrame:
+    """The flagged customers (of these database ids, when given) without names
+    (core.quiet.quiet_verdicts): what a snapshot keeps."""
+    return quiet_verdicts(_weeks(conn, api_id, rule, now, customers), rule, now)
 
 
 def quiet_customers(conn: sqlite3.Connection, api_id: int | None, now: int,
@@ -87,8 +89,7 @@ def gone_quiet(conn: sqlite3.Connection, api_id: int | None, now: int, rule: Qui
 def customer_quiet(conn: sqlite3.Connection, cid: int, api_id: int | None, now: int,
                    rule: QuietRule = QuietRule()) -> dict | None:
     """The profile's line: the customer's row of quiet_customers, or None when not flagged."""
-    flagged = quiet_verdicts(_weeks(conn, api_id, rule, now, [cid]), rule, now)
-    rows = _named(conn, flagged).to_dicts()
+    rows = _named(conn, quiet_verdict_frame(conn, api_id, now, rule, [cid])).to_dicts()
     return rows[0] if rows else None
 
 

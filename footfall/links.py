@@ -15,11 +15,10 @@ from pathlib import Path
 import polars as pl
 
 from core.links import DEFAULT_EXPIRY_DAYS, EXPIRY_DAYS, expires_at, link_url
-from db.apis import api_id_by_name
 from db.connection import connect
 from db.links import create_link, customer_db_id, links_of, revoke_link, signing_key
 from footfall.errors import UserError
-from footfall.output import iso, render
+from footfall.output import FORMATS, iso, render, scope_of
 from footfall.settings import settings
 
 LINK_SHOWN_ONCE = "Send this link now: Footfall stores only its hash and cannot show it again."
@@ -38,7 +37,7 @@ def add_link_commands(commands, common: argparse.ArgumentParser) -> None:
     create.set_defaults(run=cmd_links_create)
     listing = actions.add_parser("list", parents=[common], help="a customer's links, newest first")
     listing.add_argument("--customer", required=True, help="the customer ID")
-    listing.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    listing.add_argument("--format", choices=FORMATS, default="table")
     listing.set_defaults(run=cmd_links_list)
     revoke = actions.add_parser("revoke", parents=[common], help="revoke a link for good")
     revoke.add_argument("link_id", type=int)
@@ -57,11 +56,7 @@ def cmd_links_create(args, db_path: Path) -> None:
     config = settings()
     with closing(connect(db_path)) as conn:
         cid = _customer(conn, args.customer)
-        api_id = None
-        if args.api:
-            api_id = api_id_by_name(conn, args.api)
-            if api_id is None:
-                raise UserError(f"no API named {args.api!r}; see `footfall apis list`")
+        api_id = scope_of(conn, args.api).api_id
         token = create_link(conn, cid, signing_key(db_path, config.link_secret), api_id=api_id,
                             expires_at=expires_at(args.days, time.time()), show_bodies=args.bodies,
                             created_by="footfall links create")

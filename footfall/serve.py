@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from collector.processes import StopSignals
 from core.access import exposure_refusal, is_loopback
 from db.apis import api_count
 from db.connection import connect
@@ -175,11 +175,7 @@ def _write_auth_secrets(folder: Path, config: Settings) -> Path:
 
 def _run_until_stopped(processes: list[subprocess.Popen]) -> int:
     """Wait until SIGTERM, Ctrl-C or one of the processes ends; the caller stops them all."""
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    try:
-        while not stopping and all(p.poll() is None for p in processes):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+    stopping = StopSignals()
+    while not stopping and all(p.poll() is None for p in processes):
+        time.sleep(0.5)
     return 0
