@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run: $(VENV)/.deps
 	$(PY) -m footfall up
 
-test: $(VENV)/.dev $(NODE_SDKS)/node_modules/.installed /usr/bin/chromium
+test: $(VENV)/.dev $(NODE_SDKS)/node_modules/.installed /usr/bin/chromium /usr/lib/postgresql
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev
@@ -40,3 +40,9 @@ $(NODE_SDKS)/node_modules/.installed: $(NODE_SDKS)/package.json $(NODE_SDKS)/pac
 /usr/bin/chromium:
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-liberation
+
+# Debian's PostgreSQL server, for the tests on the team server's backend: they start throwaway
+# clusters of their own (tests/postgres_cluster.py) and never use the package's own.
+/usr/lib/postgresql:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql

@@ -1,6 +1,13 @@
 """Ingest benchmark: `import` of generated payloads, and the collector under concurrent clients.
 
     .venv/bin/python -m bench.ingest [--import-payloads 1000000] [--collector-payloads 60000]
+        [--postgres postgresql://user@host:5432/postgres] [--collectors 1 2]
+
+With --postgres, every stage writes into PostgreSQL instead of SQLite files: the bench makes a
+database of its own per stage on that server (footfall_bench_<stage>, dropped first if it exists).
+--collectors runs the collector stage once per count given, that many collector processes (each
+with its own HTTP workers and writer, as on separate machines) writing into one database, the
+clients spread over them.
 
 Also times import's two stages apart, each a ceiling on it: parsing and enriching on every core
 with no database, and the write stage alone (the serial part). Splits the collector's CPU per
@@ -18,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 import orjson
@@ -41,25 +49,53 @@ def main() -> None:
     parser.add_argument("--profile-payloads", type=int, default=50_000)
     parser.add_argument("--enrich-payloads", type=int, default=200_000)
     parser.add_argument("--write-payloads", type=int, default=200_000)
+    parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server (a database URL on it) to write into")
+    parser.add_argument("--collectors", type=int, nargs="+", default=[1], help="collector processes, one run per count")
+    parser.add_argument("--skip-import", action="store_true", help="the collector stage alone")
     args = parser.parse_args()
+    global SERVER
+    SERVER = args.postgres
     with tempfile.TemporaryDirectory(prefix="footfall-bench-") as work:
         work = Path(work)
-        results = {"machine_cores": os.cpu_count()}
-        results.update(bench_import(work, args.import_payloads))
-        results.update(profile_import(work, args.profile_payloads))
-        results.update(bench_enrich_stage(work, args.enrich_payloads))
-        results.update(bench_write_stage(work, args.write_payloads))
-        results.update(import_ceiling(results))
-        results.update(bench_collector(work, args.collector_payloads, args.clients))
+        results = {"machine_cores": os.cpu_count(), "backend": "postgresql" if SERVER else "sqlite"}
+        if not args.skip_import:
+            results.update(bench_import(work, args.import_payloads))
+            results.update(profile_import(work, args.profile_payloads))
+            results.update(bench_enrich_stage(work, args.enrich_payloads))
+            results.update(bench_write_stage(work, args.write_payloads))
+            results.update(import_ceiling(results))
+        for collectors in args.collectors:
+            figures = bench_collector(work, args.collector_payloads, args.clients, collectors)
+            results.update({f"{key}_{collectors}x" if collectors > 1 else key: value for key, value in figures.items()})
     print(orjson.dumps(results).decode())
 
 
-def new_db(path: Path) -> Path:
+SERVER: str | None = None  # --postgres: the server every stage writes into
+
+
+def new_db(path: Path) -> Path | str:
+    """A new database with the demo APIs: the SQLite file `path`, or on --postgres a database of
+    that name on the server."""
+    if SERVER:
+        import psycopg
+
+        name = f"footfall_bench_{path.stem}"
+        with psycopg.connect(SERVER, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+        path = SERVER.rsplit("/", 1)[0] + "/" + name
     conn = connect(path)
     for name, key in DEMO_APIS:
         add_api(conn, name, key)
     conn.close()
     return path
+
+
+def db_megabytes(db: Path | str) -> int:
+    if SERVER:
+        with closing(connect(db)) as conn:
+            return round(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0] / 1e6)
+    return round(Path(db).stat().st_size / 1e6)
 
 
 def write_jsonl(path: Path, count: int, seed: int) -> float:
@@ -89,7 +125,7 @@ def bench_import(work: Path, count: int) -> dict:
         "import_seconds": round(seconds, 2),
         "import_payloads_per_s": round(count / seconds),
         "import_stored": stored,
-        "import_db_mb": round(db.stat().st_size / 1e6),
+        "import_db_mb": db_megabytes(db),
     }
 
 
@@ -180,35 +216,40 @@ def bench_write_stage(work: Path, count: int) -> dict:
             "write_stage_stored": request_count(writer.conn)}
 
 
-def bench_collector(work: Path, count: int, clients: int) -> dict:
+def bench_collector(work: Path, count: int, clients: int, collectors: int = 1) -> dict:
     os.sync()  # the import's gigabyte of dirty pages must not be flushed during the collector's fsyncs
     db = new_db(work / "collector.db")
-    port = free_port()
-    server = subprocess.Popen(
+    ports = [free_port() for _ in range(collectors)]
+    servers = [subprocess.Popen(
         [sys.executable, "-m", "footfall", "--db", str(db), "collect", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, stdout=subprocess.DEVNULL,
-    )
+    ) for port in ports]
     try:
-        wait_until_up(port)
+        for port in ports:
+            wait_until_up(port)
         keys = [key for _, key in DEMO_APIS]
         bodies = []
         for i, p in enumerate(demo_payloads(keys, count, seed=3, now=time.time(), days=1)):
             p["data"]["request"]["url"] = f"https://bench.example.com/bench/{i}"  # a marker per payload
             bodies.append(orjson.dumps(p))
-        before = process_cpu(server.pid, port)
-        acked, latencies, seconds, failures = asyncio.run(post_all(port, bodies, clients))
+        before = {p: cpu for server, port in zip(servers, ports) for p, cpu in process_cpu(server.pid, port).items()}
+        acked, latencies, seconds, failures = asyncio.run(post_all(ports, bodies, clients))
         used: dict[str, float] = {}
-        for process, (role, cpu) in process_cpu(server.pid, port).items():  # roles as they are by the end
-            used[role] = used.get(role, 0.0) + cpu - before.get(process, (role, 0.0))[1]
+        for server, port in zip(servers, ports):
+            for process, (role, cpu) in process_cpu(server.pid, port).items():  # roles as they are by the end
+                used[role] = used.get(role, 0.0) + cpu - before.get(process, (role, 0.0))[1]
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=30)
     conn = connect(db)
     stored_markers = {int(row[0].rsplit("/", 1)[1]) for row in conn.execute("SELECT path FROM requests")}
     missing = len(set(acked) - stored_markers)
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000  # noqa: E731
-    print(f"collector: {len(acked)} acknowledged of {count} in {seconds:.1f}s = {len(acked) / seconds:,.0f} payloads/s "
+    print(f"collector ({collectors} process{'es' if collectors > 1 else ''}, {'PostgreSQL' if SERVER else 'SQLite'}):"
+          f" {len(acked)} acknowledged of {count} in {seconds:.1f}s = {len(acked) / seconds:,.0f} payloads/s "
           f"with {clients} keep-alive clients; ack p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms; "
           f"failures {failures}; acknowledged but missing: {missing}")
     per_payload = {role: round(cpu / max(len(acked), 1) * 1e6) for role, cpu in used.items()}
@@ -228,12 +269,13 @@ def bench_collector(work: Path, count: int, clients: int) -> dict:
     }
 
 
-async def post_all(port: int, bodies: list[bytes], clients: int):
-    """Keep-alive HTTP/1.1 clients on raw sockets: cheap enough not to starve the server."""
+async def post_all(ports: list[int], bodies: list[bytes], clients: int):
+    """Keep-alive HTTP/1.1 clients on raw sockets: cheap enough not to starve the server. With
+    several collectors, the clients take turns: client k talks to collector k mod n."""
     next_index = iter(range(len(bodies)))
     acked, latencies, failures = [], [], 0
 
-    async def client():
+    async def client(port: int):
         nonlocal failures
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         for i in next_index:
@@ -256,7 +298,7 @@ async def post_all(port: int, bodies: list[bytes], clients: int):
         writer.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
+    await asyncio.gather(*(client(ports[k % len(ports)]) for k in range(clients)))
     return acked, latencies, time.perf_counter() - started, failures
 
 

@@ -4,7 +4,8 @@ GROUP BY over the raw requests, and the check that both agree (compare).
 Deliberately independent of db/figures.py and the read models built on it: only the shared WHERE
 (db.scope.scope_where), the DataFrame helper (db.frames.frame) and the shapes of the results (the
 dataclass and column types the pages get) come from db/. The SQL function latency_bucket must be
-registered on the connection (bench.reads.timed does).
+registered on the connection (bench.reads.timed does on SQLite; on PostgreSQL
+bench.reads.create_latency_bucket makes it in the database). The SQL runs on both servers as it is.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ from db.scope import scope_where
 _DISPLAY = "COALESCE(c.display_name, c.name_from_traffic, c.external_id)"
 
 
+def flag(condition: str) -> str:
+    """1 where the condition holds, else 0: what SUM counts (PostgreSQL does not sum booleans)."""
+    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
+
+
 def _api_only(scope: Scope, column: str = "api_id") -> tuple[str, list]:
     return scope_where(Scope(scope.api_id, Period(None, None)), "ts", api_column=column)
 
@@ -41,7 +47,7 @@ def naive_period_counts(conn, scope: Scope) -> PeriodCounts:
     period, period_params = scope_where(Scope(None, scope.period), "first_seen")
     new = conn.execute(
         f"SELECT COUNT(*) FROM (SELECT MIN(ts) AS first_seen FROM requests WHERE customer_id IS NOT NULL AND {api}"
-        f" GROUP BY customer_id) WHERE {period}", [*api_params, *period_params]
+        f" GROUP BY customer_id) AS seen WHERE {period}", [*api_params, *period_params]
     ).fetchone()[0]
     return PeriodCounts(total, identified, active, new)
 
@@ -79,7 +85,7 @@ def naive_busiest(conn, scope: Scope, total: int, limit: int, offset: int = 0) -
 def naive_newest(conn, scope: Scope, limit: int = 10) -> pl.DataFrame:
     """The customers first seen most recently (up to the end of the period)."""
     api, params = _api_only(scope)
-    until, until_params = ("seen.first_seen < ?", [scope.period.until]) if scope.period.until else ("1", [])
+    until, until_params = ("seen.first_seen < ?", [scope.period.until]) if scope.period.until else ("TRUE", [])
     return frame(
         conn,
         f"""SELECT c.external_id AS customer_id, {_DISPLAY} AS display_name, seen.first_seen, seen.last_active
@@ -102,7 +108,7 @@ def naive_favorites(conn, scope: Scope, total: int) -> pl.DataFrame:
                    (SELECT COUNT(*) FROM requests r WHERE r.customer_id = c.id AND {where}) AS requests,
                    {last} AS last_active
             FROM customers c WHERE c.id IN (SELECT customer_id FROM favorites WHERE analyst = '')
-            ORDER BY requests DESC, display_name COLLATE NOCASE, c.external_id""",
+            ORDER BY requests DESC, lower({_DISPLAY}), c.external_id""",
         [*params, *last_params],
         {"requests": pl.Int64, "last_active": pl.Int64},
     ).with_columns((100.0 * pl.col("requests") / max(total, 1)).alias("share"))
@@ -137,7 +143,7 @@ def naive_profile(conn, scope: Scope, customer_id: str, history_rows: int) -> di
     where, params = scope_where(scope, "ts", api_column="+api_id")
     api, api_params = _api_only(scope, "+api_id")
     requests, errors, load_sum = conn.execute(
-        f"SELECT COUNT(*), COALESCE(SUM(status >= 400), 0), COALESCE(SUM(load_time_ms), 0) FROM requests"
+        f"SELECT COUNT(*), COALESCE(SUM({flag('status >= 400')}), 0), COALESCE(SUM(load_time_ms), 0) FROM requests"
         f" WHERE customer_id = ? AND {where}", [cid, *params]
     ).fetchone()
     first_seen, last_seen = conn.execute(
@@ -156,9 +162,9 @@ def naive_profile(conn, scope: Scope, customer_id: str, history_rows: int) -> di
     bucket = graph_bucket(since, until)
     graph = frame(
         conn,
-        f"""SELECT (ts - ts % 3600) - (ts - ts % 3600) % ? AS bucket, SUM(status < 300) AS s2xx,
-                   SUM(status >= 300 AND status < 400) AS s3xx, SUM(status >= 400 AND status < 500) AS s4xx,
-                   SUM(status >= 500) AS s5xx
+        f"""SELECT (ts - ts % 3600) - (ts - ts % 3600) % ? AS bucket, SUM({flag('status < 300')}) AS s2xx,
+                   SUM({flag('status >= 300 AND status < 400')}) AS s3xx,
+                   SUM({flag('status >= 400 AND status < 500')}) AS s4xx, SUM({flag('status >= 500')}) AS s5xx
             FROM requests WHERE customer_id = ? AND {where} GROUP BY 1 ORDER BY 1""",
         [bucket, cid, *params],
         {c: pl.Int64 for c in ("bucket", "s2xx", "s3xx", "s4xx", "s5xx")},

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -24,7 +26,7 @@ from core.latency import latency_bucket
 from core.periods import preset_period
 from core.scope import Scope
 from db import customers, freshness, history, home, profile, sidebar
-from db.connection import connect, connect_readonly
+from db.connection import connect, connect_readonly, is_postgres
 from db.figures import active_count
 
 READS_TARGET_MS = 100
@@ -39,17 +41,25 @@ DROP_CACHES = Path("/proc/sys/vm/drop_caches")
 
 class ColdCache:
     """Before each measurement: the OS page cache dropped when allowed (root), and always a new
-    SQLite connection (an empty SQLite page cache)."""
+    SQLite connection (an empty SQLite page cache). On PostgreSQL (postgres=True) a new server
+    connection instead, and the server's shared buffers emptied by running `restart` (a shell
+    command that restarts the server and returns once it accepts connections), when given, first."""
 
-    def __init__(self, drop_os_cache: bool = True) -> None:
+    def __init__(self, drop_os_cache: bool = True, *, postgres: bool = False, restart: str | None = None) -> None:
+        self.restart = restart if postgres else None
         self.drops = drop_os_cache and self._try_drop()
+        connection = "a new PostgreSQL connection" if postgres else "a new SQLite connection"
         if self.drops:
-            self.description = ("OS page cache dropped (sync; echo 1 > /proc/sys/vm/drop_caches) and a new SQLite "
-                                "connection before each measurement")
+            self.description = (f"OS page cache dropped (sync; echo 1 > /proc/sys/vm/drop_caches) and {connection} "
+                                "before each measurement")
         else:
             why = "no permission" if drop_os_cache else "--keep-os-cache"
-            self.description = (f"a new SQLite connection before each measurement; OS page cache NOT dropped "
+            self.description = (f"{connection} before each measurement; OS page cache NOT dropped "
                                 f"({why}), so file pages may be cached")
+        if self.restart:
+            self.description += f"; before that, the server restarted (`{self.restart}`), its shared buffers empty"
+        elif postgres:
+            self.description += "; the server's shared buffers NOT emptied (no --postgres-restart), so pages may be cached there"
 
     @staticmethod
     def _try_drop() -> bool:
@@ -61,9 +71,23 @@ class ColdCache:
             return False
 
     def chill(self) -> None:
-        """Drop the OS page cache again, when allowed."""
+        """Restart the server (PostgreSQL, when a command was given), then drop the OS page cache
+        again, when allowed."""
+        if self.restart:
+            restart_server(self.restart)
         if self.drops:
             self._try_drop()
+
+
+def restart_server(command: str) -> None:
+    """Run the restart command; its output goes to a file, not a pipe (a server it starts keeps its
+    inherited stdout open), and is shown when it fails."""
+    with tempfile.TemporaryFile() as output:
+        done = subprocess.run(command, shell=True, stdin=subprocess.DEVNULL, stdout=output, stderr=output)
+        if done.returncode != 0:
+            output.seek(0)
+            raise RuntimeError(f"the restart command failed ({done.returncode}): {command}\n"
+                               + output.read().decode(errors="replace"))
 
 
 # --- The reads behind each page, through the read models ------------------------------------------
@@ -107,12 +131,13 @@ def profile_data(conn, scope: Scope, customer_id: str) -> dict:
 # --- Timing ---------------------------------------------------------------------------------------
 
 
-def timed(cold: ColdCache, db: Path, read: Callable, *, naive: bool = False) -> tuple[float, Any]:
+def timed(cold: ColdCache, db: Path | str, read: Callable, *, naive: bool = False) -> tuple[float, Any]:
     """One cold measurement in ms: caches dropped, a new read-only connection (as the dashboard's),
-    then the read."""
+    then the read. naive: the SQL function latency_bucket registered on a SQLite connection (on
+    PostgreSQL, create_latency_bucket made it in the database)."""
     cold.chill()
     conn = connect_readonly(db)
-    if naive:
+    if naive and not is_postgres(db):
         conn.create_function("latency_bucket", 1, latency_bucket, deterministic=True)
     try:
         started = time.perf_counter()
@@ -122,7 +147,33 @@ def timed(cold: ColdCache, db: Path, read: Callable, *, naive: bool = False) -> 
         conn.close()
 
 
-def bench_reads(db: Path, end: int, cold: ColdCache, *, naive: bool, repeat: int) -> dict:
+# core.latency.latency_bucket in SQL, for the naive queries on PostgreSQL. Every operand is a double
+# (a bare 1.1 would be NUMERIC, whose ln differs in the last bits), so ln is the C library's log, as
+# Python's math.log; and round() of a double rounds half to even (rint), as Python's round().
+LATENCY_BUCKET_SQL = """CREATE OR REPLACE FUNCTION latency_bucket(load_time_ms DOUBLE PRECISION) RETURNS BIGINT
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    RETURN CAST(round(ln(greatest(load_time_ms, CAST(0.01 AS DOUBLE PRECISION)))
+                      / ln(CAST(1.1 AS DOUBLE PRECISION))) AS BIGINT)"""
+
+
+def create_latency_bucket(url: str) -> int:
+    """Make the SQL function latency_bucket in the PostgreSQL database (bench code, not the schema:
+    only the naive queries use it), and check that it puts every distinct load time of the data in
+    the bucket core.latency.latency_bucket does; returns how many were checked, raises if any differs."""
+    with closing(connect(url)) as conn:
+        conn.execute(LATENCY_BUCKET_SQL)
+        rows = conn.execute("SELECT load_time_ms, latency_bucket(load_time_ms) FROM"
+                            " (SELECT DISTINCT load_time_ms FROM requests) AS d").fetchall()
+        edges = [0.0, 0.005, 0.01, 1.0, 1.1, 1.1**0.5, 1.1**-7.5, 1e9]  # below the floor, near a half
+        rows += [(x, conn.execute("SELECT latency_bucket(?)", (x,)).fetchone()[0]) for x in edges]
+    differing = [(x, bucket, latency_bucket(x)) for x, bucket in rows if bucket != latency_bucket(x)]
+    if differing:
+        raise RuntimeError(f"latency_bucket on PostgreSQL differs from core.latency for {len(differing)} load"
+                           f" times, e.g. (ms, PostgreSQL, Python) {differing[:5]}")
+    return len(rows)
+
+
+def bench_reads(db: Path | str, end: int, cold: ColdCache, *, naive: bool, repeat: int) -> dict:
     """Every page's reads for the last PERIOD of the data, for the busiest API and for all APIs:
     the median of `repeat` cold runs, one warm run, each read of the slower pages apart; with
     naive, the naive figures too (one cold run) and whether they agree."""
@@ -171,7 +222,7 @@ def bench_reads(db: Path, end: int, cold: ColdCache, *, naive: bool, repeat: int
     return out
 
 
-def _time_pages(db: Path, name: str, scope: Scope, customer: str, cold: ColdCache, repeat: int,
+def _time_pages(db: Path | str, name: str, scope: Scope, customer: str, cold: ColdCache, repeat: int,
                 out: dict) -> tuple[dict[str, float], dict[str, Any]]:
     """Each page's reads for one scope, into out; the median cold ms and the first run's result."""
     pages = {
@@ -195,7 +246,7 @@ def _time_pages(db: Path, name: str, scope: Scope, customer: str, cold: ColdCach
     return ms, results
 
 
-def _time_naive(db: Path, name: str, scope: Scope, customer: str, cold: ColdCache, ms: dict[str, float],
+def _time_naive(db: Path | str, name: str, scope: Scope, customer: str, cold: ColdCache, ms: dict[str, float],
                 results: dict[str, Any], out: dict) -> list[str]:
     """The naive figures of one scope, into out beside the rollup ms; their differences from results."""
     naive_pages = {
@@ -213,7 +264,7 @@ def _time_naive(db: Path, name: str, scope: Scope, customer: str, cold: ColdCach
     return compare(name, results, nresults)
 
 
-def _warm(db: Path, read: Callable) -> float:
+def _warm(db: Path | str, read: Callable) -> float:
     """The same read right after, on a new read-only connection: the OS cache is warm now."""
     conn = connect_readonly(db)
     try:
@@ -224,7 +275,7 @@ def _warm(db: Path, read: Callable) -> float:
         conn.close()
 
 
-def detail_timings(db: Path, scope: Scope, customer: str, cold: ColdCache) -> dict:
+def detail_timings(db: Path | str, scope: Scope, customer: str, cold: ColdCache) -> dict:
     """Each read of the slower pages on its own, cold: where the time goes."""
     reads = {
         "home.home_figures": lambda c: home.home_figures(c, scope),

@@ -26,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from bench.naive import flag
 from bench.reads import ColdCache, _round, _warm, timed
 from core.alerts import KINDS
 from core.figures import graph_bucket
@@ -95,7 +96,7 @@ def naive_endpoints(conn, scope: Scope, endpoint: str) -> dict:
     """The endpoint list, and the endpoint's summary, customers and who moved off, from raw rows."""
     where, params = scope_where(scope, "ts")
     listed = frame(conn, f"SELECT {_endpoint_sql()} AS endpoint, COUNT(DISTINCT customer_id) AS customers,"
-                         f" COUNT(*) AS requests, SUM(status >= 400) AS errors FROM requests"
+                         f" COUNT(*) AS requests, SUM({flag('status >= 400')}) AS errors FROM requests"
                          f" WHERE customer_id IS NOT NULL AND {where} GROUP BY 1",
                    params, {"customers": pl.Int64, "requests": pl.Int64, "errors": pl.Int64})
     api, api_params = scope_where(Scope(scope.api_id, Period(None, None)), "ts")
@@ -140,7 +141,7 @@ def naive_quiet(conn, api_id: int | None, rule: QuietRule, now: int) -> pl.DataF
 def naive_standing(conn, scope: Scope, cid: int):
     """The customer's standing among every peer, each figure from raw rows."""
     where, params = scope_where(scope, "ts")
-    totals = frame(conn, f"SELECT customer_id AS cid, COUNT(*) AS requests, SUM(status >= 400) AS errors"
+    totals = frame(conn, f"SELECT customer_id AS cid, COUNT(*) AS requests, SUM({flag('status >= 400')}) AS errors"
                          f" FROM requests WHERE customer_id IS NOT NULL AND {where} GROUP BY 1", params,
                    {"cid": pl.Int64, "requests": pl.Int64, "errors": pl.Int64})
     first, last = scope.period.touched_days()
@@ -157,10 +158,11 @@ def naive_standing(conn, scope: Scope, cid: int):
 def naive_own_page(conn, scope: Scope, cid: int) -> tuple:
     """The customer's requests, errors, and requests per endpoint in the period, from raw rows."""
     where, params = scope_where(scope, "ts", api_column="+api_id")
-    requests, errors = conn.execute(f"SELECT COUNT(*), COALESCE(SUM(status >= 400), 0) FROM requests"
+    requests, errors = conn.execute(f"SELECT COUNT(*), COALESCE(SUM({flag('status >= 400')}), 0) FROM requests"
                                     f" WHERE customer_id = ? AND {where}", [cid, *params]).fetchone()
     api = "" if scope.api_id is None else f" AND api_id = {int(scope.api_id):d}"
-    endpoints = frame(conn, f"SELECT {_endpoint_sql()} AS endpoint, SUM(ts >= ? AND ts < ?) AS requests FROM requests"
+    endpoints = frame(conn, f"SELECT {_endpoint_sql()} AS endpoint, SUM({flag('ts >= ? AND ts < ?')}) AS requests"
+                            " FROM requests"
                             f" WHERE customer_id = ?{api} GROUP BY 1 ORDER BY 1",
                       [scope.period.since, scope.period.until, cid], {"requests": pl.Int64})
     return requests, errors, endpoints
@@ -169,7 +171,7 @@ def naive_own_page(conn, scope: Scope, cid: int) -> tuple:
 # --- Timing and comparing ------------------------------------------------------------------------
 
 
-def _time_alert_check(db: Path, end: int, rule: QuietRule) -> tuple[float, int]:
+def _time_alert_check(db: Path | str, end: int, rule: QuietRule) -> tuple[float, int]:
     """One rule of each kind, at its default threshold, on every customer of each API (added once to
     the benchmark database), checked once as of the data's end without a webhook: the check's cost."""
     with closing(connect(db)) as conn:
@@ -183,12 +185,12 @@ def _time_alert_check(db: Path, end: int, rule: QuietRule) -> tuple[float, int]:
         return seconds, alerts.alert_firings(conn, 10**9).height
 
 
-def _times(cold: ColdCache, db: Path, read, repeat: int) -> tuple[float, list[float], float, Any]:
+def _times(cold: ColdCache, db: Path | str, read, repeat: int) -> tuple[float, list[float], float, Any]:
     runs = [timed(cold, db, read) for _ in range(repeat)]
     return statistics.median(t for t, _ in runs), [round(t, 1) for t, _ in runs], _warm(db, read), runs[0][1]
 
 
-def bench_signals(db: Path, end: int, cold: ColdCache, scopes: dict[str, Scope], largest: dict[str, str],
+def bench_signals(db: Path | str, end: int, cold: ColdCache, scopes: dict[str, Scope], largest: dict[str, str],
                   *, naive: bool, repeat: int) -> dict:
     """The refresh, then each signal page's reads per scope (median of `repeat` cold runs, one warm),
     with naive, the naive figures and the differences."""
@@ -242,7 +244,7 @@ def bench_signals(db: Path, end: int, cold: ColdCache, scopes: dict[str, Scope],
     return out
 
 
-def _naive(db: Path, cold: ColdCache, name: str, scope: Scope, cid: int, end: int, rule: QuietRule,
+def _naive(db: Path | str, cold: ColdCache, name: str, scope: Scope, cid: int, end: int, rule: QuietRule,
            results: dict, out: dict) -> list[str]:
     got = results["endpoints"]
     endpoint = got["list"]["endpoint"][0]

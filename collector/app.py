@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 import zlib
 from collections.abc import AsyncIterator
@@ -30,7 +31,7 @@ from core.masking import NO_EXTRA_NAMES, Masking
 from core.record import Record, warm_up
 from core.keys import key_hash
 from db.apis import api_ids_by_hash
-from db.connection import connect_readonly
+from db.connection import connect_readonly, connection_lost
 from footfall.settings import settings
 
 KEYS_FRESH_SECONDS = 2.0
@@ -71,14 +72,22 @@ def json_response(status: int, content: dict, headers: dict[str, str] | None = N
     return Response(orjson.dumps(content), status_code=status, media_type="application/json", headers=headers)
 
 
+class KeysUnavailable(Exception):
+    """The API keys could not be read (the database server is away): nothing can be stored now."""
+
+
 class ApiKeys:
     """Which API keys are registered; re-read on a miss, at most once a second, through a
-    read-only connection (the writer process alone writes)."""
+    read-only connection (the writer process alone writes). While they cannot be read (a
+    PostgreSQL server away; the connection is opened again once it answers), the keys read last
+    still count, and a key not among them raises KeysUnavailable rather than being refused."""
 
     def __init__(self, db_path: str | Path):
+        self._db_path = db_path
         self._conn = connect_readonly(db_path)
         self._hashes: set[str] = set()
         self._read_at = 0.0
+        self._failing = False
 
     def __contains__(self, key: str) -> bool:
         hashed = key_hash(key)
@@ -86,12 +95,27 @@ class ApiKeys:
         # or removed stops working within KEYS_FRESH_SECONDS).
         age = time.monotonic() - self._read_at
         if age > KEYS_FRESH_SECONDS or (hashed not in self._hashes and age > 1.0):
-            self._hashes = set(api_ids_by_hash(self._conn))
             self._read_at = time.monotonic()
+            self._failing = not self._read()
+        if self._failing and hashed not in self._hashes:
+            raise KeysUnavailable(key)
         return hashed in self._hashes
 
+    def _read(self) -> bool:
+        try:
+            if self._conn is None or connection_lost(self._conn):
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+                self._conn = connect_readonly(self._db_path)
+            self._hashes = set(api_ids_by_hash(self._conn))
+            return True
+        except sqlite3.Error:
+            return False
+
     def close(self) -> None:
-        self._conn.close()
+        if self._conn is not None:
+            self._conn.close()
 
 
 def app_from_settings() -> Starlette:
@@ -137,6 +161,8 @@ def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5
                                state["keys"], masking)
         except Refusal as refusal:
             return json_response(refusal.status, {"error": refusal.message}, refusal.headers)
+        except KeysUnavailable:
+            return json_response(503, {"error": UNAVAILABLE}, {"Retry-After": str(RETRY_AFTER_SECONDS)})
         try:
             await state["writer"].write(records)
         except WriterUnavailable:

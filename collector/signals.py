@@ -14,7 +14,7 @@ from pathlib import Path
 from collector.processes import die_with_parent, name_process
 
 
-def run_signals(db_path: Path, interval: float) -> None:
+def run_signals(db_path: str | Path, interval: float) -> None:
     """Refresh the signals until the collector stops."""
     from footfall.settings import settings
     from footfall.signals import refresh_signals

@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from collector.processes import StopSignals
 from collector.signals import run_signals
 from collector.workers import run_workers, serve_http
 from collector.writer import serve
+from db.connection import database
 from footfall.settings import settings
 
 WRITER_START_SECONDS = 60  # a writer that is not listening by then did not start
@@ -32,10 +34,11 @@ class WriterDidNotStart(RuntimeError):
 class WriterSupervisor:
     """Starts the writer process and starts it again whenever it dies, until stopped."""
 
-    def __init__(self, db_path: Path, address: str, retention_days: int | None):
+    def __init__(self, db_path: str | Path, address: str, retention_days: int | None):
         self._args = (db_path, address, retention_days)
         self._context = multiprocessing.get_context("spawn")
         self._stopping = threading.Event()
+        self._lock = threading.Lock()  # a writer is started, or the supervisor stopped, never both at once
         self._process: multiprocessing.Process | None = None
 
     def start(self) -> None:
@@ -44,21 +47,33 @@ class WriterSupervisor:
         threading.Thread(target=self._watch, name="writer-supervisor", daemon=True).start()
 
     def stop(self) -> None:
-        """SIGTERM to the writer (it commits what it holds, then stops), and no new one."""
-        self._stopping.set()
-        if self._process is not None:
-            self._process.terminate()
-            self._process.join(30)
+        """SIGTERM to the writer (it commits what it holds, then stops), also to one still starting,
+        and no new one."""
+        with self._lock:
+            self._stopping.set()
+            process = self._process
+        if process is not None:
+            process.terminate()
+            process.join(30)
 
     def _spawn(self) -> multiprocessing.Process:
+        """A new writer, once it listens (self._process from its start on, so that stop() stops
+        it however far it got); WriterDidNotStart when it dies first or takes too long."""
         ready = self._context.Event()
         db_path, address, retention_days = self._args
         process = self._context.Process(target=serve, args=(db_path, address, ready, retention_days),
                                         name="footfall-writer")
-        process.start()
-        if not ready.wait(WRITER_START_SECONDS):
-            process.kill()
-            raise WriterDidNotStart("the collector's writer did not start")
+        with self._lock:
+            if self._stopping.is_set():
+                raise WriterDidNotStart("the collector is stopping")
+            process.start()
+            self._process = process
+        deadline = time.monotonic() + WRITER_START_SECONDS
+        while not ready.wait(0.2):
+            if not process.is_alive() or time.monotonic() > deadline:
+                process.kill()
+                process.join(5)
+                raise WriterDidNotStart("the collector's writer did not start")
         return process
 
     def _watch(self) -> None:
@@ -69,12 +84,14 @@ class WriterSupervisor:
             print(f"footfall collector: the writer stopped (exit {self._process.exitcode}); starting another",
                   file=sys.stderr, flush=True)
             try:
-                self._process = self._spawn()
+                self._spawn()
             except WriterDidNotStart as error:
-                print(f"footfall collector: {error}; trying again", file=sys.stderr, flush=True)
+                if not self._stopping.is_set():
+                    print(f"footfall collector: {error}; trying again", file=sys.stderr, flush=True)
+                    time.sleep(1)
 
 
-def run_collector(db_path: Path, host: str, port: int, workers: int, retention_days: int | None,
+def run_collector(db_path: str | Path, host: str, port: int, workers: int, retention_days: int | None,
                   ready: Callable[[], None]) -> None:
     """Run the collector until SIGTERM or SIGINT: the writer (kept running), then `workers` HTTP
     workers, or with one, HTTP in this process; `ready` is called once the writer listens. The
@@ -87,7 +104,7 @@ def run_collector(db_path: Path, host: str, port: int, workers: int, retention_d
             target=run_signals, args=(db_path, settings().signals_interval), name="footfall-signals", daemon=True)
         signals.start()
         try:
-            os.environ.update(FOOTFALL_DB=str(db_path.resolve()), FOOTFALL_WRITER_SOCKET=address)  # for the workers
+            os.environ.update(FOOTFALL_DB=str(database(db_path)), FOOTFALL_WRITER_SOCKET=address)  # for the workers
             ready()
             if workers > 1:
                 run_workers(host, port, workers)

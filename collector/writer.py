@@ -23,7 +23,9 @@ from pathlib import Path
 from collector.processes import StopSignals, die_with_parent, name_process
 from core.quiet import QuietRule
 from core.record import Record
-from db.connection import bound_wal, checkpoint_in_background, connect
+from db.connection import bound_wal, checkpoint_in_background, connect, connection_lost
+from db.partitions import create_ahead
+from db.upserts import on_postgres
 from db.writes import RecordWriter, probe_commit
 from footfall.settings import settings
 
@@ -31,11 +33,18 @@ from footfall.settings import settings
 MAX_BATCH = 5000
 PRUNE_EVERY_SECONDS = 3600.0  # with a retention: how often expired raw requests are pruned
 PROBE_AFTER_SECONDS = 3.0  # broken health is probed with a commit of its own only after this long
+PARTITIONS_EVERY_SECONDS = 3600.0  # PostgreSQL: how often the days ahead get their partitions
+RECONNECT_EVERY_SECONDS = 1.0  # PostgreSQL: how often a writer that lost its server tries to reach it again
 
 
 def serve(db_path: str | Path, address: str, ready=None, retention_days: int | None = None) -> None:
     """Run the writer until SIGTERM or SIGINT; `ready` (an Event) is set once it listens. With a
-    retention, raw requests past it are pruned at the start and every PRUNE_EVERY_SECONDS."""
+    retention, raw requests past it are pruned at the start and every PRUNE_EVERY_SECONDS.
+
+    On SQLite a thread of its own checkpoints the WAL. On PostgreSQL there is no WAL file to keep
+    small; instead the partitions of today and the days ahead are made at the start and every
+    PARTITIONS_EVERY_SECONDS (db/partitions.py), and a connection that lost its server (a restart,
+    a network cut) is replaced as soon as the server answers again."""
     stop = StopSignals()
     stopping = threading.Event()  # set once the main loop ends: the other threads stop with it
     with contextlib.suppress(FileNotFoundError):
@@ -44,8 +53,14 @@ def serve(db_path: str | Path, address: str, ready=None, retention_days: int | N
     workers: list[Connection] = []
     threading.Thread(target=_accept, args=(listener, workers), daemon=True).start()
     writer = RecordWriter(connect(db_path))
-    bound_wal(writer.conn)
-    checkpoints = checkpoint_in_background(writer.conn, db_path, stopping)
+    postgres = on_postgres(writer.conn)
+    checkpoints = None
+    if postgres:
+        partitions, reconnects = Schedule(PARTITIONS_EVERY_SECONDS), Schedule(0, RECONNECT_EVERY_SECONDS)
+        _partitions_ahead(writer, partitions)
+    else:
+        bound_wal(writer.conn)
+        checkpoints = checkpoint_in_background(writer.conn, db_path, stopping)
     if retention_days is not None:
         threading.Thread(target=_prune_on_schedule, args=(db_path, retention_days, stopping), name="retention",
                          daemon=True).start()
@@ -64,11 +79,59 @@ def serve(db_path: str | Path, address: str, ready=None, retention_days: int | N
             batch = receive(wait(list(workers), timeout=0.2), workers)
             if batch:
                 commit_together(writer, batch, health)
+            if postgres:
+                writer = _reconnected(writer, db_path, health, reconnects)
+                if partitions.due():
+                    _partitions_ahead(writer, partitions)
     finally:
         listener.close()
         stopping.set()
-        checkpoints.join()
+        if checkpoints is not None:
+            checkpoints.join()
         writer.conn.close()
+
+
+class Schedule:
+    """Something done every `seconds` (monotonic time), sooner again after it failed."""
+
+    def __init__(self, seconds: float, retry_seconds: float = 60.0):
+        self.seconds, self.retry_seconds = seconds, retry_seconds
+        self._next = 0.0
+
+    def due(self) -> bool:
+        return time.monotonic() >= self._next
+
+    def done(self, ok: bool = True) -> None:
+        self._next = time.monotonic() + (self.seconds if ok else self.retry_seconds)
+
+
+def _partitions_ahead(writer: RecordWriter, schedule: Schedule) -> None:
+    """PostgreSQL: today's partitions and the days' ahead, outside any transaction, so that an
+    insert never waits for one; a failure is reported and tried again within a minute."""
+    try:
+        create_ahead(writer.conn, int(time.time()))
+        schedule.done()
+    except Exception as error:  # noqa: BLE001 - ingest goes on; the days ahead exist already, mostly
+        print(f"footfall collector: making the partitions ahead failed, will retry: {_failure(error)}",
+              file=sys.stderr, flush=True)
+        schedule.done(ok=False)
+
+
+def _reconnected(writer: RecordWriter, db_path: str | Path, health: Health, schedule: Schedule) -> RecordWriter:
+    """The writer, or, when its PostgreSQL connection lost the server, a writer on a new
+    connection once the server answers (tried at most every RECONNECT_EVERY_SECONDS). Meanwhile
+    commits fail and senders hear 503: nothing is acknowledged that was not committed."""
+    if not connection_lost(writer.conn) or not schedule.due():
+        return writer
+    schedule.done(ok=False)  # the next try, if this one fails, in RECONNECT_EVERY_SECONDS
+    try:
+        fresh = RecordWriter(connect(db_path))
+    except Exception as error:  # noqa: BLE001 - the server is still away: try again later
+        health.failed(error)
+        return writer
+    writer.conn.close()
+    print("footfall collector: reconnected to the database", file=sys.stderr, flush=True)
+    return fresh
 
 
 def _prune_on_schedule(db_path: str | Path, retention_days: int, stopping: threading.Event) -> None:
@@ -107,6 +170,9 @@ def _check_alerts_on_schedule(db_path: str | Path, interval: float, webhook: str
             except Exception as error:  # noqa: BLE001 - the schedule goes on
                 print(f"footfall collector: checking alerts failed, will retry: {type(error).__name__}: {error}",
                       file=sys.stderr, flush=True)
+                if conn is not None and connection_lost(conn):  # the server went away: a new connection next time
+                    conn.close()
+                    conn = None
             stopping.wait(interval)
     finally:
         if conn is not None:

@@ -17,10 +17,13 @@ from pyroaring import BitMap
 from core.periods import DAY, HOUR
 from core.scope import Scope
 from db.scope import rollup_part, whole_days_and_edge_hours_sql
+from db.upserts import add_to_sets
 
 # (table, its time column, the rollup its sets are the keys of, that rollup's columns in key order)
 _DAILY = ("active_daily", "day", "customer_daily", "api_id, day, customer_id")
 _HOURLY = ("active_hourly", "hour", "customer_hourly", "api_id, hour, customer_id")
+
+_TIME = {_DAILY[0]: "day", _HOURLY[0]: "hour"}
 
 Members = Mapping[tuple[int, int], Iterable[int]]  # (api_id, day or hour start) -> customer ids
 
@@ -28,15 +31,7 @@ Members = Mapping[tuple[int, int], Iterable[int]]  # (api_id, day or hour start)
 def add_activity(conn: sqlite3.Connection, days: Members, hours: Members) -> None:
     """Add customers to the days' and hours' sets, inside the caller's transaction."""
     for (table, column, _, _), members in ((_DAILY, days), (_HOURLY, hours)):
-        for (api_id, start), cids in members.items():
-            row = conn.execute(
-                f"SELECT customers FROM {table} WHERE api_id = ? AND {column} = ?", (api_id, start)
-            ).fetchone()
-            customers = BitMap.deserialize(row[0]) if row else BitMap()
-            before = len(customers)
-            customers.update(cids)
-            if len(customers) != before:  # customers already in the set: nothing to write
-                _store(conn, table, api_id, start, customers)
+        add_to_sets(conn, table, ("api_id", column), members)
 
 
 def rebuild_activity(conn: sqlite3.Connection) -> None:
@@ -66,6 +61,6 @@ def active_set(conn: sqlite3.Connection, scope: Scope) -> BitMap:
 def _store(conn: sqlite3.Connection, table: str, api_id: int, start: int, customers: BitMap) -> None:
     customers.run_optimize()
     conn.execute(
-        f"INSERT INTO {table} VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET customers = excluded.customers",
+        f"INSERT INTO {table} VALUES (?, ?, ?) ON CONFLICT (api_id, {_TIME[table]}) DO UPDATE SET customers = excluded.customers",
         (api_id, start, customers.serialize()),
     )

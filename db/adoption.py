@@ -23,7 +23,7 @@ from core.periods import HOUR
 from core.scope import Scope
 from db.figures import DISPLAY_NAME
 from db.frames import frame
-from db.scope import PartSql, api_where, scope_where, whole_days_and_edge_hours_sql
+from db.scope import NO_LIMIT, PartSql, api_where, scope_where, whole_days_and_edge_hours_sql
 from db.snapshots import period_key, snapshot
 
 ENDPOINT = "e.method || ' ' || e.name"  # how an endpoint is shown: "GET /v1/orders/{id}"
@@ -55,7 +55,7 @@ def customer_endpoints(conn: sqlite3.Connection, cid: int, scope: Scope) -> pl.D
     return frame(
         conn,
         f"""WITH period AS (SELECT endpoint_id, SUM(requests) AS requests, SUM(errors) AS errors
-                            FROM ({period}) GROUP BY endpoint_id)
+                            FROM ({period}) AS parts GROUP BY endpoint_id)
             SELECT ce.endpoint_id, a.name AS api, {ENDPOINT} AS endpoint,
                    COALESCE(p.requests, 0) AS requests, COALESCE(p.errors, 0) AS errors, ce.first_call, ce.last_call
             FROM customer_endpoints ce JOIN endpoints e ON e.id = ce.endpoint_id JOIN apis a ON a.id = e.api_id
@@ -148,7 +148,8 @@ def endpoint_summary(conn: sqlite3.Connection, endpoint_id: int, scope: Scope) -
         "SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(errors), 0) FROM endpoint_totals"
         " WHERE endpoint_id = ? AND hour >= ? AND hour < ?", (endpoint_id, since, until)).fetchone()
     new, before = conn.execute(
-        "SELECT COALESCE(SUM(first_call >= ?), 0), COALESCE(SUM(first_call < ?), 0) FROM customer_endpoints"
+        "SELECT COALESCE(SUM(CASE WHEN first_call >= ? THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN first_call < ? THEN 1 ELSE 0 END), 0) FROM customer_endpoints"
         " WHERE endpoint_id = ? AND first_call < ?", (since, since, endpoint_id, until)).fetchone()
     # The period's callers are the new ones and those who called before it; whoever else called
     # before it moved off: counted, not listed (a popular endpoint has tens of thousands of callers).
@@ -163,8 +164,8 @@ def endpoint_counts(conn: sqlite3.Connection, endpoint_id: int, scope: Scope, li
                        [endpoint_id])
     else:
         period, params = _period_sql(scope, "customer_id, requests, errors", "endpoint_id = ?", [endpoint_id])
-        sql = f"SELECT customer_id AS cid, SUM(requests) AS requests, SUM(errors) AS errors FROM ({period}) GROUP BY 1"
-    return frame(conn, f"{sql} ORDER BY requests DESC, cid LIMIT ?", [*params, -1 if limit is None else limit],
+        sql = f"SELECT customer_id AS cid, SUM(requests) AS requests, SUM(errors) AS errors FROM ({period}) AS parts GROUP BY 1"
+    return frame(conn, f"{sql} ORDER BY requests DESC, cid LIMIT ?", [*params, NO_LIMIT if limit is None else limit],
                  schema={"cid": pl.Int64, "requests": pl.Int64, "errors": pl.Int64})
 
 
@@ -173,8 +174,9 @@ def _named_callers(conn: sqlite3.Connection, endpoint_id: int, counts: pl.DataFr
     named = frame(
         conn,
         f"""SELECT c.id AS cid, c.external_id AS customer_id, {DISPLAY_NAME} AS display_name, ce.first_call, ce.last_call
-            FROM json_each(?) AS callers CROSS JOIN customers c ON c.id = callers.value
-            JOIN customer_endpoints ce ON ce.customer_id = c.id AND ce.endpoint_id = ?""",
+            FROM json_each(?) AS callers CROSS JOIN customers c
+            JOIN customer_endpoints ce ON ce.customer_id = c.id AND ce.endpoint_id = ?
+            WHERE c.id = callers.value""",
         [json.dumps(counts["cid"].to_list()), endpoint_id],
         schema={"cid": pl.Int64, "customer_id": pl.String, "display_name": pl.String, "first_call": pl.Int64,
                 "last_call": pl.Int64},
@@ -228,7 +230,7 @@ def endpoint_moved_off(conn: sqlite3.Connection, endpoint_id: int, scope: Scope,
     since, until = scope.period.closed()
     moved = [cid for (cid,) in conn.execute(
         "SELECT customer_id FROM customer_endpoints WHERE endpoint_id = ? AND last_call < ?"
-        " ORDER BY last_call DESC LIMIT ?", (endpoint_id, since, -1 if limit is None else limit))]
+        " ORDER BY last_call DESC LIMIT ?", (endpoint_id, since, NO_LIMIT if limit is None else limit))]
     came_back = conn.execute("SELECT 1 FROM customer_endpoints WHERE endpoint_id = ? AND last_call >= ? LIMIT 1",
                              (endpoint_id, until)).fetchone()
     if came_back:
@@ -240,11 +242,11 @@ def endpoint_moved_off(conn: sqlite3.Connection, endpoint_id: int, scope: Scope,
         conn,
         f"""SELECT c.id AS cid, c.external_id AS customer_id, {DISPLAY_NAME} AS display_name, ce.requests, ce.errors,
                    ce.first_call, ce.last_call
-            FROM json_each(?) AS moved CROSS JOIN customer_endpoints ce ON ce.customer_id = moved.value
+            FROM json_each(?) AS moved CROSS JOIN customer_endpoints ce
             JOIN customers c ON c.id = ce.customer_id
-            WHERE ce.endpoint_id = ?
+            WHERE ce.customer_id = moved.value AND ce.endpoint_id = ?
             ORDER BY ce.last_call DESC, customer_id LIMIT ?""",
-        [json.dumps(moved), endpoint_id, -1 if limit is None else limit],
+        [json.dumps(moved), endpoint_id, NO_LIMIT if limit is None else limit],
         schema={"cid": pl.Int64, "customer_id": pl.String, "display_name": pl.String, **_COUNTS},
     )
 

@@ -45,6 +45,7 @@ from db.connection import transaction
 from db.figures import DISPLAY_NAME, period_requests
 from db.freshness import EDITS_KEY, bump_counter
 from db.quiet import customer_quiet, quiet_customers
+from db.upserts import on_postgres
 
 DELIVERY_DAYS = 7  # firings older than this are no longer sent (they stay on the page)
 
@@ -146,14 +147,19 @@ def _p95_readings(conn: sqlite3.Connection, api_id: int, now: float, customers: 
 
 
 def _write_episodes(conn: sqlite3.Connection, rule: Rule, holding: dict[int, float], now: int) -> tuple[list, list]:
-    """Open and resolve the rule's firings; the open ones are read under the write lock, so two
-    checks at once cannot both open one. Returns (opened ids, resolved ids)."""
+    """Open and resolve the rule's firings; the open ones are read under the write lock (on
+    PostgreSQL: the rule's row locked, FOR UPDATE), so two checks at once (two collectors) cannot
+    both open one. A rule removed meanwhile changes nothing. Returns (opened ids, resolved ids)."""
     with transaction(conn):
+        lock = " FOR UPDATE" if on_postgres(conn) else ""
+        if conn.execute(f"SELECT id FROM alert_rules WHERE id = ?{lock}", (rule.id,)).fetchone() is None:
+            return [], []
         open_firings = dict(conn.execute(
             "SELECT customer_id, id FROM alert_firings WHERE rule_id = ? AND resolved_at IS NULL", (rule.id,)))
         changes = episode_changes(holding, open_firings)
-        opened = [conn.execute("INSERT INTO alert_firings (rule_id, customer_id, value, fired_at) VALUES (?, ?, ?, ?)",
-                               (rule.id, cid, value, now)).lastrowid for cid, value in changes.opened.items()]
+        opened = [conn.execute("INSERT INTO alert_firings (rule_id, customer_id, value, fired_at) VALUES (?, ?, ?, ?)"
+                               " RETURNING id", (rule.id, cid, value, now)).fetchone()[0]
+                  for cid, value in changes.opened.items()]
         if changes.resolved:
             conn.execute("UPDATE alert_firings SET resolved_at = ? WHERE id IN (SELECT value FROM json_each(?))",
                          (now, json.dumps(changes.resolved)))

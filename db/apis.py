@@ -21,7 +21,7 @@ def add_api(conn: sqlite3.Connection, name: str, api_key: str | None = None) -> 
             (name, key_hash(api_key), key_prefix(api_key), int(time.time())),
         )
     except sqlite3.IntegrityError as error:
-        which = "name" if "apis.name" in str(error) else "API key"
+        which = "name" if "name" in str(error) else "API key"  # apis.name, apis_name_key
         raise ValueError(f"an API with this {which} is already registered") from None
     return api_key
 

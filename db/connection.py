@@ -1,4 +1,5 @@
-"""Opening the SQLite file: WAL, sane pragmas, schema brought up to date; or read-only.
+"""Opening the database: a SQLite file (WAL, sane pragmas, schema brought up to date; or
+read-only), or a PostgreSQL server when the setting is a postgresql:// URL (db/postgres.py).
 
 A database Footfall creates is readable by its owner only (0600; SQLite gives its -wal and -shm
 files the main file's mode), in a folder only its owner can enter (0700) when Footfall makes the
@@ -7,6 +8,7 @@ folder too. Existing files and folders keep the modes they have."""
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import sys
 import threading
@@ -27,9 +29,30 @@ CACHE_PRAGMAS = (
 )
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres(setting: object) -> bool:
+    """Whether a database setting (FOOTFALL_DB, --db) names a PostgreSQL server rather than a file."""
+    return str(setting).startswith(POSTGRES_SCHEMES)
+
+
+def without_password(url: str) -> str:
+    """A database setting fit to print: a URL's password replaced by ***."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", str(url))
+
+
+def database(setting: str | Path) -> str | Path:
+    """A database setting (FOOTFALL_DB, --db) as Footfall keeps it: a PostgreSQL URL as it is, a
+    file as an absolute Path."""
+    return str(setting) if is_postgres(setting) else Path(setting).resolve()
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
-    """A read-write connection in autocommit mode, the file created and migrated if need be;
-    writers open transactions explicitly (BEGIN IMMEDIATE)."""
+    """A read-write connection in autocommit mode, the file (or the PostgreSQL database) created
+    and migrated if need be; writers open transactions explicitly (BEGIN IMMEDIATE)."""
+    if is_postgres(path):
+        return _connect_postgres(str(path))
     path = Path(path)
     create_private(path)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -54,6 +77,16 @@ def create_private(path: Path) -> None:
         pass
 
 
+def _connect_postgres(url: str, read_only: bool = False):
+    from db import schema_postgres
+    from db.postgres import PgConnection
+
+    conn = PgConnection(url, read_only=read_only)
+    if not read_only:
+        schema_postgres.migrate(conn)
+    return conn
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """BEGIN IMMEDIATE, the block, COMMIT; on any error ROLLBACK, unless SQLite rolled back
@@ -71,7 +104,9 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
 def connect_readonly(path: str | Path) -> sqlite3.Connection:
     """A connection that cannot write (SQLite's mode=ro), for the dashboard's reads and the
     collector's key lookups. The file must exist; open it with connect() once to create and
-    migrate it."""
+    migrate it. On PostgreSQL: a connection whose transactions are read-only."""
+    if is_postgres(path):
+        return _connect_postgres(str(path), read_only=True)
     path = Path(path).resolve()
     if not path.exists():
         raise FileNotFoundError(f"no database at {path}")
@@ -80,6 +115,13 @@ def connect_readonly(path: str | Path) -> sqlite3.Connection:
     for pragma in CACHE_PRAGMAS:
         conn.execute(pragma)
     return conn
+
+
+def connection_lost(conn) -> bool:
+    """Whether a PostgreSQL connection has lost its server (a restart, a network cut): every
+    statement on it fails from then on, so its owner opens another. Never on SQLite: a file does
+    not go away."""
+    return getattr(conn, "dialect", None) == "postgresql" and conn.raw.closed
 
 
 def bound_wal(conn: sqlite3.Connection) -> None:

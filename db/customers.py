@@ -35,6 +35,7 @@ from db.figures import (
     period_requests,
 )
 from db.frames import frame
+from db.scope import NO_LIMIT
 
 CUSTOMER_SCHEMA = {
     "customer_id": pl.Utf8,
@@ -47,7 +48,7 @@ CUSTOMER_SCHEMA = {
 }
 # The sort keys a caller may name, and the column of customer_rows_sql each stands for.
 CUSTOMER_SORTS: dict[str, str] = {
-    "display_name": "display_name COLLATE NOCASE",
+    "display_name": "lower(display_name)",  # as COLLATE NOCASE: ASCII folded, on both servers
     "customer_id": "customer_id",
     "requests": "requests",
     "share": "requests",
@@ -119,7 +120,7 @@ def _page_in_order(conn: sqlite3.Connection, scope: Scope, search: str, sort: st
     rows_sql, params = customer_rows_sql(scope, search, names=True,
                                          favorites_of=analyst if sort == "favorite" else None)
     direction = "DESC" if descending else "ASC"
-    sql = f"SELECT cid FROM ({rows_sql}) ORDER BY {CUSTOMER_SORTS[sort]} {direction}, customer_id LIMIT ?"
+    sql = f"SELECT cid FROM ({rows_sql}) AS r ORDER BY {CUSTOMER_SORTS[sort]} {direction}, customer_id LIMIT ?"
     wanted = offset + limit
     batch = 2 * wanted + 16
     while True:
@@ -136,7 +137,7 @@ def _customer_rows(conn: sqlite3.Connection, scope: Scope, counts: dict[int, int
     rows_sql, params = customer_rows_sql(Scope(scope.api_id, Period(None, None)), favorites_of=analyst)
     details = frame(
         conn,
-        f"SELECT cid, customer_id, display_name, first_seen, last_active, favorite FROM ({rows_sql})"
+        f"SELECT cid, customer_id, display_name, first_seen, last_active, favorite FROM ({rows_sql}) AS r"
         " WHERE cid IN (SELECT value FROM json_each(?))",
         [*params, json.dumps(cids)],
         {"cid": pl.Int64, "first_seen": pl.Int64, "last_active": pl.Int64, "favorite": pl.Boolean},
@@ -163,7 +164,7 @@ def _by_aggregation(conn: sqlite3.Connection, scope: Scope, search: str, descend
             WHERE counts.requests > 0
             ORDER BY counts.requests {direction}, r.customer_id
             LIMIT ? OFFSET ?""",
-        [*counts_params, *rows_params, -1 if limit is None else limit, offset],
+        [*counts_params, *rows_params, NO_LIMIT if limit is None else limit, offset],
         CUSTOMER_SCHEMA,
     )
     return with_share(rows, api_totals(conn, scope).requests).select(*CUSTOMER_SCHEMA)
@@ -192,7 +193,7 @@ def _busiest(conn: sqlite3.Connection, scope: Scope, search: str, k: int) -> lis
     while True:
         candidates = conn.execute(
             # Ties in the index's order (customers_requests, api_customers_requests): no sort.
-            f"SELECT cid, bound FROM ({rows_sql}) ORDER BY bound DESC, cid DESC LIMIT ?",
+            f"SELECT cid, bound FROM ({rows_sql}) AS r ORDER BY bound DESC, cid DESC LIMIT ?",
             [*params, batch + 1],
         ).fetchall()
         counted = [cid for cid, _ in candidates[:batch]]

@@ -18,6 +18,7 @@ from core.links import expires_at
 from db import links
 from db.connection import transaction
 from db.freshness import EDITS_KEY, bump_counter
+from db.upserts import on_postgres
 
 
 def save_description(conn: sqlite3.Connection, customer_id: str, description: str, editor: str = "") -> None:
@@ -79,14 +80,19 @@ def add_alert_rule(conn: sqlite3.Connection, api_id: int, customer_id: str | Non
             cid = row[0]
         rule_id = conn.execute(
             "INSERT INTO alert_rules (api_id, customer_id, kind, threshold, created_by, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)", (api_id, cid, kind, threshold, created_by or None, int(time.time()))).lastrowid
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (api_id, cid, kind, threshold, created_by or None, int(time.time()))).fetchone()[0]
         bump_counter(conn, EDITS_KEY)
     return rule_id
 
 
 def remove_alert_rule(conn: sqlite3.Connection, rule_id: int) -> bool:
-    """Remove an alert rule and its firings (False: no such rule)."""
+    """Remove an alert rule and its firings (False: no such rule). On PostgreSQL the rule's row is
+    locked first, as a check writing its firings locks it (db/alert_checks.py): no firing of a
+    check under way is left pointing at a removed rule."""
     with transaction(conn):
+        if on_postgres(conn):
+            conn.execute("SELECT id FROM alert_rules WHERE id = ? FOR UPDATE", (rule_id,))
         conn.execute("DELETE FROM alert_firings WHERE rule_id = ?", (rule_id,))
         removed = conn.execute("DELETE FROM alert_rules WHERE id = ?", (rule_id,)).rowcount == 1
         bump_counter(conn, EDITS_KEY)

@@ -21,10 +21,12 @@ from pyroaring import BitMap
 
 from core.periods import DAY, HOUR
 from core.record import Record
+from db.upserts import add_to_sets, upsert_sums
 
 EndpointKey = tuple[int, str, str]  # (api_id, method, endpoint name)
 # The caller sets and the per-customer rollup each is the key set of.
 CALLERS = (("endpoint_callers_daily", "day", "endpoint_daily"), ("endpoint_callers_hourly", "hour", "endpoint_hourly"))
+CALLER_TIME = {table: column for table, column, _ in CALLERS}
 
 
 class EndpointIds:
@@ -83,15 +85,16 @@ def add_endpoint_rollups(conn: sqlite3.Connection, endpoint_ids: EndpointIds, ap
                 seen[1] = ts
             seen[2] += 1
             seen[3] += error
-    add = " ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, errors = errors + excluded.errors"
-    conn.executemany(f"INSERT INTO endpoint_daily VALUES (?,?,?,?,?){add}", [(*k, *v) for k, v in daily.items()])
-    conn.executemany(f"INSERT INTO endpoint_hourly VALUES (?,?,?,?,?){add}", [(*k, *v) for k, v in hourly.items()])
-    conn.executemany(f"INSERT INTO endpoint_totals VALUES (?,?,?,?){add}", [(*k, *v) for k, v in totals.items()])
+    counts = ("requests", "errors")
+    upsert_sums(conn, "endpoint_daily", ("endpoint_id", "day", "customer_id"), counts, daily)
+    upsert_sums(conn, "endpoint_hourly", ("endpoint_id", "hour", "customer_id"), counts, hourly)
     conn.executemany(
-        "INSERT INTO customer_endpoints VALUES (?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
-        " first_call = MIN(first_call, excluded.first_call), last_call = MAX(last_call, excluded.last_call),"
-        " requests = requests + excluded.requests, errors = errors + excluded.errors",
-        [(*k, *v) for k, v in overall.items()],
+        "INSERT INTO customer_endpoints VALUES (?,?,?,?,?,?) ON CONFLICT (customer_id, endpoint_id) DO UPDATE SET"
+        " first_call = MIN(customer_endpoints.first_call, excluded.first_call),"
+        " last_call = MAX(customer_endpoints.last_call, excluded.last_call),"
+        " requests = customer_endpoints.requests + excluded.requests,"
+        " errors = customer_endpoints.errors + excluded.errors",
+        [(*k, *overall[k]) for k in sorted(overall)],
     )
     callers_daily: dict[tuple, set] = defaultdict(set)
     callers_hourly: dict[tuple, set] = defaultdict(set)
@@ -100,33 +103,14 @@ def add_endpoint_rollups(conn: sqlite3.Connection, endpoint_ids: EndpointIds, ap
     for eid, hour, cid in hourly:
         callers_hourly[(eid, hour)].add(cid)
     for (table, column, _), members in zip(CALLERS, (callers_daily, callers_hourly)):
-        _add_callers(conn, table, column, members)
-
-
-def _add_callers(conn: sqlite3.Connection, table: str, column: str, members: dict[tuple, set]) -> None:
-    """Add customers to the endpoint's caller sets of these days (hours): the sets read in one
-    query, and only those that grew written back."""
-    keys = json.dumps(list(members))
-    stored = {(eid, start): blob for eid, start, blob in conn.execute(
-        f"SELECT endpoint_id, {column}, customers FROM {table} WHERE (endpoint_id, {column}) IN"
-        " (SELECT value ->> 0, value ->> 1 FROM json_each(?))", (keys,))}
-    grown = []
-    for key, cids in members.items():
-        blob = stored.get(key)
-        customers = BitMap.deserialize(blob) if blob is not None else BitMap()
-        before = len(customers)
-        customers.update(cids)
-        if len(customers) != before:  # every caller already in the set: nothing to write
-            customers.run_optimize()
-            grown.append((*key, customers.serialize()))
-    conn.executemany(f"INSERT INTO {table} VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET customers = excluded.customers",
-                     grown)
+        add_to_sets(conn, table, ("endpoint_id", column), members)
+    upsert_sums(conn, "endpoint_totals", ("endpoint_id", "hour"), counts, totals)
 
 
 def _store_callers(conn: sqlite3.Connection, table: str, eid: int, start: int, customers: BitMap) -> None:
     customers.run_optimize()
-    conn.execute(f"INSERT INTO {table} VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET customers = excluded.customers",
-                 (eid, start, customers.serialize()))
+    conn.execute(f"INSERT INTO {table} VALUES (?, ?, ?) ON CONFLICT (endpoint_id, {CALLER_TIME[table]})"
+                 " DO UPDATE SET customers = excluded.customers", (eid, start, customers.serialize()))
 
 
 def erase_from_endpoints(conn: sqlite3.Connection, cid: int) -> None:
@@ -169,19 +153,19 @@ def rebuild_endpoint_rollups(conn: sqlite3.Connection) -> None:
         conn.execute(f"DELETE FROM {table}")
     conn.execute("INSERT OR IGNORE INTO endpoints (api_id, method, name)"
                  " SELECT DISTINCT api_id, method, endpoint FROM requests WHERE customer_id IS NOT NULL ORDER BY 1, 2, 3")
-    calls = ("SELECT e.id AS endpoint_id, r.customer_id, r.ts, r.status >= 400 AS error FROM requests r"
+    calls = ("SELECT e.id AS endpoint_id, r.customer_id, r.ts, CASE WHEN r.status >= 400 THEN 1 ELSE 0 END AS error FROM requests r"
              " JOIN endpoints e ON e.api_id = r.api_id AND e.method = r.method AND e.name = r.endpoint"
              " WHERE r.customer_id IS NOT NULL")
     conn.execute("INSERT INTO endpoint_daily (endpoint_id, day, customer_id, requests, errors)"
-                 f" SELECT endpoint_id, ts - ts % {DAY:d}, customer_id, COUNT(*), SUM(error) FROM ({calls})"
+                 f" SELECT endpoint_id, ts - ts % {DAY:d}, customer_id, COUNT(*), SUM(error) FROM ({calls}) AS calls"
                  " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
     conn.execute("INSERT INTO endpoint_hourly (endpoint_id, hour, customer_id, requests, errors)"
-                 f" SELECT endpoint_id, ts - ts % {HOUR:d}, customer_id, COUNT(*), SUM(error) FROM ({calls})"
+                 f" SELECT endpoint_id, ts - ts % {HOUR:d}, customer_id, COUNT(*), SUM(error) FROM ({calls}) AS calls"
                  " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
     conn.execute("INSERT INTO endpoint_totals (endpoint_id, hour, requests, errors)"
                  " SELECT endpoint_id, hour, SUM(requests), SUM(errors) FROM endpoint_hourly GROUP BY 1, 2 ORDER BY 1, 2")
     conn.execute("INSERT INTO customer_endpoints (customer_id, endpoint_id, first_call, last_call, requests, errors)"
-                 f" SELECT customer_id, endpoint_id, MIN(ts), MAX(ts), COUNT(*), SUM(error) FROM ({calls})"
+                 f" SELECT customer_id, endpoint_id, MIN(ts), MAX(ts), COUNT(*), SUM(error) FROM ({calls}) AS calls"
                  " GROUP BY 1, 2 ORDER BY 1, 2")
     for table, column, rollup in CALLERS:
         rows = conn.execute(f"SELECT endpoint_id, {column}, customer_id FROM {rollup} ORDER BY 1, 2")

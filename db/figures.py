@@ -76,7 +76,7 @@ def customer_totals_sql(
             rollup_part(scope, f"SELECT customer_id, {daily} FROM customer_daily", "day", DAY),
             rollup_part(scope, f"SELECT customer_id, {hourly} FROM customer_hourly", "hour", HOUR),
         )
-        return f"SELECT customer_id, {sums} FROM ({union}) GROUP BY customer_id", params
+        return f"SELECT customer_id, {sums} FROM ({union}) AS parts GROUP BY customer_id", params
     if measures == ("requests",):
         return _requests_by_day_sql(scope, customers, sums, daily, hourly)
     # Errors and load time are not in customer_daily's customer index: each customer's hourly rows,
@@ -84,7 +84,7 @@ def customer_totals_sql(
     where, params = scope_where(scope, "hour", step=HOUR, every_api=True)
     return (
         f"SELECT customer_id, {sums} FROM (SELECT customer_id, {hourly} FROM customer_hourly"
-        f" WHERE {where} AND customer_id IN (SELECT value FROM json_each(?))) GROUP BY customer_id",
+        f" WHERE {where} AND customer_id IN (SELECT value FROM json_each(?))) AS hourly GROUP BY customer_id",
         [*params, _ids(customers)],
     )
 
@@ -105,7 +105,7 @@ def _requests_by_day_sql(scope: Scope, customers: list[int], sums: str, daily: s
                 " AND h.customer_id = pairs.customer_id AND h.hour >= ? AND h.hour < ?", [start, end])
 
     union, params = whole_days_and_edge_hours_sql(scope.period, days, hours)
-    sql = f"SELECT customer_id, {sums} FROM ({union}) GROUP BY customer_id"
+    sql = f"SELECT customer_id, {sums} FROM ({union}) AS parts GROUP BY customer_id"
     if "FROM pairs" not in union:
         return sql, params
     api, api_params = api_where(scope)
@@ -187,7 +187,7 @@ def customer_rows_sql(scope: Scope, search: str = "", names: bool = False,
     if search:
         clauses.append(f"(c.external_id LIKE ? ESCAPE '\\' OR {DISPLAY_NAME} LIKE ? ESCAPE '\\')")
         params += [like_pattern(search)] * 2
-    return f"SELECT {columns} FROM {source} WHERE {' AND '.join(clauses) or '1'}", params
+    return f"SELECT {columns} FROM {source} WHERE {' AND '.join(clauses) or 'TRUE'}", params
 
 
 # --- Active customers --------------------------------------------------------------------------
@@ -218,8 +218,8 @@ def active_count(conn: sqlite3.Connection, scope: Scope, search: str = "",
         return len(active.ids)
     rows, params = customer_rows_sql(scope, search)
     if active.ids is None:
-        return conn.execute(f"SELECT COUNT(*) FROM ({rows})", params).fetchone()[0]
-    return sum(1 for (cid,) in conn.execute(f"SELECT cid FROM ({rows})", params) if cid in active.ids)
+        return conn.execute(f"SELECT COUNT(*) FROM ({rows}) AS r", params).fetchone()[0]
+    return sum(1 for (cid,) in conn.execute(f"SELECT cid FROM ({rows}) AS r", params) if cid in active.ids)
 
 
 # --- Load time ---------------------------------------------------------------------------------

@@ -11,23 +11,32 @@ from core.scope import Scope
 from db.figures import api_totals
 
 EDITS_KEY = "dashboard.version"  # the settings row db/edits.py bumps with every edit
+# Bumped by every batch a writer commits on PostgreSQL, where several writers take request ids
+# from one sequence and may commit out of id order: the newest id alone could miss a batch.
+INGEST_KEY = "ingest.batches"
 
 
 def bump_counter(conn: sqlite3.Connection, key: str) -> None:
     """Add one to a counter kept in settings (EDITS_KEY, db.lifecycle's erasures), inside the
     caller's transaction."""
     conn.execute("INSERT INTO settings (key, value) VALUES (?, '1')"
-                 " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", (key,))
+                 " ON CONFLICT(key) DO UPDATE SET value = CAST(settings.value AS INTEGER) + 1", (key,))
 
 
 def data_version(conn: sqlite3.Connection) -> tuple[int, str]:
-    """Cheap and changing whenever a figure may: the newest request id (every ingest adds one)
-    and a counter the dashboard's own edits bump (favorites, descriptions, names, widgets)."""
-    row = conn.execute(
-        "SELECT (SELECT COALESCE(MAX(id), 0) FROM requests), (SELECT value FROM settings WHERE key = ?)",
-        (EDITS_KEY,),
+    """Cheap and changing whenever a figure may: the newest request id (every ingest adds one) on
+    SQLite, the batches committed (INGEST_KEY) on PostgreSQL, and a counter the dashboard's own
+    edits bump (favorites, descriptions, names, widgets). On PostgreSQL the newest id is left out:
+    it misses a batch committed after a later one, and costs a look into every day's partition."""
+    if getattr(conn, "dialect", "sqlite") == "postgresql":
+        newest = 0
+    else:
+        newest = conn.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0]
+    edits, batches = conn.execute(
+        "SELECT (SELECT value FROM settings WHERE key = ?), (SELECT value FROM settings WHERE key = ?)",
+        (EDITS_KEY, INGEST_KEY),
     ).fetchone()
-    return int(row[0]), row[1] or "0"
+    return int(newest), f"{edits or 0}.{batches or 0}"
 
 
 def period_fingerprint(conn: sqlite3.Connection, scope: Scope) -> tuple[int, int]:

@@ -13,7 +13,7 @@ import polars as pl
 from core.scope import Scope
 from db.figures import customer_totals_sql
 from db.frames import frame
-from db.scope import like_pattern, scope_where
+from db.scope import NO_LIMIT, like_pattern, scope_where
 
 NO_VALUE = "(none)"  # filter value standing for a missing AI agent or location
 ANY_AI_AGENT = "(any AI agent)"
@@ -27,6 +27,10 @@ HISTORY_SORTS: dict[str, str] = {
     "threat_level": THREAT_ORDER,
     **{column: column for column in ("device", "ai_agent", "country")},
 }
+
+# Sort keys that may be NULL (no AI agent, no location). SQLite puts NULLs first in ascending order,
+# PostgreSQL last: NULLS FIRST / NULLS LAST, which both have, pin SQLite's order on both.
+NULLABLE_SORTS = frozenset({"ai_agent", "country"})
 
 HISTORY_SCHEMA = {"id": pl.Int64, "time": pl.Int64, "status": pl.Int64, "load_time_ms": pl.Float64}
 REQUEST_SCHEMA = {**HISTORY_SCHEMA, "size": pl.Int64}
@@ -71,12 +75,13 @@ def history(
         raise ValueError(f"cannot sort requests by {sort!r}")
     where, params = _history_where(cid, scope, filters)
     direction = "DESC" if descending else "ASC"
+    nulls = (" NULLS LAST" if descending else " NULLS FIRST") if sort in NULLABLE_SORTS else ""
     return frame(
         conn,
         f"""SELECT id, ts AS time, method, status, endpoint, path, load_time_ms, threat_level, device, ai_agent,
                    country, city
             FROM requests WHERE {where}
-            ORDER BY {HISTORY_SORTS[sort]} {direction}, ts {direction}, id {direction}
+            ORDER BY {HISTORY_SORTS[sort]} {direction}{nulls}, ts {direction}, id {direction}
             LIMIT ? OFFSET ?""",
         [*params, limit, offset],
         HISTORY_SCHEMA,
@@ -147,7 +152,7 @@ def customer_requests(conn: sqlite3.Connection, customer_id: str, scope: Scope,
             FROM requests r JOIN apis a ON a.id = r.api_id
             WHERE {where}
             ORDER BY r.ts DESC, r.id DESC LIMIT ?""",
-        [customer_id, *params, -1 if limit is None else limit],
+        [customer_id, *params, NO_LIMIT if limit is None else limit],
         REQUEST_SCHEMA,
     )
 

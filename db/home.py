@@ -70,7 +70,7 @@ def new_customers(conn: sqlite3.Connection, scope: Scope) -> int:
     """Customers whose first request (to the scope's API, or to any API) lies in the period."""
     sql, params = seen_sql(scope)
     where, where_params = scope_where(Scope(None, scope.period), "first_seen")
-    return conn.execute(f"SELECT COUNT(*) FROM ({sql}) WHERE {where}", [*params, *where_params]).fetchone()[0]
+    return conn.execute(f"SELECT COUNT(*) FROM ({sql}) AS seen WHERE {where}", [*params, *where_params]).fetchone()[0]
 
 
 TOP_COLUMNS = ("customer_id", "display_name", "requests", "share", "last_active")
@@ -90,7 +90,7 @@ def newest_customers(conn: sqlite3.Connection, scope: Scope, limit: int = 10) ->
         f"""SELECT c.external_id AS customer_id, {DISPLAY_NAME} AS display_name,
                    seen.first_seen, seen.last_seen AS last_active
             FROM ({sql}) AS seen JOIN customers c ON c.id = seen.customer_id
-            WHERE 1 {until_clause}
+            WHERE TRUE {until_clause}
             ORDER BY seen.first_seen DESC, c.external_id LIMIT ?""",
         [*params, *until_params, limit],
         schema={"first_seen": pl.Int64, "last_active": pl.Int64},
@@ -109,7 +109,7 @@ def favorite_customers(conn: sqlite3.Connection, scope: Scope, analyst: str = SH
             FROM customers c LEFT JOIN ({counts_sql}) AS counts ON counts.customer_id = c.id
                  LEFT JOIN ({seen}) AS seen ON seen.customer_id = c.id
             WHERE c.id IN (SELECT value FROM json_each(?))
-            ORDER BY requests DESC, display_name COLLATE NOCASE, c.external_id""",
+            ORDER BY requests DESC, lower({DISPLAY_NAME}), c.external_id""",
         [*counts_params, *seen_params, json.dumps(favorites)],
         schema={"requests": pl.Int64, "last_active": pl.Int64},
     )

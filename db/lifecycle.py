@@ -17,13 +17,22 @@ Deleted content is overwritten with zeros (PRAGMA secure_delete) and an erasure 
 so that the bytes are gone from the files, not only unlinked. Writes requests, request_details,
 every rollup, customers, favorites and settings (the edit counter of db/freshness.py, so that
 cached figures are read afresh).
+
+On PostgreSQL: prune drops the day partitions wholly past the cutoff (db/partitions.py) and deletes
+the older rows of the day holding it; erase_customer and delete_api delete the same rows (the
+tables naming a customer found in the catalog), hold ERASE_LOCK against writers, and vacuum the
+tables touched (VACUUM FULL with vacuum=True: then no file of those tables keeps a byte of the
+customer; the server's write-ahead log, archive, replicas and earlier backups are not Footfall's
+to purge); backup is pg_dump's custom format, the password handed over in its environment.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
+import subprocess
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -32,9 +41,12 @@ from pathlib import Path
 
 from pyroaring import BitMap
 
+from core.periods import DAY
 from db.connection import transaction
 from db.endpoints import delete_endpoints_of, erase_from_endpoints
 from db.freshness import EDITS_KEY, bump_counter
+from db.partitions import PARTITIONED, drop_before, existing_days, partition_name
+from db.upserts import on_postgres
 
 PRUNE_BATCH = 10_000  # raw requests per prune transaction: the longest a collector's commit waits
 PRUNE_PAUSE = 0.1  # seconds the write lock stays free between two prune transactions
@@ -71,15 +83,31 @@ def prune(conn: sqlite3.Connection, before: int, batch: int = PRUNE_BATCH, pause
     Every rollup is kept: the dashboard's figures (db/figures.py) stay the same for every period,
     before `before` too; only the request history (db/history.py) of that time is gone. Costs one
     index lookup per API when nothing is older than `before`. Deleted rows are overwritten with
-    zeros."""
+    zeros.
+
+    On PostgreSQL the days wholly before `before` go first, a partition (requests and details) at
+    a time, each dropped in a transaction of its own (db/partitions.py); then the older rows of the
+    day holding `before` are deleted in batches as above (no checkpoints: the server has no WAL
+    file to keep small)."""
     started = time.perf_counter()
     removed = transactions = 0
     longest = 0.0
+    postgres = on_postgres(conn)
+    if postgres:
+        for day in sorted(d for d in existing_days(conn) if d + DAY <= before):
+            began = time.perf_counter()
+            removed += drop_before(conn, day + DAY)[1]  # this day's partitions: the older ones are gone
+            longest = max(longest, (time.perf_counter() - began) * 1000)
+            transactions += 1
+        if transactions:
+            with transaction(conn):
+                bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
     with _checkpoints_between_transactions(conn):
         for api_id in request_api_ids(conn):
             while (oldest := oldest_request(conn, api_id)) is not None and oldest < before:
                 if transactions:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    if not postgres:
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                     time.sleep(pause)
                 began = time.perf_counter()
                 with transaction(conn):
@@ -125,8 +153,8 @@ class EraseReport:
     all_time_requests: int  # the customer's requests in the rollups, taken out of api_hourly
     apis: int  # APIs the customer had called
     rollup_rows: int  # rows removed from the per-customer rollups
-    wal_truncated: bool  # False: a reader kept the WAL from being emptied; run a checkpoint later
-    vacuumed: bool  # the whole file was rewritten afterwards
+    wal_truncated: bool  # False: a reader kept the WAL from being emptied (always False on PostgreSQL)
+    vacuumed: bool  # the whole file (on PostgreSQL: every table touched) was rewritten afterwards
     freed_space_zeroed: bool  # SQLite zeroes freed space by default, so earlier writes left no copies
     seconds: float
 
@@ -150,9 +178,24 @@ def erase_customer(conn: sqlite3.Connection, external_id: str, vacuum: bool = Fa
     earlier writes moved or updated (page splits, a row rewritten longer) only where SQLite zeroes
     freed space by default (built with SQLITE_SECURE_DELETE, as Debian's is:
     freed_space_zeroed). Otherwise, or to be sure, `vacuum` rewrites the whole file afterwards
-    (VACUUM: it holds the write lock for as long as that takes, seconds per GB)."""
+    (VACUUM: it holds the write lock for as long as that takes, seconds per GB).
+
+    On PostgreSQL the rows go the same way, in one transaction that writers wait for (ERASE_LOCK:
+    a writer holding customer ids it remembers never writes one erased meanwhile); afterwards
+    VACUUM (plain, with ANALYZE) runs on every table touched (of the raw requests, the day
+    partitions that held the customer's), so that no query, backup or replica finds a row of the
+    customer and the dead rows leave the tables and their indexes; PostgreSQL does not zero the
+    space they leave, so the bytes stay in the files until it is reused. `vacuum` makes it VACUUM
+    FULL, which rewrites those tables and indexes into new files: then no file of the database's
+    tables holds a byte of the customer (writes to those tables wait meanwhile). What the server
+    keeps beside the tables, its write-ahead log, an archive of it, replicas, earlier backups,
+    holds the customer's bytes until they age out: wal_truncated and freed_space_zeroed are False
+    there."""
     started = time.perf_counter()
+    postgres = on_postgres(conn)
     with transaction(conn):  # connect() zeroes what a connection deletes (secure_delete)
+        if postgres:
+            conn.execute("SELECT pg_advisory_xact_lock(?)", (ERASE_LOCK,))
         row = conn.execute("SELECT id, requests FROM customers WHERE external_id = ?", (external_id,)).fetchone()
         if row is None:
             raise UnknownCustomer(external_id)
@@ -166,16 +209,59 @@ def erase_customer(conn: sqlite3.Connection, external_id: str, vacuum: bool = Fa
         days = conn.execute("SELECT api_id, day FROM customer_daily WHERE customer_id = ?", (cid,)).fetchall()
         remove_from_activity(conn, cid, days, hours)
         erase_from_endpoints(conn, cid)
+        if postgres:  # the days whose partitions held the customer's requests, to vacuum afterwards
+            request_days = [day for (day,) in conn.execute(
+                "SELECT DISTINCT ts - ts % ? FROM requests WHERE customer_id = ?", (DAY, cid))]
         requests = _delete_requests(conn, "customer_id = ?", cid)
         rollup_rows = _delete_customer_rollups(conn, cid, apis)
         conn.execute("DELETE FROM signal_snapshots")  # they name customers; the next refresh makes them anew
         bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
         bump_counter(conn, ERASURES_KEY)
+    if postgres:
+        vacuum_tables(conn, [*(t for t in customer_tables(conn) + ERASE_ALSO_TOUCHES if t not in PARTITIONED),
+                             *(partition_name(t, day) for day in set(request_days) & existing_days(conn)
+                               for t in PARTITIONED)], full=vacuum)
+        return EraseReport(external_id, requests, all_time, len(apis), rollup_rows, False, vacuum, False,
+                           time.perf_counter() - started)
     if vacuum:
         conn.execute("VACUUM")
     truncated = checkpoint_truncate(conn)
     return EraseReport(external_id, requests, all_time, len(apis), rollup_rows, truncated, vacuum,
                        freed_space_zeroed(conn), time.perf_counter() - started)
+
+
+# Tables an erasure changes that have no customer_id column (customer_tables has the others).
+ERASE_ALSO_TOUCHES = ["request_details", "customers", "api_hourly", "active_daily", "active_hourly",
+                      "endpoint_totals", "endpoint_callers_daily", "endpoint_callers_hourly", "signal_snapshots",
+                      "settings"]
+# PostgreSQL: erase_customer and delete_api hold it exclusively, writers shared (erasures()).
+ERASE_LOCK = 7_346_003
+
+
+def customer_tables(conn) -> list[str]:
+    """PostgreSQL: every table (a partitioned one as a whole) with a customer_id column, the
+    tables that reference others among them first (alert_firings before alert_rules), so that
+    deleting in this order never breaks a foreign key."""
+    tables = [name for (name,) in conn.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid"
+        " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')"
+        " AND NOT c.relispartition AND a.attname = 'customer_id' AND NOT a.attisdropped ORDER BY c.relname")]
+    references = conn.execute(
+        "SELECT f.relname, t.relname FROM pg_constraint k JOIN pg_class f ON f.oid = k.conrelid"
+        " JOIN pg_class t ON t.oid = k.confrelid WHERE k.contype = 'f'").fetchall()
+    ordered: list[str] = []
+    while len(ordered) < len(tables):  # a table goes once no table left references it
+        left = [t for t in tables if t not in ordered]
+        free = [t for t in left if not any(target == t and source in left and source != t
+                                           for source, target in references)]
+        ordered += free or left
+    return ordered
+
+
+def vacuum_tables(conn, tables: Iterable[str], full: bool = False) -> None:
+    """PostgreSQL: VACUUM (and ANALYZE) these tables, outside any transaction; FULL rewrites them."""
+    names = ", ".join(dict.fromkeys(tables))
+    conn.execute(f"VACUUM ({'FULL, ' if full else ''}ANALYZE) {names}")
 
 
 def _subtract_from_api_hourly(conn: sqlite3.Connection, api_id: int, cid: int) -> list[tuple[int, int]]:
@@ -202,9 +288,13 @@ def _delete_customer_rollups(conn: sqlite3.Connection, cid: int, apis: list[int]
                     "DELETE FROM customer_latency_daily WHERE api_id = ? AND customer_id = ?",
                     "DELETE FROM api_customers WHERE api_id = ? AND customer_id = ?"):
             removed += conn.execute(sql, (api_id, cid)).rowcount
-    for table, column in conn.execute(
+    if on_postgres(conn):  # no foreign keys on the rollups there: every table naming a customer
+        references = [(table, "customer_id") for table in customer_tables(conn)]
+    else:
+        references = conn.execute(
             "SELECT m.name, f.\"from\" FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f"
-            " WHERE m.type = 'table' AND f.\"table\" = 'customers'").fetchall():
+            " WHERE m.type = 'table' AND f.\"table\" = 'customers'").fetchall()
+    for table, column in references:
         removed += conn.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', (cid,)).rowcount
     return removed + conn.execute("DELETE FROM customers WHERE id = ?", (cid,)).rowcount
 
@@ -223,8 +313,12 @@ def delete_api(conn: sqlite3.Connection, api_id: int) -> ApiDeleteReport:
     alert rules with their firings, its customer links, the apis row. Customers who called other
     APIs too keep those, with their all-time totals (customers' first seen, last seen, requests)
     recomputed from what is left; customers who called only this API go, as erase_customer removes
-    one. Every other API's figures stay exactly as they were."""
+    one. Every other API's figures stay exactly as they were. On PostgreSQL writers wait for it
+    (ERASE_LOCK), and the tables touched are vacuumed afterwards, as erase_customer does."""
+    postgres = on_postgres(conn)
     with transaction(conn):
+        if postgres:
+            conn.execute("SELECT pg_advisory_xact_lock(?)", (ERASE_LOCK,))
         cids = [cid for (cid,) in conn.execute("SELECT customer_id FROM api_customers WHERE api_id = ?", (api_id,))]
         requests = _delete_requests(conn, "api_id = ?", api_id)
         for table in ("api_hourly", "customer_hourly", "customer_daily", "customer_latency_daily", "api_customers",
@@ -250,7 +344,10 @@ def delete_api(conn: sqlite3.Connection, api_id: int) -> ApiDeleteReport:
         conn.execute("DELETE FROM signal_snapshots")  # the next refresh makes them anew, without the API
         bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
         bump_counter(conn, ERASURES_KEY)  # customer ids went: writers must forget the ones they remember
-    checkpoint_truncate(conn)
+    if postgres:
+        vacuum_tables(conn, [*customer_tables(conn), *ERASE_ALSO_TOUCHES, "endpoints", "apis"])
+    else:
+        checkpoint_truncate(conn)
     return ApiDeleteReport(requests, len(orphans))
 
 
@@ -262,9 +359,10 @@ def remove_from_activity(conn: sqlite3.Connection, cid: int, days: Iterable[tupl
                          hours: Iterable[tuple[int, int]]) -> None:
     """Take a customer (database id) out of the active-customer sets of these (api_id, day) and
     (api_id, hour) keys (db/activity.py), inside the caller's transaction; a set left empty goes."""
+    lock = " FOR UPDATE" if on_postgres(conn) else ""  # as writers lock the sets they add to (db/upserts.py)
     for (table, column), keys in zip(ACTIVITY_TABLES.items(), (days, hours)):
-        for api_id, start in set(keys):
-            row = conn.execute(f"SELECT customers FROM {table} WHERE api_id = ? AND {column} = ?",
+        for api_id, start in sorted(set(keys)):  # in key order, as writers go
+            row = conn.execute(f"SELECT customers FROM {table} WHERE api_id = ? AND {column} = ?{lock}",
                                (api_id, start)).fetchone()
             if row is None:
                 continue
@@ -298,7 +396,10 @@ def backup(conn: sqlite3.Connection, path: str | Path, overwrite: bool = False) 
 
     The copy is written to a temporary file beside `path` (created 0600: owner only), synced, and
     then given its name, so that `path` never holds half a backup. An existing `path` is refused
-    (FileExistsError) unless overwrite is set, in which case it is replaced at once."""
+    (FileExistsError) unless overwrite is set, in which case it is replaced at once.
+
+    On PostgreSQL the copy is pg_dump's, in its custom format (restore it with pg_restore), taken
+    in one snapshot while writers go on (dump_postgres); the same temporary file, mode and naming."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; choose another name, or overwrite it")
@@ -306,11 +407,14 @@ def backup(conn: sqlite3.Connection, path: str | Path, overwrite: bool = False) 
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     try:
-        target = sqlite3.connect(partial, isolation_level=None)
-        try:
-            conn.backup(target)  # pages=-1: in one step, one read transaction
-        finally:
-            target.close()
+        if on_postgres(conn):
+            dump_postgres(conn.url, partial)
+        else:
+            target = sqlite3.connect(partial, isolation_level=None)
+            try:
+                conn.backup(target)  # pages=-1: in one step, one read transaction
+            finally:
+                target.close()
         _fsync(partial)
         if overwrite:
             os.replace(partial, path)
@@ -321,6 +425,31 @@ def backup(conn: sqlite3.Connection, path: str | Path, overwrite: bool = False) 
     finally:
         partial.unlink(missing_ok=True)
     return BackupReport(path, path.stat().st_size, time.perf_counter() - started)
+
+
+class BackupFailed(RuntimeError):
+    """pg_dump is missing or failed; the message says why (never the password)."""
+
+
+def dump_postgres(url: str, path: str | Path) -> None:
+    """pg_dump of the database at `url` into `path` (custom format: pg_restore reads it), in one
+    snapshot, so that the copy holds exactly the transactions committed when it began. The
+    password goes to pg_dump in its environment (PGPASSWORD), never on its command line, where
+    any user of the machine could read it; pg_dump is never left waiting for one to be typed."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    program = shutil.which("pg_dump")
+    if program is None:
+        raise BackupFailed("pg_dump is not installed: install PostgreSQL's client programs (Debian: apt install"
+                           " postgresql-client) in a version no older than the server, or run pg_dump yourself")
+    params = conninfo_to_dict(url)
+    password = params.pop("password", None)
+    env = {**os.environ, "PGPASSWORD": password} if password else dict(os.environ)
+    done = subprocess.run([program, "--format=custom", "--no-password", "--file", str(path),
+                           "--dbname", make_conninfo(**params)], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        detail = done.stderr.strip().replace(password, "***") if password else done.stderr.strip()
+        raise BackupFailed(f"pg_dump failed (exit {done.returncode}): {detail}")
 
 
 def _fsync(path: Path) -> None:
@@ -351,7 +480,10 @@ def checkpoint_truncate(conn: sqlite3.Connection) -> bool:
 @contextmanager
 def _checkpoints_between_transactions(conn: sqlite3.Connection) -> Iterator[None]:
     """No automatic checkpoint at the end of a commit: the caller checkpoints between its
-    transactions (the connection's own setting comes back after)."""
+    transactions (the connection's own setting comes back after). Nothing on PostgreSQL."""
+    if on_postgres(conn):
+        yield
+        return
     before = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     conn.execute("PRAGMA wal_autocheckpoint = 0")
     try:
@@ -367,9 +499,19 @@ def _delete_requests(conn: sqlite3.Connection, where: str, param: object) -> int
     return conn.execute(f"DELETE FROM requests WHERE {where}", (param,)).rowcount
 
 
+def footfall_database(conn) -> bool:
+    """PostgreSQL: whether the database has Footfall's tables (a migrated one), read without
+    changing anything."""
+    return conn.execute("SELECT to_regclass('footfall_schema') IS NOT NULL").fetchone()[0]
+
+
 def erasures(conn: sqlite3.Connection) -> int:
     """How many customers were ever erased from this database. A writer that remembers customer
     ids reads it in each write transaction and forgets them when it has changed: an erased
-    customer's id is gone, and may even be handed to a new customer."""
+    customer's id is gone, and may even be handed to a new customer. On PostgreSQL the writer holds
+    ERASE_LOCK shared until it commits: an erasure waits for the writes under way, and the writes
+    that come after it see its count."""
+    if on_postgres(conn):
+        conn.execute("SELECT pg_advisory_xact_lock_shared(?)", (ERASE_LOCK,))
     row = conn.execute("SELECT value FROM settings WHERE key = ?", (ERASURES_KEY,)).fetchone()
     return int(row[0]) if row else 0

@@ -1,5 +1,5 @@
 """Customer links, stored: make one (its token returned once), revoke one, list a customer's, find
-one by its token's hash; and the signing key kept beside the database.
+one by its token's hash; and the signing key: beside a SQLite file, inside a PostgreSQL database.
 
 Reads and writes customer_links (only each token's SHA-256 is stored, never the token), customers
 (the link's customer must still exist) and apis (names). Creating and revoking bump the
@@ -20,12 +20,13 @@ import polars as pl
 
 from core.keys import key_hash
 from core.links import StoredLink, new_token
-from db.connection import transaction
+from db.connection import connect, connect_readonly, is_postgres, transaction
 from db.freshness import EDITS_KEY, bump_counter
 from db.frames import frame
 
 KEY_FILE_SUFFIX = ".link-key"
 KEY_BYTES = 32
+KEY_SETTING = "links.signing_key"  # PostgreSQL: the settings row the key is kept in
 
 
 class UnknownLinkTarget(ValueError):
@@ -35,9 +36,17 @@ class UnknownLinkTarget(ValueError):
 def signing_key(db_path: str | Path, configured: str | None = None) -> bytes:
     """The key links are signed with: `configured` (FOOTFALL_LINK_SECRET) when set; else a random
     key kept in `<db file>.link-key` (0600), created once, atomically: a file is written aside
-    and linked into place, so that two processes starting together end up with the same key."""
+    and linked into place, so that two processes starting together end up with the same key.
+
+    On PostgreSQL (db_path a URL) there is no file beside the database, and the dashboards and
+    CLIs of a team run on several machines: the random key is kept in the database itself, the
+    settings row KEY_SETTING, written once (INSERT ... ON CONFLICT DO NOTHING, then read back), so
+    that every process on every machine signs with the same key, and a backup (pg_dump) or a
+    restore carries it along with the links it signs."""
     if configured:
         return configured.encode("utf-8")
+    if is_postgres(db_path):
+        return _key_in_database(str(db_path))
     path = Path(f"{Path(db_path).resolve()}{KEY_FILE_SUFFIX}")
     try:
         return _read_key(path)
@@ -59,9 +68,48 @@ def signing_key(db_path: str | Path, configured: str | None = None) -> bytes:
     return _read_key(path)
 
 
+def _key_in_database(url: str) -> bytes:
+    """The key in the PostgreSQL database's settings, made there first when missing (a read-only
+    connection reads it once it is there)."""
+    with connect_readonly(url) as conn:
+        row = conn.execute("SELECT value FROM settings WHERE key = ?", (KEY_SETTING,)).fetchone()
+    if row is not None:
+        return _checked_key(row[0], f"the settings row {KEY_SETTING!r}")
+    with connect(url) as conn:
+        return database_signing_key(conn)
+
+
+def database_signing_key(conn) -> bytes:
+    """On a read-write PostgreSQL connection: the key in settings, a new random one stored first
+    unless one is there; whichever process inserted first, every process reads its key."""
+    conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                 (KEY_SETTING, secrets.token_urlsafe(KEY_BYTES)))
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (KEY_SETTING,)).fetchone()
+    return _checked_key(row[0], f"the settings row {KEY_SETTING!r}")
+
+
+def key_file(db_path: str | Path) -> bytes | None:
+    """The key kept beside a SQLite file, None when there is none (nothing is created): what
+    moving the database to PostgreSQL carries into it (carry_signing_key)."""
+    try:
+        return _read_key(Path(f"{Path(db_path).resolve()}{KEY_FILE_SUFFIX}"))
+    except FileNotFoundError:
+        return None
+
+
+def carry_signing_key(key: bytes, target) -> None:
+    """Keep a SQLite database's key (key_file) as the PostgreSQL target's, replacing any, in the
+    caller's transaction: the links copied with the database keep opening there."""
+    target.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+                   " SET value = excluded.value", (KEY_SETTING, key.decode("ascii")))
+
+
 def copy_signing_key(db_path: str | Path, backup_path: str | Path) -> Path | None:
     """Copy the database's link key file, when there is one, beside a backup of it (readable by its
-    owner only), so that links keep opening on a restored database; returns the copy's path."""
+    owner only), so that links keep opening on a restored database; returns the copy's path. On
+    PostgreSQL the key is in the database, and so in its dump: None."""
+    if is_postgres(db_path):
+        return None
     source = Path(f"{Path(db_path).resolve()}{KEY_FILE_SUFFIX}")
     if not source.exists():
         return None
@@ -74,9 +122,13 @@ def copy_signing_key(db_path: str | Path, backup_path: str | Path) -> Path | Non
 
 
 def _read_key(path: Path) -> bytes:
-    key = path.read_text(encoding="ascii").strip()
+    return _checked_key(path.read_text(encoding="ascii"), str(path))
+
+
+def _checked_key(text: str, where: str) -> bytes:
+    key = text.strip()
     if not key:
-        raise ValueError(f"{path} is empty: delete it to have a new key made (every link made so far stops working)")
+        raise ValueError(f"{where} is empty: delete it to have a new key made (every link made so far stops working)")
     return key.encode("ascii")
 
 
@@ -93,10 +145,10 @@ def create_link(conn: sqlite3.Connection, cid: int, key: bytes | str, *, api_id:
         # The token names the link's id, known only once the row is in: a random placeholder first.
         link_id = conn.execute(
             "INSERT INTO customer_links (customer_id, api_id, token_hash, show_bodies, created_by, created_at,"
-            " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (cid, api_id, "pending:" + secrets.token_hex(16), int(bool(show_bodies)), created_by or None, created_at,
              int(expires_at)),
-        ).lastrowid
+        ).fetchone()[0]
         token = new_token(link_id, key)
         conn.execute("UPDATE customer_links SET token_hash = ? WHERE id = ?", (key_hash(token), link_id))
         bump_counter(conn, EDITS_KEY)

@@ -67,7 +67,7 @@ def customer_profile(conn: sqlite3.Connection, customer_id: str, scope: Scope,
     cid, external_id, shown, custom, from_traffic, description, description_by, description_at, favorite = row
     seen, params = seen_sql(scope)
     first_seen, last_seen = conn.execute(
-        f"SELECT first_seen, last_seen FROM ({seen}) WHERE customer_id = ?", [*params, cid]
+        f"SELECT first_seen, last_seen FROM ({seen}) AS seen WHERE customer_id = ?", [*params, cid]
     ).fetchone() or (None, None)
     totals_sql, totals_params = customer_totals_sql(scope, ("requests", "errors", "load_ms_sum"), [cid])
     _, requests, errors, load_sum = conn.execute(totals_sql, totals_params).fetchone() or (cid, 0, 0, 0.0)

@@ -19,7 +19,7 @@ def scope_where(
     lasts `step` seconds count when they lie inside the period.
     every_api: with no API chosen, list every API anyway, so that a key or index starting with
     api_id still leads (rollups keyed (api_id, time, ...) are read range by range, not scanned)."""
-    clauses, params = ["1"], []
+    clauses, params = ["TRUE"], []
     if scope.api_id is not None:
         clauses.append(f"{api_column} = ?")
         params.append(scope.api_id)
@@ -63,3 +63,7 @@ def like_pattern(text: str) -> str:
     """A LIKE pattern (with ESCAPE '\\') matching values that contain `text` anywhere."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+# LIMIT for "every row": SQLite's -1 is an error on PostgreSQL, and NULL one on SQLite.
+NO_LIMIT = 2**63 - 1

@@ -26,6 +26,6 @@ def favorites(conn: sqlite3.Connection, analyst: str = SHARED_ANALYST) -> pl.Dat
         conn,
         f"SELECT c.external_id AS customer_id, {DISPLAY_NAME} AS display_name"
         " FROM favorites f JOIN customers c ON c.id = f.customer_id"
-        " WHERE f.analyst = ? ORDER BY display_name COLLATE NOCASE, c.external_id",
+        f" WHERE f.analyst = ? ORDER BY lower({DISPLAY_NAME}), c.external_id",
         [analyst],
     )

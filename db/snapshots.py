@@ -42,7 +42,7 @@ def save_snapshot(conn: sqlite3.Connection, signal: str, api_id: int | None, key
     frame.write_ipc(blob, compression="uncompressed")
     conn.execute(
         "INSERT INTO signal_snapshots (signal, api_id, key, computed_at, frame) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT DO UPDATE SET computed_at = excluded.computed_at, frame = excluded.frame",
+        " ON CONFLICT (signal, api_id, key) DO UPDATE SET computed_at = excluded.computed_at, frame = excluded.frame",
         (signal, EVERY_API if api_id is None else api_id, key, computed_at, blob.getvalue()),
     )
 

@@ -30,7 +30,7 @@ def peers(conn: sqlite3.Connection, scope: Scope) -> pl.DataFrame:
     """Every peer of the scope (core.standing: at least MIN_PEER_REQUESTS requests in the period):
     cid, requests, error_rate, p95_ms. A pass over every customer's rows of the period."""
     sql, params = customer_totals_sql(scope, ("requests", "errors"))
-    totals = frame(conn, f"SELECT customer_id AS cid, requests, errors FROM ({sql})", params,
+    totals = frame(conn, f"SELECT customer_id AS cid, requests, errors FROM ({sql}) AS totals", params,
                    schema={"cid": pl.Int64, "requests": pl.Int64, "errors": pl.Int64})
     api, api_params = api_where(scope)
     histograms = frame(

@@ -15,7 +15,10 @@ from db.activity import add_activity
 from db.apis import api_ids_by_hash
 from db.connection import transaction
 from db.endpoints import EndpointIds, add_endpoint_rollups
+from db.freshness import INGEST_KEY, bump_counter
 from db.lifecycle import erasures
+from db.partitions import Partitions
+from db.upserts import on_postgres, upsert_sums
 
 
 MAX_REMEMBERED_CUSTOMERS = 200_000  # customer ids kept between batches (about 20 MB at most)
@@ -34,6 +37,7 @@ class RecordWriter:
         self._customer_ids: dict[str, int] = {}
         self._endpoint_ids = EndpointIds()
         self._erasures = -1  # db.lifecycle.erasures when the ids were last checked
+        self._partitions = Partitions() if on_postgres(conn) else None
 
     def api_id(self, api_key: str) -> int | None:
         """The id of the API this key belongs to, or None when no API has it (looked up again on a
@@ -56,17 +60,28 @@ class RecordWriter:
         if not records:
             return 0
         conn = self.conn
+        if self._partitions is not None:
+            records = [without_nul(r) for r in records]
+        if self._partitions is not None:  # before the transaction: creating one locks the table
+            self._partitions.ensure(conn, (r.ts for r in records))
         try:
             with transaction(conn):
                 self._forget_stale_customer_ids()
                 customer_ids = self._upsert_customers(records)
-                first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM requests").fetchone()[0]
-                self._insert_requests(first_id, api_ids, records, customer_ids)
+                if self._partitions is not None:
+                    copy_requests(conn, api_ids, records, customer_ids)
+                else:
+                    first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM requests").fetchone()[0]
+                    self._insert_requests(first_id, api_ids, records, customer_ids)
                 self._update_rollups(api_ids, records, customer_ids)
                 add_endpoint_rollups(conn, self._endpoint_ids, api_ids, records, customer_ids)
+                if self._partitions is not None:
+                    bump_counter(conn, INGEST_KEY)  # last: the row every writer updates is held the shortest
         except BaseException:
             self._customer_ids.clear()  # ids handed out inside the rolled-back transaction are gone
             self._endpoint_ids.forget()
+            if self._partitions is not None:
+                self._partitions.forget()  # a partition may have been dropped meanwhile (retention)
             raise
         return len(records)
 
@@ -120,11 +135,13 @@ class RecordWriter:
         self.conn.executemany(
             "INSERT INTO customers (external_id, name_from_traffic, first_seen, last_seen, requests)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT(external_id) DO UPDATE SET"
-            " name_from_traffic = COALESCE(excluded.name_from_traffic, name_from_traffic),"
-            " first_seen = MIN(first_seen, excluded.first_seen),"
-            " last_seen = MAX(last_seen, excluded.last_seen),"
-            " requests = requests + excluded.requests",
-            [(key, *values) for key, values in seen.items()],
+            " name_from_traffic = COALESCE(excluded.name_from_traffic, customers.name_from_traffic),"
+            " first_seen = MIN(customers.first_seen, excluded.first_seen),"
+            " last_seen = MAX(customers.last_seen, excluded.last_seen),"
+            " requests = customers.requests + excluded.requests",
+            # On PostgreSQL in one order, so that writers never deadlock; on SQLite (one writer) as they
+            # came, so that ids follow first arrival.
+            [(key, *seen[key]) for key in (sorted(seen) if self._partitions is not None else seen)],
         )
         missing = [key for key in seen if key not in self._customer_ids]
         for start in range(0, len(missing), 500):
@@ -174,37 +191,56 @@ class RecordWriter:
                 p[1] = max(p[1], r.ts)
                 p[2] += 1
         conn = self.conn
+        # Each rollup's rows in key order, the tables always in this order: concurrent writers (on
+        # PostgreSQL) lock rows in one order and never deadlock. The busiest rows (an API's hour)
+        # come last, so they are held for the shortest time.
+        upsert_sums(conn, "customer_hourly", ("api_id", "customer_id", "hour"),
+                    ("requests", "s2xx", "s3xx", "s4xx", "s5xx", "load_ms_sum"), hourly)
+        upsert_sums(conn, "customer_daily", ("api_id", "day", "customer_id"), ("requests", "errors", "load_ms_sum"),
+                    daily)
+        upsert_sums(conn, "customer_latency_daily", ("api_id", "customer_id", "day", "bucket"), ("requests",),
+                    {key: (n,) for key, n in latency.items()})
         conn.executemany(
-            "INSERT INTO api_hourly VALUES (?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
-            " requests = requests + excluded.requests, identified = identified + excluded.identified,"
-            " errors = errors + excluded.errors, load_ms_sum = load_ms_sum + excluded.load_ms_sum",
-            [(*key, *v) for key, v in api_hourly.items()],
-        )
-        conn.executemany(
-            "INSERT INTO customer_hourly VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
-            " requests = requests + excluded.requests, s2xx = s2xx + excluded.s2xx,"
-            " s3xx = s3xx + excluded.s3xx, s4xx = s4xx + excluded.s4xx, s5xx = s5xx + excluded.s5xx,"
-            " load_ms_sum = load_ms_sum + excluded.load_ms_sum",
-            [(*key, *v) for key, v in hourly.items()],
-        )
-        conn.executemany(
-            "INSERT INTO customer_daily VALUES (?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
-            " requests = requests + excluded.requests, errors = errors + excluded.errors,"
-            " load_ms_sum = load_ms_sum + excluded.load_ms_sum",
-            [(*key, *v) for key, v in daily.items()],
-        )
-        conn.executemany(
-            "INSERT INTO customer_latency_daily VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET"
-            " requests = requests + excluded.requests",
-            [(*key, n) for key, n in latency.items()],
-        )
-        conn.executemany(
-            "INSERT INTO api_customers VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET"
-            " first_seen = MIN(first_seen, excluded.first_seen), last_seen = MAX(last_seen, excluded.last_seen),"
-            " requests = requests + excluded.requests",
-            [(*key, *v) for key, v in per_api.items()],
+            "INSERT INTO api_customers VALUES (?,?,?,?,?) ON CONFLICT (api_id, customer_id) DO UPDATE SET"
+            " first_seen = MIN(api_customers.first_seen, excluded.first_seen),"
+            " last_seen = MAX(api_customers.last_seen, excluded.last_seen),"
+            " requests = api_customers.requests + excluded.requests",
+            [(*key, *per_api[key]) for key in sorted(per_api)],
         )
         add_activity(conn, active_days, active_hours)
+        upsert_sums(conn, "api_hourly", ("api_id", "hour"), ("requests", "identified", "errors", "load_ms_sum"),
+                    api_hourly)
+
+
+def without_nul(record: Record) -> Record:
+    """The record with every NUL character in its text replaced by U+FFFD: PostgreSQL's text cannot
+    hold NUL (SQLite's can), and a payload must not fail a whole batch for one."""
+    if not any(isinstance(v, str) and "\x00" in v for v in record):
+        return record
+    return Record(*(v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in record))
+
+
+REQUEST_COLUMNS = ("id", "api_id", "customer_id", "ts", "method", "status", "path", "query", "endpoint",
+                   "load_time_ms", "size", "threat_level", "threat_reasons", "device", "os", "browser", "ai_agent",
+                   "country", "city", "ip", "user_agent", "sdk")
+DETAIL_COLUMNS = ("request_id", "ts", "request_headers", "request_body", "response_headers", "response_body", "errors")
+
+
+def copy_requests(conn, api_ids: list[int], records: Sequence[Record], customer_ids: dict[str, int]) -> None:
+    """PostgreSQL: the raw rows and their details through COPY, ids from the requests sequence,
+    inside the caller's transaction."""
+    ids = [i for (i,) in conn.execute("SELECT nextval('requests_id_seq') FROM generate_series(1, ?)",
+                                      (len(records),))]
+    cursor = conn.cursor()
+    with cursor.copy(f"COPY requests ({', '.join(REQUEST_COLUMNS)}) FROM STDIN") as copy:
+        for request_id, api_id, r in zip(ids, api_ids, records):
+            copy.write_row((request_id, api_id, customer_ids.get(r.customer_id), r.ts, r.method, r.status, r.path,
+                            r.query, r.endpoint, r.load_time_ms, r.size, r.threat_level, r.threat_reasons, r.device,
+                            r.os, r.browser, r.ai_agent, r.country, r.city, r.ip, r.user_agent, r.sdk))
+    with cursor.copy(f"COPY request_details ({', '.join(DETAIL_COLUMNS)}) FROM STDIN") as copy:
+        for request_id, r in zip(ids, records):
+            copy.write_row((request_id, r.ts, r.request_headers, r.request_body, r.response_headers, r.response_body,
+                            r.errors))
 
 
 def probe_commit(conn: sqlite3.Connection) -> None:

@@ -1,4 +1,4 @@
-"""Footfall's command line: python -m footfall [--db PATH] COMMAND ..."""
+"""Footfall's command line: python -m footfall [--db PATH|URL] COMMAND ..."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ import polars as pl
 
 from core.masking import Masking
 from db.apis import add_api, api_count
-from db.connection import connect
+from db.connection import connect, database, without_password
 from db.customers import customer_list
 from db.history import customer_requests
 from db.writes import RecordWriter
 from footfall.alerts import add_alert_commands
 from footfall.apis import add_api_commands
+from footfall.copy import add_copy_commands
 from footfall.errors import UserError
 from footfall.output import iso, render, scope_of
 from footfall.lifecycle import add_lifecycle_commands
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "run"):
         build_parser().print_help()
         return 2
-    db_path = Path(args.db) if getattr(args, "db", None) else settings().db_path
+    db_path = database(args.db) if getattr(args, "db", None) else settings().db_path
     try:
         return args.run(args, db_path) or 0
     except UserError as error:
@@ -56,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The command line's parser: every command and its options."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=argparse.SUPPRESS, help="SQLite file (default: $FOOTFALL_DB or data/footfall.db)")
+    common.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH|URL",
+                        help="SQLite file or postgresql://user:pass@host:port/db URL"
+                             " (default: $FOOTFALL_DB or data/footfall.db)")
     parser = argparse.ArgumentParser(prog="footfall", description=__doc__, parents=[common])
     commands = parser.add_subparsers(title="commands")
 
@@ -90,10 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     requests.set_defaults(run=cmd_requests)
 
     add_lifecycle_commands(commands, common)
+    add_copy_commands(commands, common)
     return parser
 
 
-def cmd_import(args, db_path: Path) -> int:
+def cmd_import(args, db_path: str | Path) -> int:
     """import: JSONL files of payloads through the ingest path; bad lines are counted, never fatal."""
     from collector.ingest import enrichment_pool, ingest_batches
 
@@ -148,13 +152,13 @@ def _batches(items, size: int):
         yield batch
 
 
-def cmd_demo(args, db_path: Path) -> None:
+def cmd_demo(args, db_path: str | Path) -> None:
     """demo: generate demo traffic into the database."""
     count = seed_demo(db_path, args.requests, args.seed)
-    print(f"generated {count} demo requests into {db_path}")
+    print(f"generated {count} demo requests into {without_password(db_path)}")
 
 
-def seed_demo(db_path: Path, requests: int, seed: int) -> int:
+def seed_demo(db_path: str | Path, requests: int, seed: int) -> int:
     """Register the demo APIs, with random keys, and feed demo payloads through the ingest path.
     Only into a database without APIs: demo traffic must never mix with an API's real traffic."""
     from collector.ingest import enrichment_pool, ingest_batches
@@ -164,7 +168,8 @@ def seed_demo(db_path: Path, requests: int, seed: int) -> int:
         conn = connect(db_path)
         try:
             if api_count(conn):
-                raise UserError(f"{db_path} has APIs already: demo data goes only into a database without any")
+                raise UserError(f"{without_password(db_path)} has APIs already: demo data goes only into a database"
+                                " without any")
             keys = [add_api(conn, name) for name, _ in DEMO_APIS]
             now = time.time()
             payloads = demo_payloads(keys, requests, seed=seed, now=now, days=DEMO_DAYS)
@@ -177,7 +182,7 @@ def seed_demo(db_path: Path, requests: int, seed: int) -> int:
     return report.accepted
 
 
-def cmd_customers(args, db_path: Path) -> None:
+def cmd_customers(args, db_path: str | Path) -> None:
     """customers: one row per customer with requests in the scope, busiest first."""
     conn = connect(db_path)
     customers = customer_list(conn, scope_of(conn, args.api, args.since, args.until))
@@ -187,7 +192,7 @@ def cmd_customers(args, db_path: Path) -> None:
     print(render(customers, args.format))
 
 
-def cmd_requests(args, db_path: Path) -> None:
+def cmd_requests(args, db_path: str | Path) -> None:
     """requests: one customer's requests, newest first."""
     conn = connect(db_path)
     rows = customer_requests(conn, args.customer, scope_of(conn, args.api, None, None), args.limit)

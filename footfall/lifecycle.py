@@ -12,8 +12,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from core.periods import DAY, floor_hour, parse_time
-from db.connection import connect
-from db.lifecycle import PRUNE_PAUSE, PruneReport, UnknownCustomer, backup, erase_customer, prune
+from db.connection import connect, connect_readonly, is_postgres, without_password
+from db.lifecycle import (
+    PRUNE_PAUSE, BackupFailed, PruneReport, UnknownCustomer, backup, erase_customer, footfall_database, prune)
 from db.links import copy_signing_key
 from footfall.errors import UserError
 from footfall.settings import settings
@@ -30,10 +31,12 @@ def add_lifecycle_commands(commands, common: argparse.ArgumentParser) -> None:
                                 help="erase one customer everywhere: requests, figures, name, notes")
     erase.add_argument("--customer", required=True, help="the customer ID")
     erase.add_argument("--vacuum", action="store_true",
-                       help="also rewrite the whole file afterwards (writes wait meanwhile)")
+                       help="also rewrite the whole file (PostgreSQL: every table touched, VACUUM FULL) afterwards"
+                            " (writes wait meanwhile)")
     erase.set_defaults(run=cmd_erase)
     copy = commands.add_parser("backup", parents=[common],
-                               help="write a consistent copy of the database, also while the collector runs")
+                               help="write a consistent copy of the database, also while the collector runs"
+                                    " (PostgreSQL: pg_dump's custom format, for pg_restore)")
     copy.add_argument("path", type=Path, help="the new file (readable by its owner only)")
     copy.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
     copy.set_defaults(run=cmd_backup)
@@ -59,7 +62,7 @@ def prune_expired(db: str | Path | sqlite3.Connection, retention_days: int | Non
     if retention_days is None:
         return None
     before = retention_cutoff(retention_days, now)
-    if isinstance(db, sqlite3.Connection):
+    if not isinstance(db, str | Path):  # a connection (SQLite's or PostgreSQL's)
         return prune(db, before, pause=pause)
     conn = connect(db)
     try:
@@ -68,7 +71,7 @@ def prune_expired(db: str | Path | sqlite3.Connection, retention_days: int | Non
         conn.close()
 
 
-def cmd_prune(args, db_path: Path) -> None:
+def cmd_prune(args, db_path: str | Path) -> None:
     """prune: delete the raw requests before --before (or past FOOTFALL_RETENTION_DAYS); the
     dashboard's figures stay, the request history of that time goes."""
     if args.before:
@@ -88,7 +91,7 @@ def cmd_prune(args, db_path: Path) -> None:
           " every figure is kept")
 
 
-def cmd_erase(args, db_path: Path) -> None:
+def cmd_erase(args, db_path: str | Path) -> None:
     """erase: remove one customer everywhere, as if it had never called."""
     try:
         with _database(db_path) as conn:
@@ -98,6 +101,12 @@ def cmd_erase(args, db_path: Path) -> None:
     print(f"erased customer {report.customer_id!r}: {report.requests} raw requests"
           f" ({report.all_time_requests} counted in the figures, taken out of the API totals),"
           f" {report.rollup_rows} rollup rows, from {report.apis} APIs")
+    if is_postgres(db_path):
+        if not report.vacuumed:
+            print("PostgreSQL does not zero the space deleted rows leave: run with --vacuum to rewrite the tables"
+                  " touched (VACUUM FULL), so that no file of them holds a byte of the customer")
+        print("the server's write-ahead log, its archive, replicas and earlier backups keep copies until they age out")
+        return
     if not report.wal_truncated:
         print("the -wal file may still hold old pages (other connections kept reading): stop every Footfall"
               " process once, the last one to close the database removes it")
@@ -106,8 +115,9 @@ def cmd_erase(args, db_path: Path) -> None:
               " no copy moved earlier is left in the file")
 
 
-def cmd_backup(args, db_path: Path) -> None:
-    """backup: a consistent copy of the database into a new file, readable by its owner only."""
+def cmd_backup(args, db_path: str | Path) -> None:
+    """backup: a consistent copy of the database into a new file, readable by its owner only (on
+    PostgreSQL, pg_dump's custom format)."""
     if args.path.exists() and not args.overwrite:
         raise UserError(f"{args.path} exists: choose another name, or add --overwrite")
     with _database(db_path) as conn:
@@ -115,16 +125,31 @@ def cmd_backup(args, db_path: Path) -> None:
             report = backup(conn, args.path, overwrite=args.overwrite)
         except OSError as error:  # no such folder, no permission, or PATH made meanwhile
             raise UserError(f"cannot write {args.path}: {error.strerror or error}") from None
-    print(f"backed up {db_path} to {report.path} ({report.bytes / 1e6:.1f} MB in {report.seconds:.1f} s)")
+        except BackupFailed as error:
+            raise UserError(str(error)) from None
+    print(f"backed up {without_password(db_path)} to {report.path}"
+          f" ({report.bytes / 1e6:.1f} MB in {report.seconds:.1f} s)")
+    if is_postgres(db_path):
+        print(f"restore it into an empty database with: pg_restore --no-owner --dbname postgresql://... {report.path}")
+        return
     key = copy_signing_key(db_path, report.path)
     if key is not None:
         print(f"and the key customer links are signed with, to {key}")
 
 
 @contextmanager
-def _database(db_path: Path) -> Iterator[sqlite3.Connection]:
-    """A connection to a database that exists, closed after: these commands never create one."""
-    if not db_path.exists():
+def _database(db_path: str | Path) -> Iterator[sqlite3.Connection]:
+    """A connection to a database that exists, closed after: these commands never create one (on
+    PostgreSQL: a database without Footfall's tables is refused, not migrated)."""
+    if is_postgres(db_path):
+        try:
+            with connect_readonly(db_path) as probe:
+                exists = footfall_database(probe)
+        except sqlite3.OperationalError as error:
+            raise UserError(str(error)) from None
+        if not exists:
+            raise UserError(f"no Footfall database at {without_password(db_path)}")
+    elif not Path(db_path).exists():
         raise UserError(f"no database at {db_path}")
     conn = connect(db_path)
     try:

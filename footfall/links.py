@@ -1,7 +1,8 @@
 """The `links` commands: make a customer's read-only link to their own page, list their links,
 revoke one. The link (FOOTFALL_DASHBOARD_URL/?link=<token>) is printed once: only the token's
 hash is stored. Links are signed with FOOTFALL_LINK_SECRET, else with the key kept beside the
-database (`<db file>.link-key`), which the dashboard reads too.
+database (`<db file>.link-key`; on PostgreSQL, in the database's settings), which the dashboard
+reads too.
 """
 
 from __future__ import annotations

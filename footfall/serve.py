@@ -20,7 +20,7 @@ from pathlib import Path
 from collector.processes import StopSignals
 from core.access import exposure_refusal, is_loopback
 from db.apis import api_count
-from db.connection import connect
+from db.connection import connect, database, without_password
 from footfall.errors import UserError
 from footfall.processes import stop_process
 from footfall.settings import Settings, settings
@@ -51,7 +51,7 @@ def add_serve_commands(commands, common: argparse.ArgumentParser) -> None:
     up.set_defaults(run=cmd_up)
 
 
-def cmd_collect(args, db_path: Path) -> None:
+def cmd_collect(args, db_path: str | Path) -> None:
     """collect: one writer process owns the database's write side, and is started again if it
     dies; HTTP workers (one per core by default) serve HTTP, parse and enrich, and send it their
     records (collector/supervisor.py)."""
@@ -68,7 +68,8 @@ def cmd_collect(args, db_path: Path) -> None:
     connect(db_path).close()  # create and migrate before the first request
 
     def ready() -> None:
-        print(f"Footfall collector on http://{host}:{port}/ writing to {db_path} ({workers} workers)", flush=True)
+        print(f"Footfall collector on http://{host}:{port}/ writing to {without_password(db_path)}"
+              f" ({workers} workers)", flush=True)
 
     try:
         run_collector(db_path, host, port, workers, config.retention_days, ready)
@@ -76,7 +77,7 @@ def cmd_collect(args, db_path: Path) -> None:
         raise UserError(str(error)) from None
 
 
-def cmd_dashboard(args, db_path: Path) -> int:
+def cmd_dashboard(args, db_path: str | Path) -> int:
     """dashboard: the dashboard alone, until stopped."""
     config = settings()
     host, port = args.host or config.dashboard_host, args.port or config.dashboard_port
@@ -87,7 +88,7 @@ def cmd_dashboard(args, db_path: Path) -> int:
         return _run_until_stopped([process])
 
 
-def cmd_up(args, db_path: Path) -> int:
+def cmd_up(args, db_path: str | Path) -> int:
     """up: demo data if the database has no APIs, then the collector and the dashboard until stopped."""
     from footfall.cli import seed_demo
 
@@ -103,10 +104,10 @@ def cmd_up(args, db_path: Path) -> int:
     if empty:
         print(f"no APIs yet: generating {args.demo_requests} demo requests ...", flush=True)
         seed_demo(db_path, args.demo_requests, seed=7)
+    # The database goes in the environment, not the command line: a URL's password stays out of `ps`.
     collector = subprocess.Popen(
-        [sys.executable, "-m", "footfall", "--db", str(db_path), "collect", "--host", collector_host,
-         "--port", str(collector_port)],
-        env={**os.environ, "FOOTFALL_DB": str(db_path.resolve())}, cwd=ROOT,
+        [sys.executable, "-m", "footfall", "collect", "--host", collector_host, "--port", str(collector_port)],
+        env={**os.environ, "FOOTFALL_DB": str(database(db_path))}, cwd=ROOT,
     )
     try:
         with dashboard_process(db_path, dashboard_host, dashboard_port, config) as dashboard:
@@ -136,7 +137,7 @@ def dashboard_address(host: str, port: int, config: Settings) -> str:
 
 
 @contextlib.contextmanager
-def dashboard_process(db_path: Path, host: str, port: int, config: Settings) -> Iterator[subprocess.Popen]:
+def dashboard_process(db_path: str | Path, host: str, port: int, config: Settings) -> Iterator[subprocess.Popen]:
     """`streamlit run streamlit_app.py` on host:port, with the sign-in settings handed to
     Streamlit (st.login reads them from a secrets file, written here readable by its owner only
     and deleted when the dashboard stops)."""
@@ -146,7 +147,7 @@ def dashboard_process(db_path: Path, host: str, port: int, config: Settings) -> 
                    "--browser.gatherUsageStats", "false"]
         if config.sign_in:
             command += ["--secrets.files", str(_write_auth_secrets(Path(private), config))]
-        process = subprocess.Popen(command, env={**os.environ, "FOOTFALL_DB": str(db_path.resolve())}, cwd=ROOT,
+        process = subprocess.Popen(command, env={**os.environ, "FOOTFALL_DB": str(database(db_path))}, cwd=ROOT,
                                    stdout=subprocess.DEVNULL)
         try:
             yield process

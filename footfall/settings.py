@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.quiet import QuietRule
+from db.connection import database
 
 DEFAULT_DB = Path("data") / "footfall.db"
 LOOPBACK = "127.0.0.1"
@@ -16,7 +17,7 @@ LOOPBACK = "127.0.0.1"
 class Settings:
     """Every setting, as read from the environment."""
 
-    db_path: Path
+    db_path: str | Path  # a SQLite file (absolute), or a postgresql:// URL kept as it is (db.connection.database)
     collector_host: str  # where SDKs reach the collector
     collector_port: int
     collector_workers: int
@@ -91,7 +92,7 @@ def settings(environ: dict[str, str] | None = None) -> Settings:
     dashboard_host = env.get("FOOTFALL_DASHBOARD_HOST") or LOOPBACK
     dashboard_port = int(env.get("FOOTFALL_DASHBOARD_PORT", "8501"))
     return Settings(
-        db_path=Path(env.get("FOOTFALL_DB") or DEFAULT_DB),
+        db_path=database(env.get("FOOTFALL_DB") or DEFAULT_DB),
         collector_host=env.get("FOOTFALL_COLLECTOR_HOST") or LOOPBACK,
         collector_port=int(env.get("FOOTFALL_COLLECTOR_PORT", "8470")),
         # Processes serving the collector; each parses and enriches, SQLite serialises their commits.

@@ -1,4 +1,8 @@
-"""Shared fixtures: a real SQLite file, and the real collector over HTTP."""
+"""Shared fixtures: a real database (a SQLite file, or a database on a throwaway PostgreSQL
+cluster), and the real collector over HTTP.
+
+The tests of the folders in BOTH_BACKENDS run twice, once per backend (the `backend` parameter);
+the others, and any test marked sqlite_only (it is about the file itself), on SQLite alone."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from db.apis import add_api
 from db.writes import RecordWriter
 from factories import API_KEY
 from footfall.processes import free_port, stop_process as stop  # the tests start and stop servers with these
+from postgres_cluster import throwaway_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,9 +84,54 @@ def send_calls(url: str, calls: list, api_key: str, batch: int = 200) -> None:
         assert reply.json() == {"accepted": len(chunk)}
 
 
+BOTH_BACKENDS = {"db", "collector", "cli", "dashboard", "signals", "alerts", "links", "sdk"}
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        both = metafunc.definition.path.parent.name in BOTH_BACKENDS and not metafunc.definition.get_closest_marker("sqlite_only")
+        metafunc.parametrize("backend", ["sqlite", "postgresql"] if both else ["sqlite"])
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL cluster for the session, and a migrated template database that
+    each test's database is copied from."""
+    with throwaway_cluster() as cluster:
+        template = cluster.create_database()
+        connect(template).close()
+        cluster.template = template.rsplit("/", 1)[1]
+        yield cluster
+
+
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "footfall.db"
+def db_path(request, backend: str, tmp_path: Path) -> Path | str:
+    """The test's database: a SQLite file, or a PostgreSQL URL of a fresh, migrated database."""
+    if backend == "sqlite":
+        yield tmp_path / "footfall.db"
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    url = cluster.create_database(template=cluster.template)
+    yield url
+    cluster.drop_database(url)
+
+
+@pytest.fixture
+def new_db(request, backend: str, tmp_path: Path):
+    """Makes more databases of the test's backend: new_db(name) is a SQLite file of that name, or a
+    fresh migrated PostgreSQL database (empty=True: one without Footfall's tables, for pg_restore)."""
+    made: list[str] = []
+
+    def make(name: str, empty: bool = False) -> Path | str:
+        if backend == "sqlite":
+            return tmp_path / name
+        cluster = request.getfixturevalue("pg_cluster")
+        made.append(cluster.create_database(template=None if empty else cluster.template))
+        return made[-1]
+
+    yield make
+    for url in made:
+        request.getfixturevalue("pg_cluster").drop_database(url)
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ db.history, db.sidebar, db.freshness, db.shared_view, db.alerts) as fn(conn, *ar
 function, its arguments, the database file and a cheap data version (the newest request id plus
 the dashboard's own edit counter): a request the collector commits shows on the next rerun, and
 nothing is read twice while nothing changed. Reads run on read-only connections, from a small pool
-per database file, one connection per script run at a time.
+per database (a queue of SQLite connections per file; psycopg_pool's ConnectionPool for a
+PostgreSQL URL, one connection kept open and more made while script runs wait), one connection per
+script run at a time.
 
 `write(fn, *args)` runs an edit of db.edits on a connection of its own; only those can be written
 through it, and none of them can be read through the cache.
@@ -17,44 +19,52 @@ import contextlib
 import queue
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
 import polars as pl
 import streamlit as st
+from psycopg_pool import ConnectionPool
 
 from core.charts import request_chart
 from core.figures import graph_frame, peak
 from core.scope import Scope
 from db import adoption, alerts, customers, edits, freshness, history, home, profile, quiet, shared_view, sidebar, standing
-from db.connection import connect, connect_readonly
+from db.connection import connect, connect_readonly, database, is_postgres
+from db.postgres import CONNECT_OPTIONS, read_only_pooled
 from footfall.settings import settings
 
 READ_MODELS: tuple[ModuleType, ...] = (home, customers, profile, history, sidebar, freshness, shared_view, alerts,
                                        quiet, adoption, standing)
 _READ_MODULES = frozenset(module.__name__ for module in READ_MODELS)
 _POOL_SIZE = 8
-_pools: dict[str, queue.SimpleQueue] = {}
+_pools: dict[str, queue.SimpleQueue | ConnectionPool] = {}
 _pools_lock = threading.Lock()
 _VERSION_KEY = "_footfall_data_version"
 
 
 def db_path() -> str:
-    """The database file the dashboard reads (FOOTFALL_DB), as an absolute path."""
-    return str(settings().db_path.resolve())
+    """The database the dashboard reads (FOOTFALL_DB): a file as an absolute path, a PostgreSQL
+    URL as it is."""
+    return str(database(settings().db_path))
 
 
 @contextlib.contextmanager
 def connection(path: str | None = None) -> Iterator[Any]:
-    """A read-only connection from the pool of the database file (created and migrated first,
-    the first time the file is asked for)."""
+    """A read-only connection from the pool of the database (created and migrated first, the
+    first time the database is asked for)."""
     path = path or db_path()
     with _pools_lock:
         pool = _pools.get(path)
         if pool is None:
             connect(path).close()  # the schema, before the first read-only connection
-            pool = _pools[path] = queue.SimpleQueue()
+            pool = _pools[path] = _server_pool(path) if is_postgres(path) else queue.SimpleQueue()
+    if isinstance(pool, ConnectionPool):
+        with pool.connection() as raw:
+            yield _pooled[raw]
+        return
     try:
         conn = pool.get_nowait()
     except queue.Empty:
@@ -68,12 +78,38 @@ def connection(path: str | None = None) -> Iterator[Any]:
             conn.close()
 
 
+# The PgConnection each pooled PostgreSQL connection is read through, made once (by configure).
+_pooled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _server_pool(url: str) -> ConnectionPool:
+    """A pool of read-only connections to a PostgreSQL database: one kept open, up to _POOL_SIZE
+    while script runs wait for one; each checked before it is handed out (the server may have
+    restarted)."""
+
+    def configure(raw) -> None:
+        _pooled[raw] = read_only_pooled(raw, url)
+
+    pool = ConnectionPool(url, kwargs=CONNECT_OPTIONS, min_size=1, max_size=_POOL_SIZE,
+                          configure=configure, check=ConnectionPool.check_connection, open=True,
+                          name="footfall-dashboard")
+    try:
+        pool.wait(timeout=30)
+    except BaseException:
+        pool.close()
+        raise
+    return pool
+
+
 def close_connections() -> None:
     """Close every pooled connection (tests call this between databases)."""
     with _pools_lock:
         pools = list(_pools.values())
         _pools.clear()
     for pool in pools:
+        if isinstance(pool, ConnectionPool):
+            pool.close()
+            continue
         while True:
             try:
                 pool.get_nowait().close()

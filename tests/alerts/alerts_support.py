@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -142,6 +144,17 @@ def clear_of_the_hour(margin: float = 90) -> float:
     if left < margin:
         time.sleep(left + 1)
     return time.time()
+
+
+def database_text(conn, db_path) -> str:
+    """Everything the database holds, as text: SQLite's dump (iterdump), or pg_dump's (plain SQL,
+    every table's rows) of the PostgreSQL database."""
+    if getattr(conn, "dialect", "sqlite") != "postgresql":
+        return "\n".join(conn.iterdump())
+    program = shutil.which("pg_dump")
+    assert program is not None, "pg_dump is not installed (Debian: postgresql-client)"
+    return subprocess.run([program, "--no-password", "--dbname", str(db_path)], capture_output=True, text=True,
+                          check=True).stdout
 
 
 def firing_rows(conn) -> list[tuple]:

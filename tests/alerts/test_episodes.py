@@ -3,10 +3,13 @@ the firing is resolved when it stops, and a new episode fires again."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 from alerts_support import HOUR, firing_rows, in_hour, through_collector, webhook  # noqa: F401 (webhook: a fixture)
+from db import alert_checks
 from db.alert_checks import check_alerts
+from db.connection import connect
 from db.edits import add_alert_rule, remove_alert_rule
 from footfall.alerts import run_alert_check
 
@@ -63,3 +66,47 @@ def test_removing_a_rule_removes_its_firings(conn, db_path, webhook):
 
     assert remove_alert_rule(conn, rule) and firing_rows(conn) == []
     assert not remove_alert_rule(conn, rule)
+
+
+def test_two_checks_at_once_on_two_connections_open_one_firing(conn, db_path, webhook, monkeypatch):
+    """Two collectors check the same rules at the same moment: the second waits for the first's
+    episodes (SQLite's write lock; PostgreSQL's lock on the rule's row), sees its firing, opens none."""
+    through_collector(db_path, CALLS, webhook.url)
+    add_alert_rule(conn, 1, None, "error_rate", 0.2)
+    inside, release = threading.Event(), threading.Event()
+    real = alert_checks.episode_changes
+
+    def pausing(holding, open_firings):  # the first check stops between reading and writing its episodes
+        if threading.current_thread().name == "first":
+            inside.set()
+            release.wait(60)
+        return real(holding, open_firings)
+
+    monkeypatch.setattr(alert_checks, "episode_changes", pausing)
+    other = connect(db_path)
+    outcomes: dict[str, object] = {}
+
+    def check(name: str, connection) -> None:
+        try:
+            outcomes[name] = check_alerts(connection, FIRST + HOUR + 60)
+        except Exception as error:  # noqa: BLE001 - reported by the assertions below
+            outcomes[name] = error
+
+    first = threading.Thread(target=check, args=("first", conn), name="first")
+    second = threading.Thread(target=check, args=("second", other), name="second")
+    try:
+        first.start()
+        assert inside.wait(60)
+        second.start()
+        second.join(1.5)
+        assert second.is_alive()  # waiting for the first check's episodes
+        release.set()
+        first.join(60)
+        second.join(60)
+    finally:
+        release.set()
+        other.close()
+
+    assert [m.customer_id for m in outcomes["first"].opened] == ["acme"]
+    assert outcomes["second"].opened == [] and outcomes["second"].resolved == []
+    assert [customer for _, customer, *_ in firing_rows(conn)] == ["acme"]

@@ -8,10 +8,7 @@ import pytest
 
 from conftest import footfall, start_collector, stop
 from factories import payload
-
-
-def raw_bytes(db_path) -> bytes:
-    return b"".join(p.read_bytes() for p in db_path.parent.glob(db_path.name + "*"))
+from stored_bytes import stored_bytes as raw_bytes  # the files, and on PostgreSQL its write-ahead log too
 
 
 def post(url: str, key: str, user: str = "probe") -> int:

@@ -1,9 +1,11 @@
-"""`prune`, `erase` and `backup` on the real command line, against a real SQLite file."""
+"""`prune`, `erase` and `backup` on the real command line, against a real SQLite file or a
+PostgreSQL database (where a backup is pg_dump's)."""
 
 import json
 import os
 import sqlite3
 import stat
+import subprocess
 import time
 from pathlib import Path
 
@@ -12,9 +14,10 @@ import pytest
 from conftest import footfall
 from core.keys import key_hash
 from core.links import link_state, token_link_id
-from db.connection import connect
+from db.connection import connect, is_postgres
 from db.links import link_by_token_hash, signing_key
 from factories import jsonl, payload
+from stored_bytes import stored_bytes
 
 
 @pytest.fixture
@@ -61,27 +64,38 @@ def test_prune_takes_the_retention_setting_and_refuses_without_a_date(calls):
 
 
 def test_erase_removes_the_customer_everywhere_and_refuses_an_unknown_one(calls):
-    result = footfall("erase", "--customer", "b", db=calls)
+    # On PostgreSQL the bytes leave the table files with --vacuum (VACUUM FULL); its log is the server's.
+    vacuum = ["--vacuum"] if is_postgres(calls) else []
+    result = footfall("erase", "--customer", "b", *vacuum, db=calls)
     assert "erased customer 'b': 2 raw requests" in result.stdout
     rows = customers(calls)
     assert set(rows) == {"a"} and rows["a"]["share"] == pytest.approx(4 / 6 * 100, abs=1e-3)
     assert json.loads(footfall("requests", "--customer", "b", "--format", "json", db=calls).stdout) == []
-    assert b"Bea Erased" not in calls.read_bytes()
+    assert b"Bea Erased" not in stored_bytes(calls, wal=False)
     unknown = footfall("erase", "--customer", "b", db=calls, check=False)
     assert unknown.returncode == 1 and unknown.stderr.strip() == "footfall: no customer with the ID 'b'; nothing was erased"
 
 
-def test_backup_writes_an_owner_only_copy_and_never_overwrites_unasked(calls, tmp_path):
+def test_backup_writes_an_owner_only_copy_and_never_overwrites_unasked(calls, tmp_path, request):
     target = tmp_path / "backups" / "copy.db"
     target.parent.mkdir()
     result = footfall("backup", str(target), db=calls)
     assert result.stdout.startswith(f"backed up {calls} to {target}")
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
-    copy = sqlite3.connect(target)
-    assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    assert copy.execute("SELECT COUNT(*) FROM requests").fetchone() == (8,)
+    if is_postgres(calls):  # pg_dump's custom format: restored into an empty database
+        cluster = request.getfixturevalue("pg_cluster")
+        restored = cluster.create_database()
+        subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", "--dbname", restored, str(target)], check=True)
+        copy = connect(restored)
+    else:
+        copy = sqlite3.connect(target)
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        restored = target
+    assert tuple(copy.execute("SELECT COUNT(*) FROM requests").fetchone()) == (8,)
     copy.close()
-    assert customers(target) == customers(calls)
+    assert customers(restored) == customers(calls)
+    if is_postgres(restored):
+        request.getfixturevalue("pg_cluster").drop_database(restored)
     again = footfall("backup", str(target), db=calls, check=False)
     assert again.returncode == 1 and "exists: choose another name, or add --overwrite" in again.stderr
     assert footfall("backup", str(target), "--overwrite", db=calls).returncode == 0
@@ -96,6 +110,7 @@ def test_the_lifecycle_commands_never_create_a_database(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.sqlite_only  # the key file beside a SQLite database
 def test_a_backup_takes_the_customer_link_key_along_so_links_open_on_the_restored_copy(calls, tmp_path):
     made = footfall("links", "create", "--customer", "a", db=calls).stdout
     token = made.split("?link=")[1].split()[0]
@@ -109,3 +124,48 @@ def test_a_backup_takes_the_customer_link_key_along_so_links_open_on_the_restore
     stored = link_by_token_hash(restored, key_hash(token))
     assert link_state(stored, token_link_id(token, signing_key(target)), time.time()) is not None
     restored.close()
+
+
+PASSWORD = "s3cret-Pw-7731"
+
+
+@pytest.fixture
+def password_url(pg_cluster):
+    """A PostgreSQL database with an API, reached through a role that must give its password
+    (scram-sha-256): a line of its own in the session cluster's pg_hba.conf, taken out again
+    afterwards."""
+    import psycopg
+
+    url = pg_cluster.create_database(template=pg_cluster.template)
+    footfall("apis", "add", "Shop", "--api-key", "test-project-key", db=url)
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:
+        hba = Path(admin.execute("SHOW hba_file").fetchone()[0])
+        admin.execute(f"CREATE ROLE footfall_pw LOGIN SUPERUSER PASSWORD '{PASSWORD}'")
+        original = hba.read_text()
+        hba.write_text(f"host all footfall_pw 127.0.0.1/32 scram-sha-256\n{original}")
+        admin.execute("SELECT pg_reload_conf()")
+    time.sleep(0.5)  # the postmaster reads the file again
+    try:
+        yield url.replace("postgresql://footfall@", f"postgresql://footfall_pw:{PASSWORD}@")
+    finally:
+        hba.write_text(original)
+        pg_cluster.drop_database(url)
+        with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:
+            admin.execute("SELECT pg_reload_conf()")
+            admin.execute("DROP ROLE footfall_pw")
+
+
+def test_on_postgresql_backup_hands_pg_dump_the_password_and_never_shows_it(password_url, tmp_path):
+    assert is_postgres(password_url)
+    target = tmp_path / "copy.dump"
+    result = footfall("backup", str(target), db=password_url)
+    assert result.returncode == 0 and target.stat().st_size > 0
+    assert PASSWORD not in result.stdout + result.stderr and "footfall_pw:***@" in result.stdout
+    listed = subprocess.run(["pg_restore", "--list", str(target)], check=True, capture_output=True, text=True).stdout
+    assert "TABLE DATA public apis" in listed
+    # A wrong password: pg_dump's refusal, said plainly, and still no password shown.
+    wrong = password_url.replace(PASSWORD, "not-the-password")
+    refused = footfall("backup", str(tmp_path / "other.dump"), db=wrong, check=False)
+    assert refused.returncode == 1 and "password authentication failed" in refused.stderr
+    assert "not-the-password" not in refused.stdout + refused.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["copy.dump"]  # no partial file left behind

@@ -24,16 +24,22 @@ JSON = {"content-type": "application/json"}
 RAW = "__raw__"  # a field set to this is replaced by raw JSON text (nesting orjson will not write)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """One collector for the module, with the default body limit (5 MiB)."""
-    db = tmp_path_factory.mktemp("hardening") / "footfall.db"
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request, tmp_path_factory):
+    """One collector for the module per backend, with the default body limit (5 MiB)."""
+    if request.param == "sqlite":
+        db = tmp_path_factory.mktemp("hardening") / "footfall.db"
+    else:
+        cluster = request.getfixturevalue("pg_cluster")
+        db = cluster.create_database(template=cluster.template)
     conn = connect(db)
     add_api(conn, "Test API", API_KEY)
     process, url = start_collector(db, FOOTFALL_MAX_BODY_BYTES=str(5 * MiB))
     yield SimpleNamespace(url=url, conn=conn)
     stop(process)
     conn.close()
+    if request.param == "postgresql":
+        cluster.drop_database(db)
 
 
 def stored(conn) -> int:
@@ -162,8 +168,8 @@ def test_no_value_at_any_field_gets_a_5xx_and_a_refusal_stores_nothing(server):
 # --- import: bad lines counted with their reasons, every good one stored ------------------------------
 
 
-def test_import_counts_every_bad_line_with_its_reason_and_stores_every_good_one(tmp_path):
-    db = tmp_path / "import.db"
+def test_import_counts_every_bad_line_with_its_reason_and_stores_every_good_one(db_path, tmp_path):
+    db = db_path
     footfall("apis", "add", "Shop", "--api-key", API_KEY, db=db)
     lines = [
         codecs.BOM_UTF8 + orjson.dumps(payload(user_id="bom")),  # a file that opens with a byte order mark
@@ -195,8 +201,8 @@ def test_import_counts_every_bad_line_with_its_reason_and_stores_every_good_one(
     assert dict(conn.execute("SELECT external_id, requests FROM customers").fetchall()) == {"bom": 1, "good": 2}
 
 
-def test_import_of_a_file_that_is_not_utf8_reports_every_line_and_does_not_abort(tmp_path):
-    db = tmp_path / "import.db"
+def test_import_of_a_file_that_is_not_utf8_reports_every_line_and_does_not_abort(db_path, tmp_path):
+    db = db_path
     footfall("apis", "add", "Shop", "--api-key", API_KEY, db=db)
     file = tmp_path / "calls.jsonl"
     file.write_bytes(jsonl([payload(), payload()]).decode().encode("utf-16"))

@@ -29,11 +29,11 @@ def ingest(conn, items, workers: int, size: int = 25):
         return ingest_batches(RecordWriter(conn), batches(items, size), received_at=1_763_640_000, pool=pool)
 
 
-def test_worker_processes_store_exactly_what_one_process_stores(conn, tmp_path):
+def test_worker_processes_store_exactly_what_one_process_stores(conn, new_db):
     from db.connection import connect
     from db.apis import add_api
 
-    serial = connect(tmp_path / "serial.db")
+    serial = connect(new_db("serial.db"))
     add_api(serial, "Test API", "test-project-key")
     items = lines(300)
     assert ingest(conn, items, workers=2).accepted == 300

@@ -7,7 +7,9 @@ import orjson
 import pytest
 
 from conftest import start_collector, stop
+from db.connection import is_postgres
 from factories import format_b, payload
+from stored_bytes import stored_bytes
 
 AWS_KEY_ID = "AKIAQX7ZSECRET9KEYID"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzSECRET9aws"
@@ -84,9 +86,11 @@ def with_response_body(call: dict, body) -> dict:
 
 
 def database_bytes(conn, db_path) -> bytes:
-    """The raw bytes of the database and its WAL, after a checkpoint through a second connection."""
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return b"".join(f.read_bytes() for f in sorted(db_path.parent.glob(db_path.name + "*")))
+    """The raw bytes of the database and its WAL, after a checkpoint (on PostgreSQL: the
+    database's files and the server's write-ahead log, tests/stored_bytes.py)."""
+    if not is_postgres(db_path):
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return stored_bytes(db_path)
 
 
 def send(url: str, calls: list[dict]) -> None:

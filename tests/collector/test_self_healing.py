@@ -136,13 +136,13 @@ def test_a_collector_killed_under_load_takes_its_processes_with_it_and_restarts_
     exactly_once(conn, load)
 
 
-def test_healthz_answers_503_while_no_writer_can_commit(db_path):
+def test_healthz_answers_503_while_no_writer_can_commit(db_path, tmp_path):
     """An HTTP worker that cannot reach a writer says so on /healthz (and a POST gets 503, never 200)."""
     conn = connect(db_path)
     add_api(conn, "Test API", API_KEY)
     conn.close()
     port = free_port()
-    env = {**os.environ, "FOOTFALL_WRITER_SOCKET": str(db_path.parent / "no-writer.sock"), "FOOTFALL_DB": str(db_path)}
+    env = {**os.environ, "FOOTFALL_WRITER_SOCKET": str(tmp_path / "no-writer.sock"), "FOOTFALL_DB": str(db_path)}
     server = subprocess.Popen([sys.executable, "-c", f"from collector.workers import serve_http; "
                                f"serve_http('127.0.0.1', {port})"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -210,3 +210,108 @@ def test_a_full_disk_answers_503_without_internals_and_the_collector_recovers_wh
     exactly_once(conn, load)
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     conn.close()
+
+
+class Proxy:
+    """A TCP proxy between the collector and PostgreSQL that can cut the line: cut() drops every
+    connection through it and refuses new ones (the server unreachable, as in a network cut or a
+    restart); mend() lets connections through again."""
+
+    def __init__(self, upstream_port: int):
+        import socket
+        import threading
+
+        self.port = free_port()
+        self._upstream = upstream_port
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._open: list = []
+        self._lock = threading.Lock()
+        self.cut_now = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self.cut_now:
+                client.close()
+                continue
+            server = socket.create_connection(("127.0.0.1", self._upstream))
+            with self._lock:
+                self._open += [client, server]
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, target) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, target):
+                try:
+                    end.close()
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        import socket
+
+        self.cut_now = True
+        with self._lock:
+            for end in self._open:
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self._open.clear()
+
+    def mend(self) -> None:
+        self.cut_now = False
+
+    def close(self) -> None:
+        self.cut()
+        self._listener.close()
+
+
+def test_on_postgresql_the_collector_answers_503_while_the_server_is_unreachable_and_heals_when_it_is_back(
+        pg_cluster):
+    url = pg_cluster.create_database(template=pg_cluster.template)
+    proxy = Proxy(pg_cluster.port)
+    conn = connect(url)
+    try:
+        add_api(conn, "Test API", API_KEY)
+        process, collector = start_collector(url.replace(f":{pg_cluster.port}/", f":{proxy.port}/"), workers=2)
+        load = Load(collector).start()
+        try:
+            time.sleep(1.5)
+            before = len(load.acked)
+            proxy.cut()
+            cut_at = time.monotonic()
+            assert until(lambda: healthz(collector) == 503)
+            reply = httpx.post(collector + "/", content=orjson.dumps(payload()), timeout=10)
+            assert reply.status_code == 503 and reply.json() == {"error": UNAVAILABLE}
+            time.sleep(2)
+            refused_while_cut = [t for t in load.refused_at if t > cut_at]
+            proxy.mend()
+            mended_at = time.monotonic()
+            assert until(lambda: healthz(collector) == 200)
+            assert until(lambda: load.first_ack_after(mended_at) is not None)
+            time.sleep(1)
+        finally:
+            load.stop()
+            stop(process)
+        assert before > 0 and refused_while_cut
+        assert load.recovered_after(mended_at) < RECOVERY_SECONDS
+        exactly_once(conn, load)
+    finally:
+        conn.close()
+        proxy.close()
+        pg_cluster.drop_database(url)

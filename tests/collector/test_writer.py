@@ -44,20 +44,47 @@ def test_one_bad_submission_fails_alone_and_the_others_are_committed(conn, write
     commit_together(writer, batch)
     replies = dict(worker.recv())  # one message per worker
     assert replies[1] is None and replies[3] is None
-    assert "CHECK constraint" in replies[2]
+    assert "check constraint" in replies[2].lower()  # SQLite: "CHECK constraint failed"; PostgreSQL: "violates ..."
     stored = conn.execute("SELECT external_id, requests FROM customers ORDER BY external_id").fetchall()
     assert stored == [("a", 1), ("c", 2)]
 
 
-def test_a_batch_is_one_transaction(conn, writer):
+def test_a_batch_is_one_transaction(conn, writer, backend):
     first_worker, first_end = Pipe()
     second_worker, second_end = Pipe()
     batch = [(first_end if t % 2 else second_end, t, records(payload(user_id=f"cus_{t}"))) for t in range(5)]
     statements = []
-    conn.set_trace_callback(statements.append)
+    if backend == "sqlite":
+        conn.set_trace_callback(statements.append)
     commit_together(writer, batch)
-    conn.set_trace_callback(None)
-    assert statements.count("BEGIN IMMEDIATE") == 1 and statements.count("COMMIT") == 1
+    if backend == "sqlite":
+        conn.set_trace_callback(None)
+        assert statements.count("BEGIN IMMEDIATE") == 1 and statements.count("COMMIT") == 1
+    else:  # every row written by one transaction: the same xmin (the id of the transaction that wrote it)
+        written = {xmin for table in ("requests", "customers", "api_hourly", "customer_hourly")
+                   for (xmin,) in conn.execute(f"SELECT DISTINCT xmin::text FROM {table}")}
+        assert len(written) == 1
     assert first_worker.recv() == [(1, None), (3, None)]
     assert second_worker.recv() == [(0, None), (2, None), (4, None)]
     assert conn.execute("SELECT requests FROM api_hourly").fetchall() == [(5,)]
+
+
+def test_on_postgresql_the_collector_makes_the_partitions_of_today_and_the_week_ahead_before_any_traffic(pg_cluster):
+    import time
+
+    from conftest import start_collector, stop
+    from core.periods import DAY
+    from db.connection import connect
+    from db.partitions import DAYS_AHEAD, existing_days
+
+    url = pg_cluster.create_database(template=pg_cluster.template)
+    conn = connect(url)
+    try:
+        assert existing_days(conn) == set()
+        process, _ = start_collector(url)  # its writer listens once they are made
+        stop(process)
+        today = int(time.time()) // DAY * DAY
+        assert existing_days(conn) >= {today + n * DAY for n in range(DAYS_AHEAD + 1)}
+    finally:
+        conn.close()
+        pg_cluster.drop_database(url)

@@ -1,5 +1,6 @@
-"""Helpers for the dashboard tests: the real app script under Streamlit's AppTest, on a real SQLite
-file filled through the real ingest path (payload -> record -> RecordWriter)."""
+"""Helpers for the dashboard tests: the real app script under Streamlit's AppTest, on a real
+database (a SQLite file, or a PostgreSQL database: the `db_path` fixture's backend) filled through
+the real ingest path (payload -> record -> RecordWriter)."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ class Call:
 class Dashboard:
     """A test database with two APIs, and the app run against it."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path | str):
         self.path = path
         self.conn = connect(path)
         add_api(self.conn, "Shop API", SHOP_KEY)
@@ -97,11 +98,24 @@ class Dashboard:
 
 
 @pytest.fixture
-def dash(tmp_path, monkeypatch) -> Dashboard:
-    path = tmp_path / "footfall.db"
-    monkeypatch.setenv("FOOTFALL_DB", str(path))
+def dash(db_path, monkeypatch) -> Dashboard:
+    yield from _dashboard(db_path, monkeypatch)
+
+
+@pytest.fixture
+def pg_dash(pg_cluster, monkeypatch) -> Dashboard:
+    """A Dashboard on PostgreSQL alone (for what its planner does with the reads)."""
+    url = pg_cluster.create_database(template=pg_cluster.template)
+    try:
+        yield from _dashboard(url, monkeypatch)
+    finally:
+        pg_cluster.drop_database(url)
+
+
+def _dashboard(db_path: Path | str, monkeypatch):
+    monkeypatch.setenv("FOOTFALL_DB", str(db_path))
     st.cache_data.clear()
-    board = Dashboard(path)
+    board = Dashboard(db_path)
     yield board
     board.conn.close()
     data.close_connections()

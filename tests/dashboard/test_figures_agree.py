@@ -38,9 +38,16 @@ def grouped_rows(dash, api: str | None, since: float | None, until: float | None
     """Requests per customer by GROUP BY over the stored raw requests."""
     rows = dash.conn.execute(
         "SELECT c.external_id, COUNT(*) FROM requests r JOIN customers c ON c.id = r.customer_id"
-        " WHERE (? IS NULL OR r.api_id = ?) AND (? IS NULL OR r.ts >= ?) AND (? IS NULL OR r.ts < ?)"
-        " GROUP BY c.external_id", [API_IDS.get(api)] * 2 + [since] * 2 + [until] * 2).fetchall()
+        " WHERE (CAST(? AS BIGINT) IS NULL OR r.api_id = ?) AND (CAST(? AS BIGINT) IS NULL OR r.ts >= ?)"
+        " AND (CAST(? AS BIGINT) IS NULL OR r.ts < ?)"
+        " GROUP BY c.external_id", [API_IDS.get(api)] * 2 + [_whole(since)] * 2 + [_whole(until)] * 2).fetchall()
     return Counter(dict(rows))
+
+
+def _whole(ts: float | None) -> int | None:
+    """A period's end as the whole second it is (a BIGINT parameter)."""
+    assert ts is None or ts == int(ts)
+    return None if ts is None else int(ts)
 
 
 def iso(ts: float) -> str:

@@ -249,6 +249,10 @@ def test_the_history_sorts_by_a_chosen_column(dash):
     assert list(table(at, "history_table")["Load Time"]) == [5, 40, 60, 120, 700]
     at.selectbox(key="history_sort").select("threat_level").run()
     assert list(table(at, "history_table")["Threat Level"])[-1] == "High"
+    at.selectbox(key="history_sort").select("ai_agent").run()  # those without one first, then by time
+    assert list(table(at, "history_table")["Load Time"]) == [60, 5, 120, 40, 700]
+    at.segmented_control(key="history_order").set_value("Descending").run()
+    assert list(table(at, "history_table")["Load Time"]) == [700, 40, 120, 5, 60]
 
 
 def test_the_csv_export_holds_exactly_the_filtered_rows_in_the_shown_order(dash):

@@ -1,14 +1,18 @@
 """The reads behind the pages: figures come from rollups, never from a scan of raw requests; the
-request history reads raw rows only through the (customer_id, ts) index."""
+request history reads raw rows only through the (customer_id, ts) index. SQLite's query plans
+first (EXPLAIN QUERY PLAN of the statements its trace callback shows), then PostgreSQL's
+(EXPLAIN of the statements as run, tests/pg_plans.py)."""
 
 import re
 
 import pytest
-from dashboard_support import BILLING_KEY, Call, dash  # noqa: F401, F811 (dash: a fixture)
+from dashboard_support import BILLING_KEY, Call, dash, pg_dash  # noqa: F401, F811 (fixtures)
 
 from core.periods import Period, preset_period
 from core.scope import Scope
 from db import customers, figures, history, home, profile, sidebar
+from pg_plans import children, index_wherever_possible, plan_nodes
+from pg_plans import statements as pg_statements
 
 
 def statements(conn, read) -> list[tuple[str, tuple]]:
@@ -38,14 +42,14 @@ SCOPES = {
 }
 
 
-@pytest.mark.parametrize("scope_name", SCOPES)
-def test_home_customers_and_profile_figures_never_read_raw_requests(dash, scope_name):
+def page_reads(dash, scope_name: str) -> tuple:
+    """A little traffic, a favorite, and every read of the home, customers and profile pages."""
     dash.ingest(Call("a", 2), Call("a", 30), Call("b", 50, api=BILLING_KEY), Call(None, 3))
     dash.star("a")
     scope = SCOPES[scope_name](dash.now)
     conn = dash.conn
     cid = conn.execute("SELECT id FROM customers WHERE external_id = 'a'").fetchone()[0]
-    reads = [
+    return conn, [
         lambda: home.home_figures(conn, scope),
         lambda: customers.customer_page(conn, scope, "a", "last_active", False, 1, 50),
         lambda: profile.customer_profile(conn, "a", scope),
@@ -53,11 +57,18 @@ def test_home_customers_and_profile_figures_never_read_raw_requests(dash, scope_
         lambda: history.history_count(conn, cid, scope),
         lambda: sidebar.favorites(conn),
     ]
+
+
+@pytest.mark.sqlite_only  # SQLite's query plans; PostgreSQL's below
+@pytest.mark.parametrize("scope_name", SCOPES)
+def test_home_customers_and_profile_figures_never_read_raw_requests(dash, scope_name):
+    conn, reads = page_reads(dash, scope_name)
     for read in reads:
         for sql in statements(conn, read):
             assert not touches_raw_requests(plan(conn, sql)), sql
 
 
+@pytest.mark.sqlite_only  # SQLite's query plans; PostgreSQL's below
 def test_the_profile_reads_rollups_by_their_primary_key_even_for_all_apis(dash):
     dash.ingest(Call("a", 2), Call("a", 3, api=BILLING_KEY))
     conn = dash.conn
@@ -68,6 +79,7 @@ def test_the_profile_reads_rollups_by_their_primary_key_even_for_all_apis(dash):
             assert "SCAN customer_hourly" not in query_plan and "SCAN customer_latency_daily" not in query_plan, query_plan
 
 
+@pytest.mark.sqlite_only  # SQLite's query plans; PostgreSQL's below
 @pytest.mark.parametrize("api_id", [None, 1])
 def test_the_request_history_reads_through_the_customer_time_index(dash, api_id):
     dash.ingest(Call("a", 2), Call("a", 3), *[Call(None, 4) for _ in range(50)])
@@ -114,16 +126,15 @@ def half_open_time_ranges(query_plan: str) -> list[str]:
             for column in ("hour", "day") if f"{column}>?" in step and f"{column}<?" not in step]
 
 
-@pytest.mark.parametrize("api_id", [None, 1])
-@pytest.mark.parametrize("period_name", PERIODS)
-def test_period_figures_read_rollups_by_bounded_key_ranges_never_whole(dash, api_id, period_name):
+def period_reads(dash, api_id: int | None, period_name: str) -> tuple:
+    """Traffic spread over months, and every read of a period's figures for the scope."""
     dash.ingest(Call("a", 2), Call("a", 24 * 45), Call("b", 24 * 40, api=BILLING_KEY), Call("b", 3, api=BILLING_KEY),
                 Call("c", 24 * 31), Call("d", 24 * 50), Call("d", 1), Call(None, 3))
     dash.star("a")
     conn = dash.conn
     scope = Scope(api_id, PERIODS[period_name](dash.now))
     cid = conn.execute("SELECT id FROM customers WHERE external_id = 'a'").fetchone()[0]
-    reads = [
+    return conn, [
         lambda: home.home_figures(conn, scope),
         lambda: customers.customer_page(conn, scope),
         lambda: customers.customer_page(conn, scope, "a"),
@@ -131,6 +142,13 @@ def test_period_figures_read_rollups_by_bounded_key_ranges_never_whole(dash, api
         lambda: profile.request_graph(conn, cid, scope, 3600),
         lambda: history.history_count(conn, cid, scope),
     ]
+
+
+@pytest.mark.sqlite_only  # SQLite's query plans; PostgreSQL's below
+@pytest.mark.parametrize("api_id", [None, 1])
+@pytest.mark.parametrize("period_name", PERIODS)
+def test_period_figures_read_rollups_by_bounded_key_ranges_never_whole(dash, api_id, period_name):
+    conn, reads = period_reads(dash, api_id, period_name)
     for read in reads:
         for sql in statements(conn, read):
             query_plan = plan(conn, sql)
@@ -138,6 +156,7 @@ def test_period_figures_read_rollups_by_bounded_key_ranges_never_whole(dash, api
             assert not half_open_time_ranges(query_plan), (sql, query_plan)
 
 
+@pytest.mark.sqlite_only  # SQLite's query plans; PostgreSQL's below
 @pytest.mark.parametrize("api_id", [None, 1])
 def test_the_busiest_come_from_the_requests_index_and_activity_from_the_period_s_customer_sets(dash, api_id):
     dash.ingest(Call("a", 2), Call("a", 24 * 45), Call("b", 24 * 40), Call("b", 3), Call("c", 24 * 31))
@@ -160,6 +179,7 @@ def test_the_busiest_come_from_the_requests_index_and_activity_from_the_period_s
     assert sum("FROM active_daily" in s for s in seen) == 2  # once per page: the count and the filter share it
 
 
+@pytest.mark.sqlite_only  # SQLite's query plans; PostgreSQL's below
 @pytest.mark.parametrize("api_id", [None, 1])
 def test_a_period_s_active_customers_are_counted_from_its_days_and_edge_hours_sets(dash, api_id):
     dash.ingest(Call("a", 2), Call("a", 24 * 45), Call("b", 24 * 40), Call("b", 3), Call("c", 24 * 31))
@@ -170,3 +190,121 @@ def test_a_period_s_active_customers_are_counted_from_its_days_and_edge_hours_se
     assert "customer_daily" not in seen[0] and "customer_hourly" not in seen[0]
     query_plan = plan(conn, seen[0])
     assert "SEARCH active_daily USING PRIMARY KEY (api_id=? AND day>? AND day<?)" in query_plan, query_plan
+
+
+# --- PostgreSQL: the same guarantees from its planner ------------------------------------------------
+# On test-sized tables PostgreSQL's planner scans whole tables, as it should; what must hold at 10M
+# requests is that an index serves each read, so these look at plans with sequential scans priced
+# out (pg_plans.index_wherever_possible), except where no index may be read at all.
+
+PG_ROLLUPS = ("api_hourly", "customer_hourly", "customer_daily", "customer_latency_daily", "api_customers",
+              "active_daily", "active_hourly")
+
+
+def pg_plans(conn, read) -> list[tuple[str, list[dict]]]:
+    """Each query `read` runs, with its plan's nodes (sequential scans priced out)."""
+    seen = pg_statements(conn, read)
+    with index_wherever_possible(conn):
+        return [(sql, plan_nodes(conn, sql, params)) for sql, params in seen]
+
+
+@pytest.mark.parametrize("scope_name", SCOPES)
+def test_on_postgres_home_customers_and_profile_figures_never_read_raw_requests(pg_dash, scope_name):
+    conn, reads = page_reads(pg_dash, scope_name)
+    raw = children(conn, "requests") | children(conn, "request_details")
+    for read in reads:
+        seen = pg_statements(conn, read)
+        assert seen
+        for sql, params in seen:  # as planned, and with sequential scans priced out
+            for nodes in (plan_nodes(conn, sql, params), pg_plans(conn, lambda: conn.execute(sql, params))[0][1]):
+                assert not [n for n in nodes if n.get("Relation Name") in raw], sql
+
+
+def test_on_postgres_the_profile_reads_rollups_through_their_keys_even_for_all_apis(pg_dash):
+    pg_dash.ingest(Call("a", 2), Call("a", 3, api=BILLING_KEY))
+    conn = pg_dash.conn
+    scope = Scope(None, preset_period("30d", pg_dash.now))
+    read = [(sql, nodes) for sql, nodes in pg_plans(conn, lambda: profile.customer_profile(conn, "a", scope))
+            if "customer_hourly" in sql or "customer_latency_daily" in sql]
+    assert read
+    for sql, nodes in read:
+        scans = [n for n in nodes if n.get("Relation Name") in ("customer_hourly", "customer_latency_daily")]
+        assert scans and not [n for n in scans if n["Node Type"] == "Seq Scan"], (sql, nodes)
+
+
+@pytest.mark.parametrize("api_id", [None, 1])
+def test_on_postgres_the_request_history_reads_through_the_customer_time_index(pg_dash, api_id):
+    pg_dash.ingest(Call("a", 2), Call("a", 3), *[Call(None, 4) for _ in range(50)])
+    conn = pg_dash.conn
+    conn.execute("ANALYZE")
+    cid = conn.execute("SELECT id FROM customers WHERE external_id = 'a'").fetchone()[0]
+    scope = Scope(api_id, preset_period("30d", pg_dash.now))
+    filters = history.HistoryFilter(methods=("GET",), search="items")
+    partitions, customer_index = children(conn, "requests"), children(conn, "requests_customer_ts")
+    request_indexes = set().union(*(children(conn, name) for (name,) in conn.execute(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'requests'")))
+    reads = 0
+    for read in (lambda: history.history(conn, cid, scope, filters),
+                 lambda: history.history(conn, cid, scope, sort="load_time_ms"),
+                 lambda: history.history_count(conn, cid, scope, filters),
+                 lambda: history.history_options(conn, cid, scope)):
+        for sql, nodes in pg_plans(conn, read):
+            on_requests = [n for n in nodes if n.get("Relation Name") in partitions]
+            if not on_requests:
+                continue
+            reads += 1
+            assert not [n for n in on_requests if n["Node Type"] == "Seq Scan"], nodes
+            used = {n["Index Name"] for n in nodes if n.get("Index Name") in request_indexes}
+            assert used and used <= customer_index, used
+    assert reads == 4
+
+
+def half_open_ranges(condition: str) -> list[str]:
+    """The time columns an index condition bounds from below alone."""
+    return [column for column in ("hour", "day")
+            if re.search(rf"\((\w+\.)?{column} >=? ", condition) and not re.search(rf"\((\w+\.)?{column} <=? ", condition)]
+
+
+@pytest.mark.parametrize("api_id", [None, 1])
+@pytest.mark.parametrize("period_name", PERIODS)
+def test_on_postgres_period_figures_read_rollups_by_bounded_key_ranges_never_whole(pg_dash, api_id, period_name):
+    conn, reads = period_reads(pg_dash, api_id, period_name)
+    for read in reads:
+        for sql, nodes in pg_plans(conn, read):
+            rollups = [n for n in nodes if n.get("Relation Name") in PG_ROLLUPS]
+            assert not [n for n in rollups if n["Node Type"] == "Seq Scan"], (sql, nodes)
+            for node in nodes:
+                assert not half_open_ranges(node.get("Index Cond", "")), (sql, node)
+
+
+@pytest.mark.parametrize("api_id", [None, 1])
+def test_on_postgres_the_busiest_come_from_the_requests_index_and_activity_from_the_sets(pg_dash, api_id):
+    pg_dash.ingest(Call("a", 2), Call("a", 24 * 45), Call("b", 24 * 40), Call("b", 3), Call("c", 24 * 31))
+    conn = pg_dash.conn
+    previous = Scope(api_id, preset_period("30d", pg_dash.now).previous())  # customers seen before and after it
+    planned = pg_plans(conn, lambda: (customers.customer_page(conn, previous, "a"),
+                                      customers.customer_page(conn, previous, sort="display_name"),
+                                      home.top_customers(conn, previous)))
+    assert [sql for sql, _ in planned if sql.lstrip().startswith("SELECT cid, bound FROM")]
+    requests_index = "customers_requests" if api_id is None else "api_customers_requests"
+    for sql, params in pg_statements(conn, lambda: home.top_customers(conn, previous)):
+        if sql.lstrip().startswith("SELECT cid, bound FROM"):  # in the index's order, ties by id as they stream:
+            with index_wherever_possible(conn, in_order=True):  # no sort of every customer
+                nodes = plan_nodes(conn, sql, params)
+            assert requests_index in {n.get("Index Name") for n in nodes}, nodes
+            assert not [n for n in nodes if n["Node Type"] == "Sort"], nodes
+    seen = [sql for sql, _ in planned]
+    assert not [s for s in seen if "EXISTS" in s or "is_active" in s], seen
+    assert sum("FROM active_daily" in s for s in seen) == 2  # once per page: the count and the filter share it
+
+
+@pytest.mark.parametrize("api_id", [None, 1])
+def test_on_postgres_a_period_s_active_customers_are_counted_from_its_days_and_edge_hours_sets(pg_dash, api_id):
+    pg_dash.ingest(Call("a", 2), Call("a", 24 * 45), Call("b", 24 * 40), Call("b", 3), Call("c", 24 * 31))
+    conn = pg_dash.conn
+    previous = Scope(api_id, preset_period("30d", pg_dash.now).previous())
+    [(sql, nodes)] = pg_plans(conn, lambda: figures.active_customers(conn, previous))
+    assert "FROM active_daily" in sql and "FROM active_hourly" in sql
+    assert "customer_daily" not in sql and "customer_hourly" not in sql
+    daily = [n for n in nodes if n.get("Index Name") == "active_daily_pkey"]
+    assert daily and not half_open_ranges(daily[0]["Index Cond"]) and "(day < " in daily[0]["Index Cond"], nodes

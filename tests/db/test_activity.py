@@ -68,6 +68,7 @@ def test_an_open_ended_period_is_refused_rather_than_miscounted(conn):
         active_set(conn, Scope(None, Period(None, None)))
 
 
+@pytest.mark.sqlite_only  # about SQLite's migrations (db/schema.py)
 def test_migration_3_fills_the_sets_of_a_database_written_before_them(conn, writer, db_path):
     rows = write_traffic(conn, writer)
     conn.executescript("DROP TABLE active_daily; DROP TABLE active_hourly;")

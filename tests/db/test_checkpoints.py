@@ -4,7 +4,11 @@ stays small."""
 import threading
 import time
 
+import pytest
+
 from db.connection import checkpoint_in_background, connect
+
+pytestmark = pytest.mark.sqlite_only  # SQLite's WAL file; PostgreSQL's write-ahead log is the server's
 
 ROW = b"x" * 100_000
 

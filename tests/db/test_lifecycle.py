@@ -1,6 +1,7 @@
 """The data's lifecycle: pruning keeps every figure, erasing a customer leaves the others' figures
 exactly as if it had never called and leaves no byte of it in the files, a backup taken while
-the collector writes is consistent, and the database is created for its owner only."""
+the collector writes is consistent, and the database is created for its owner only. On both
+backends (on PostgreSQL a backup is pg_dump's, read back with pg_restore)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import math
 import random
 import sqlite3
 import stat
+import subprocess
 import threading
 import time
 from datetime import datetime, timezone
@@ -23,9 +25,9 @@ from core.periods import DAY, Period
 from core.record import record_from_payload
 from core.scope import Scope
 from db.apis import add_api
-from db.connection import connect
+from db.connection import connect, is_postgres
 from db.customers import customer_list
-from db.freshness import EDITS_KEY
+from db.freshness import EDITS_KEY, INGEST_KEY
 from db.edits import save_description, save_display_name, save_favorite
 from db.figures import active_count
 from db.history import customer_requests
@@ -40,10 +42,12 @@ from db.lifecycle import (
     oldest_request,
     prune,
 )
+from db.partitions import existing_days
 from db.profile import customer_profile
 from db.writes import RecordWriter
 from factories import API_KEY, format_b, payload
 from footfall.lifecycle import prune_expired, retention_cutoff
+from stored_bytes import stored_bytes
 
 OTHER_KEY = "other-project-key"
 VICTIM = "cus_victim_7f3"
@@ -54,6 +58,19 @@ VICTIM_BODY = "TANGERINE-WALRUS-9431"
 OTHERS = [f"cus_{n}" for n in range(7)]
 ANALYST = "ana@example.com"
 TRACES = (VICTIM, VICTIM_NAME, VICTIM_ALIAS, VICTIM_NOTES, VICTIM_BODY)
+
+
+def open_backup(path: Path, new_db) -> sqlite3.Connection:
+    """A connection to what a backup holds: the SQLite file itself, checked; or pg_dump's file
+    restored by pg_restore into an empty PostgreSQL database."""
+    url = new_db("restored.db", empty=True)
+    if not is_postgres(url):
+        copy = sqlite3.connect(path)
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        return copy
+    subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", "--dbname", url, str(path)], check=True,
+                   capture_output=True)
+    return connect(url)
 
 
 def _ts(text: str) -> int:
@@ -148,10 +165,10 @@ def contents(conn: sqlite3.Connection, skip: tuple[str, ...] = ()) -> dict:
     names = dict(conn.execute("SELECT id, external_id FROM customers"))
     endpoints = {eid: f"{method} {name}" for eid, method, name in conn.execute("SELECT id, method, name FROM endpoints")}
     out = {}
-    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"):
+    for table in tables(conn):
         if table in skip:
             continue
-        columns = [c[1] for c in conn.execute(f"PRAGMA table_info({table})")]
+        columns = [c[0] for c in conn.execute(f"SELECT * FROM {table} LIMIT 0").description]
         rows = []
         for row in conn.execute(f"SELECT * FROM {table}"):
             shown = []
@@ -166,10 +183,29 @@ def contents(conn: sqlite3.Connection, skip: tuple[str, ...] = ()) -> dict:
                 elif (table.startswith("active_") or table.startswith("endpoint_callers_")) and column == "customers":
                     value = sorted(names.get(cid, f"unknown customer #{cid}") for cid in BitMap.deserialize(value))
                 shown.append(value)
-            if table != "settings" or row[0] not in (EDITS_KEY, ERASURES_KEY):
+            if table != "settings" or row[0] not in (EDITS_KEY, ERASURES_KEY, INGEST_KEY):
                 rows.append(tuple(shown))
         out[table] = sorted(rows, key=repr)
     return out
+
+
+def tables(conn) -> list[str]:
+    """Every table of the database (on PostgreSQL a partitioned table as one, its partitions left out)."""
+    if getattr(conn, "dialect", None) == "postgresql":
+        return [name for (name,) in conn.execute(
+            "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'p')"
+            " AND NOT relispartition ORDER BY relname")]
+    return [name for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+
+
+def writes_seen(conn):
+    """What changes when anything is written: SQLite's count of changes; on PostgreSQL the edit
+    counter every prune transaction bumps, the day partitions and the requests."""
+    if getattr(conn, "dialect", None) != "postgresql":
+        return conn.total_changes
+    edits = conn.execute("SELECT value FROM settings WHERE key = ?", (EDITS_KEY,)).fetchone()
+    return edits, existing_days(conn), conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
 
 
 def assert_same(actual, expected, where="") -> None:
@@ -197,17 +233,25 @@ def file_bytes(db_path: Path) -> bytes:
 # --- Prune -------------------------------------------------------------------------------------
 
 
-def test_prune_removes_old_raw_requests_in_batches_and_keeps_every_figure(conn):
+def test_prune_removes_old_raw_requests_in_batches_and_keeps_every_figure(conn, backend):
     fill(conn, traffic())
     cutoff = _ts("2026-11-04 12:00")
     old = conn.execute("SELECT COUNT(*) FROM requests WHERE ts < ?", (cutoff,)).fetchone()[0]
+    # On PostgreSQL the three days before go as whole partitions, the morning of the 4th in batches.
+    morning = conn.execute("SELECT api_id, COUNT(*) FROM requests WHERE ts >= ? AND ts < ? GROUP BY api_id",
+                           (_ts("2026-11-04 00:00"), cutoff)).fetchall()
     total = conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
     before_figures, before_rollups = figures(conn, [VICTIM, *OTHERS]), contents(conn, RAW)
     history = customer_requests(conn, "cus_0", Scope(None, Period(None, None)), 10_000)
 
     report = prune(conn, cutoff, batch=40, pause=0)
 
-    assert report.requests == old > 200 and report.transactions >= old / 40
+    assert report.requests == old > 200
+    if backend == "sqlite":
+        assert report.transactions >= old / 40
+    else:
+        assert report.transactions == 3 + sum(math.ceil(n / 40) for _, n in morning)
+        assert min(existing_days(conn)) == _ts("2026-11-04 00:00")
     assert conn.execute("SELECT COUNT(*), MIN(ts) FROM requests").fetchone() == (total - old, oldest_request(conn))
     assert oldest_request(conn) >= cutoff
     assert conn.execute("SELECT COUNT(*) FROM request_details").fetchone()[0] == total - old
@@ -222,15 +266,15 @@ def test_prune_removes_old_raw_requests_in_batches_and_keeps_every_figure(conn):
 
 def test_prune_with_nothing_old_enough_writes_nothing(conn):
     fill(conn, traffic(200))
-    changes = conn.total_changes
+    changes = writes_seen(conn)
     report = prune(conn, _ts("2026-10-01 00:00"))
-    assert (report.requests, report.transactions) == (0, 0) and conn.total_changes == changes
+    assert (report.requests, report.transactions) == (0, 0) and writes_seen(conn) == changes
     assert prune_expired(conn, None, time.time()) is None
     now = _ts("2026-11-20 00:30")  # a retention of 30 days reaches back before any request
-    assert prune_expired(conn, 30, now).requests == 0 and conn.total_changes == changes
+    assert prune_expired(conn, 30, now).requests == 0 and writes_seen(conn) == changes
 
 
-def test_a_writer_keeps_committing_while_a_prune_runs(conn, db_path):
+def test_a_writer_keeps_committing_while_a_prune_runs(conn, db_path, backend):
     old = record_from_payload(payload(timestamp="2026-11-01 00:00:00", body={"pad": "y" * 2000}), received_at=0)
     new = record_from_payload(payload(timestamp="2026-11-20 00:00:00"), received_at=0)
     RecordWriter(conn).write([old] * 10_000)
@@ -253,8 +297,9 @@ def test_a_writer_keeps_committing_while_a_prune_runs(conn, db_path):
     finally:
         done.set()
         thread.join(30)
-    assert report.requests == 10_000 and report.transactions == 10
-    assert len(waits) > report.transactions and max(waits) < 1.0
+    # SQLite deletes them 1,000 at a time; PostgreSQL drops their day's partition whole.
+    assert report.requests == 10_000 and report.transactions == (10 if backend == "sqlite" else 1)
+    assert len(waits) > (report.transactions if backend == "sqlite" else 0) and max(waits) < 1.0
     assert conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == len(waits)
 
 
@@ -270,7 +315,7 @@ def test_retention_cutoff_is_the_hour_n_days_back_and_prune_expired_takes_a_path
 # --- Erase -------------------------------------------------------------------------------------
 
 
-def test_erasing_a_customer_leaves_every_other_figure_as_if_it_had_never_called(conn, tmp_path):
+def test_erasing_a_customer_leaves_every_other_figure_as_if_it_had_never_called(conn, new_db, backend):
     batches = traffic()
     fill(conn, batches)
     # The rollups are the source, not the raw rows: the oldest requests are pruned first, on both sides.
@@ -282,12 +327,13 @@ def test_erasing_a_customer_leaves_every_other_figure_as_if_it_had_never_called(
 
     report = erase_customer(conn, VICTIM)
 
-    never = connect(tmp_path / "never.db")
+    never = connect(new_db("never.db"))
     add_api(never, "Test API", API_KEY)
     fill(never, _without_victim(batches))
     prune(never, cutoff)
     assert (report.requests, report.all_time_requests, report.apis) == (victim_raw, victim_calls, 2)
-    assert victim_calls > victim_raw > 0 and report.wal_truncated and erasures(conn) == 1
+    assert victim_calls > victim_raw > 0 and erasures(conn) == 1
+    assert report.wal_truncated is (backend == "sqlite")  # PostgreSQL's write-ahead log is the server's
     assert_same(contents(conn), contents(never))
     assert_same(figures(conn, OTHERS), figures(never, OTHERS))
     everywhere = Scope(None, Period(None, None))
@@ -301,7 +347,7 @@ def _only_other_api(batches: list[list[dict]]) -> list[list[dict]]:
     return [[p for p in batch if p.get("project_id", p.get("api_key")) == OTHER_KEY] for batch in batches]
 
 
-def test_deleting_an_api_s_data_leaves_every_other_api_as_if_it_had_never_existed(conn, tmp_path):
+def test_deleting_an_api_s_data_leaves_every_other_api_as_if_it_had_never_existed(conn, new_db):
     batches = traffic()
     fill(conn, batches)
     test_api_requests = conn.execute("SELECT COUNT(*) FROM requests WHERE api_id = 1").fetchone()[0]
@@ -311,7 +357,7 @@ def test_deleting_an_api_s_data_leaves_every_other_api_as_if_it_had_never_existe
 
     report = delete_api(conn, 1)
 
-    never = connect(tmp_path / "never.db")
+    never = connect(new_db("never.db"))
     add_api(never, "Test API", API_KEY)  # so that the other API is id 2 there too
     fill(never, _only_other_api(batches))
     delete_api(never, 1)  # it received nothing
@@ -323,6 +369,7 @@ def test_deleting_an_api_s_data_leaves_every_other_api_as_if_it_had_never_existe
     never.close()
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("vacuum", [False, True], ids=["secure delete", "vacuum"])
 def test_an_erased_customer_leaves_no_byte_in_the_database_or_its_wal(conn, db_path, vacuum):
     fill(conn, traffic())
@@ -336,6 +383,39 @@ def test_an_erased_customer_leaves_no_byte_in_the_database_or_its_wal(conn, db_p
     left = file_bytes(db_path)
     assert [trace for trace in TRACES if trace.encode() in left] == []
     assert b"cus_3" in left and conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_on_postgresql_an_erased_customer_leaves_no_row_and_with_vacuum_no_byte_in_the_table_files(pg_cluster):
+    """What PostgreSQL guarantees (db.lifecycle.erase_customer): no row of the customer in any
+    table, the tables vacuumed; with vacuum (VACUUM FULL), no byte of it in any file of the
+    database's tables and indexes. Its write-ahead log is the server's: not looked at."""
+    cluster = pg_cluster
+    for vacuum in (False, True):
+        url = cluster.create_database(template=cluster.template)
+        conn = connect(url)
+        try:
+            add_api(conn, "Test API", API_KEY)
+            fill(conn, traffic())
+            assert all(trace.encode() in stored_bytes(url, wal=False) for trace in TRACES)
+            files = "SELECT relname, pg_relation_filenode(oid) FROM pg_class WHERE relname IN ('customers', 'favorites')"
+            before = dict(conn.execute(files))
+
+            assert erase_customer(conn, VICTIM, vacuum=vacuum).vacuumed is vacuum
+
+            rows = repr(contents(conn))
+            assert [trace for trace in TRACES if trace in rows] == [] and "cus_3" in rows
+            analyzed = dict(conn.execute("SELECT relname, last_analyze IS NOT NULL FROM pg_stat_user_tables"
+                                         " WHERE relname IN ('customers', 'customer_hourly', 'favorites')"))
+            assert analyzed == {"customers": True, "customer_hourly": True, "favorites": True}  # VACUUM (ANALYZE) ran
+            after = dict(conn.execute(files))
+            assert sorted(t for t in before if before[t] != after[t]) == (["customers", "favorites"] if vacuum else [])
+            left = stored_bytes(url, wal=False)
+            assert b"cus_3" in left
+            if vacuum:
+                assert [trace for trace in TRACES if trace.encode() in left] == []
+        finally:
+            conn.close()
+            cluster.drop_database(url)
 
 
 def test_a_running_writer_stores_an_erased_customer_who_calls_again_as_a_new_customer(conn, writer, db_path):
@@ -365,7 +445,7 @@ def test_erasing_an_unknown_customer_is_refused_and_changes_nothing(conn):
 
 
 def test_a_backup_taken_while_the_collector_writes_holds_exactly_the_requests_committed_when_it_began(
-        conn, db_path, tmp_path):
+        conn, db_path, tmp_path, new_db, backend):
     # Some bulk first, so that the backup takes a while: the same big call, stored 1,500 times.
     bulk = record_from_payload(payload(user_id="bulk", timestamp="2026-11-01 08:00:00", url="https://api.example.com/bulk",
                                        body={"pad": "x" * 20_000}), received_at=time.time())
@@ -407,18 +487,19 @@ def test_a_backup_taken_while_the_collector_writes_holds_exactly_the_requests_co
         sender.join(30)
         stop(process)
 
-    copy = sqlite3.connect(tmp_path / "copy.db")
-    assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    paths = [p for (p,) in copy.execute("SELECT path FROM requests WHERE path LIKE '/api/items/%'")]
+    copy = open_backup(tmp_path / "copy.db", new_db)
+    paths = [p for (p,) in copy.execute("SELECT path FROM requests WHERE path LIKE ?", ("/api/items/%",))]
     held = sorted(int(p.rsplit("/", 1)[1]) for p in paths)
     assert held == list(range(len(held))) and at_least <= len(held) <= at_most, (at_least, len(held), at_most)
     assert copy.execute("SELECT COUNT(*) FROM requests WHERE customer_id IS NOT NULL").fetchone()[0] == 1500 + len(held)
-    assert report.bytes > 30_000_000 and stat.S_IMODE((tmp_path / "copy.db").stat().st_mode) == 0o600
+    # pg_dump compresses: the 1,500 paddings of x take little room there.
+    assert report.bytes > (30_000_000 if backend == "sqlite" else 100_000)
+    assert stat.S_IMODE((tmp_path / "copy.db").stat().st_mode) == 0o600
     # Its figures are those of a database that received the same calls.
-    same = connect(tmp_path / "same.db")
+    same = connect(new_db("same.db"))
     add_api(same, "Test API", API_KEY)
     RecordWriter(same).write([bulk] * 1500 + [record_from_payload(call(n), received_at=time.time()) for n in held])
-    copied = connect(tmp_path / "copy.db")
+    copied = connect(tmp_path / "copy.db") if backend == "sqlite" else copy
     # The signals the collector computed on its own (db/snapshots.py) are made anew from the figures.
     assert_same(contents(copied, ("signal_snapshots",)), contents(same, ("signal_snapshots",)))
     for period in PERIODS:
@@ -427,7 +508,7 @@ def test_a_backup_taken_while_the_collector_writes_holds_exactly_the_requests_co
     copied.close(), same.close(), copy.close()
 
 
-def test_a_backup_never_overwrites_a_file_unless_asked(conn, tmp_path):
+def test_a_backup_never_overwrites_a_file_unless_asked(conn, tmp_path, new_db):
     fill(conn, traffic(100))
     target = tmp_path / "copy.db"
     target.write_bytes(b"precious")
@@ -435,7 +516,7 @@ def test_a_backup_never_overwrites_a_file_unless_asked(conn, tmp_path):
         backup(conn, target)
     assert target.read_bytes() == b"precious" and [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
     backup(conn, target, overwrite=True)
-    copy = sqlite3.connect(target)
+    copy = open_backup(target, new_db)
     assert copy.execute("SELECT COUNT(*) FROM requests").fetchone() == conn.execute(
         "SELECT COUNT(*) FROM requests").fetchone()
     assert stat.S_IMODE(target.stat().st_mode) == 0o600

@@ -1,0 +1,61 @@
+"""The writer's upserts of a batch's aggregates into the rollups, in one form for SQLite and
+PostgreSQL, each table's rows in key order: writers on one PostgreSQL server lock rows in the same
+order and so never deadlock (db/writes.py keeps the tables in one order too)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+
+from pyroaring import BitMap
+
+
+def on_postgres(conn) -> bool:
+    """Whether a connection is db.postgres's (a sqlite3 connection has no dialect)."""
+    return getattr(conn, "dialect", "sqlite") == "postgresql"
+
+
+def upsert_sums(conn, table: str, key: tuple[str, ...], sums: tuple[str, ...],
+                rows: Mapping[tuple, list | tuple]) -> None:
+    """Add a batch's aggregates to a rollup: one row per key, inserted or added to."""
+    columns = ", ".join(key + sums)
+    marks = ", ".join("?" * (len(key) + len(sums)))
+    added = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in sums)
+    conn.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})"
+                     f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {added}",
+                     [(*k, *rows[k]) for k in sorted(rows)])
+
+
+def add_to_sets(conn, table: str, key: tuple[str, str], members: Mapping[tuple[int, int], Iterable[int]]) -> None:
+    """Add customer ids to roaring-bitmap sets (a `customers` column keyed by two integer columns):
+    the sets read in one query, and only those that grew written back. On PostgreSQL the sets are
+    read locked (made empty first when missing), so that no other writer's additions are lost."""
+    if not members:
+        return
+    keys = sorted(members)
+    first, second = key
+    if on_postgres(conn):
+        # One pass in key order: a missing set is made (empty), an existing one is locked (the
+        # no-op update) and read. A second pass to lock would let two writers deadlock.
+        rows = conn.execute(
+            f"INSERT INTO {table} AS s ({first}, {second}, customers)"
+            f" SELECT k.a, k.b, ''::bytea FROM unnest(?::bigint[], ?::bigint[]) AS k(a, b) ORDER BY k.a, k.b"
+            f" ON CONFLICT ({first}, {second}) DO UPDATE SET customers = s.customers"
+            f" RETURNING {first}, {second}, customers",
+            ([k[0] for k in keys], [k[1] for k in keys]))
+    else:
+        rows = conn.execute(
+            f"SELECT {first}, {second}, customers FROM {table} WHERE ({first}, {second}) IN"
+            " (SELECT value ->> 0, value ->> 1 FROM json_each(?))", (json.dumps(keys),))
+    stored = {(a, b): blob for a, b, blob in rows}
+    grown = []
+    for k in keys:
+        blob = stored.get(k)
+        customers = BitMap.deserialize(blob) if blob else BitMap()
+        before = len(customers)
+        customers.update(members[k])
+        if len(customers) != before or blob == b"":  # every member already in the set: nothing to write
+            customers.run_optimize()
+            grown.append((*k, customers.serialize()))
+    conn.executemany(f"INSERT INTO {table} ({first}, {second}, customers) VALUES (?, ?, ?)"
+                     f" ON CONFLICT ({first}, {second}) DO UPDATE SET customers = excluded.customers", grown)

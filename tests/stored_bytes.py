@@ -1,0 +1,28 @@
+"""Every byte a test's database keeps on disk, for the tests that look for what must (or must
+never) be stored: a SQLite file with its -wal and -shm; on PostgreSQL, after a CHECKPOINT, the
+files of the database's folder (base/<oid>: tables, indexes, TOAST, the planner's statistics) and,
+unless wal=False, the segments of the server's write-ahead log written since the database was
+made. The test cluster runs as the `postgres` user and the tests as root, so they can read them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from db.connection import is_postgres
+
+
+def stored_bytes(db, wal: bool = True) -> bytes:
+    if not is_postgres(db):
+        return b"".join(p.read_bytes() for p in sorted(Path(db).parent.glob(Path(db).name + "*")))
+    import psycopg
+
+    with psycopg.connect(str(db), autocommit=True) as conn:
+        conn.execute("CHECKPOINT")  # every page written to its file, the WAL to disk
+        data = Path(conn.execute("SHOW data_directory").fetchone()[0])
+        oid = conn.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()[0]
+    folder = data / "base" / str(oid)
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    if wal:
+        made = folder.stat().st_ctime - 1
+        files += sorted(p for p in (data / "pg_wal").iterdir() if p.is_file() and p.stat().st_mtime >= made)
+    return b"".join(p.read_bytes() for p in files)
