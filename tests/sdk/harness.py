@@ -237,7 +237,7 @@ def start_app(sdk: str, footfall_url: str, api_key: str, workdir: Path) -> tuple
 
 @dataclass
 class Footfall:
-    db: Path
+    db: Path | str  # a SQLite file, or a PostgreSQL database's URL
 
     def run(self, *args: str) -> str:
         done = subprocess.run(
@@ -294,13 +294,14 @@ class Recorded:
         return matches[0]
 
 
-def run_traffic(sdk_name: str, calls: list[Call], workdir: Path):
+def run_traffic(sdk_name: str, calls: list[Call], workdir: Path, db: str | None = None):
     """Start collector + app, send `calls`, wait for Footfall to have them all, stop everything.
+    Into `db` (a PostgreSQL URL) when given, else a SQLite file in `workdir`.
 
     A generator for a yield-fixture: yields a `Recorded`, and cleans up on any failure."""
     require_sdks_installed(sdk_name)
     sdk = SDK_APPS[sdk_name]
-    footfall = Footfall(workdir / "footfall.db")
+    footfall = Footfall(db or workdir / "footfall.db")
     api_key = f"ff-{sdk_name}-project"
     footfall.run("apis", "add", f"{sdk_name} test API", "--api-key", api_key)
 

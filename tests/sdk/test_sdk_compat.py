@@ -13,13 +13,14 @@ in tests/sdk/samples/.
 from __future__ import annotations
 
 import gzip
-import sqlite3
 import zlib
 from datetime import timedelta
 
 import pytest
 
+from db.connection import connect, is_postgres
 from sdk.harness import SDK_APPS, Call, parse_utc, run_traffic
+from stored_bytes import stored_bytes
 
 pytestmark = pytest.mark.sdk
 
@@ -86,10 +87,19 @@ TRAFFIC = [
 ]
 
 
-@pytest.fixture(scope="module", params=list(SDK_APPS))
+@pytest.fixture(scope="module", params=[(sdk, backend) for sdk in SDK_APPS for backend in ("sqlite", "postgresql")],
+                ids=lambda param: "-".join(param))
 def recorded(request, tmp_path_factory):
-    """The SDK's app and a Footfall collector, run through TRAFFIC, then stopped."""
-    yield from run_traffic(request.param, TRAFFIC, tmp_path_factory.mktemp(request.param))
+    """The SDK's app and a Footfall collector, run through TRAFFIC, then stopped; into a SQLite
+    file, or a database of the session's PostgreSQL cluster."""
+    sdk, backend = request.param
+    url = None
+    if backend == "postgresql":
+        cluster = request.getfixturevalue("pg_cluster")
+        url = cluster.create_database(template=cluster.template)
+    yield from run_traffic(sdk, TRAFFIC, tmp_path_factory.mktemp(sdk), db=url)
+    if url:
+        cluster.drop_database(url)
 
 
 # ---- customers -------------------------------------------------------------------------------
@@ -194,28 +204,40 @@ ALL_SECRETS = [*SECRETS.values(), PASSWORD, SET_COOKIE]
 def test_no_secret_reaches_the_database(recorded):
     """The SDKs send Authorization, Cookie, X-Api-Key and Set-Cookie in clear; Footfall masks them.
 
-    Checked on the raw bytes of every database file (the collector is stopped), and on every
-    value in the tables, decompressed where it is compressed."""
-    files = sorted(recorded.workdir.glob("footfall.db*"))
-    assert files, f"no database files in {recorded.workdir}"
-    for path in files:
-        raw = path.read_bytes()
-        for secret in ALL_SECRETS:
-            for token in {secret, secret.split("SECRET-", 1)[1]}:
-                assert token.encode() not in raw, f"{token!r} is stored in {path.name}"
-
-    conn = sqlite3.connect(files[0])
-    try:
-        values = []
-        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-            for row in conn.execute(f'SELECT * FROM "{table}"'):
-                values.extend(v for v in row if isinstance(v, (str, bytes)))
-    finally:
-        conn.close()
+    Checked on the raw bytes of every database file (the collector is stopped; on PostgreSQL the
+    database's files and the server's write-ahead log), and on every value in the tables,
+    decompressed where it is compressed."""
+    raw = stored_bytes(recorded.footfall.db)
+    assert raw, f"no database bytes for {recorded.footfall.db}"
+    for secret in ALL_SECRETS:
+        for token in {secret, secret.split("SECRET-", 1)[1]}:
+            assert token.encode() not in raw, f"{token!r} is stored in the database's files"
+    values = text_values(recorded.footfall.db)
+    assert any("acme" in _readable(v) for v in values)  # the values were read
     for value in values:
         text = _readable(value)
         for secret in ALL_SECRETS:
             assert secret.split("SECRET-", 1)[1] not in text, f"{secret!r} is stored: {text[:300]}"
+
+
+def text_values(db) -> list[str | bytes]:
+    """Every text and binary value of every table (a partitioned table's rows once, through it)."""
+    conn = connect(db)
+    try:
+        if is_postgres(db):
+            tables = [t for (t,) in conn.execute(
+                "SELECT c.relname FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace"
+                " AND c.relkind IN ('r', 'p') AND NOT c.relispartition")]
+        else:
+            tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        values = []
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                values.extend(bytes(v) if isinstance(v, memoryview) else v for v in row
+                              if isinstance(v, (str, bytes, memoryview)))
+        return values
+    finally:
+        conn.close()
 
 
 def _readable(value: str | bytes) -> str:
