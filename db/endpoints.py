@@ -21,7 +21,7 @@ from pyroaring import BitMap
 
 from core.periods import DAY, HOUR
 from core.record import Record
-from db.upserts import add_to_sets, upsert_sums
+from db.upserts import add_to_sets, upsert, upsert_sums
 
 EndpointKey = tuple[int, str, str]  # (api_id, method, endpoint name)
 # The caller sets and the per-customer rollup each is the key set of.
@@ -88,14 +88,11 @@ def add_endpoint_rollups(conn: sqlite3.Connection, endpoint_ids: EndpointIds, ap
     counts = ("requests", "errors")
     upsert_sums(conn, "endpoint_daily", ("endpoint_id", "day", "customer_id"), counts, daily)
     upsert_sums(conn, "endpoint_hourly", ("endpoint_id", "hour", "customer_id"), counts, hourly)
-    conn.executemany(
-        "INSERT INTO customer_endpoints VALUES (?,?,?,?,?,?) ON CONFLICT (customer_id, endpoint_id) DO UPDATE SET"
-        " first_call = MIN(customer_endpoints.first_call, excluded.first_call),"
-        " last_call = MAX(customer_endpoints.last_call, excluded.last_call),"
-        " requests = customer_endpoints.requests + excluded.requests,"
-        " errors = customer_endpoints.errors + excluded.errors",
-        [(*k, *overall[k]) for k in sorted(overall)],
-    )
+    upsert(conn, "customer_endpoints", ("customer_id", "endpoint_id"), ("first_call", "last_call", *counts), overall,
+           "first_call = MIN(customer_endpoints.first_call, excluded.first_call),"
+           " last_call = MAX(customer_endpoints.last_call, excluded.last_call),"
+           " requests = customer_endpoints.requests + excluded.requests,"
+           " errors = customer_endpoints.errors + excluded.errors")
     callers_daily: dict[tuple, set] = defaultdict(set)
     callers_hourly: dict[tuple, set] = defaultdict(set)
     for eid, day, cid in daily:

@@ -5,7 +5,7 @@ order and so never deadlock (db/writes.py keeps the tables in one order too)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from pyroaring import BitMap
 
@@ -15,15 +15,39 @@ def on_postgres(conn) -> bool:
     return getattr(conn, "dialect", "sqlite") == "postgresql"
 
 
+def upsert(conn, table: str, key: tuple[str, ...], values: tuple[str, ...], rows: Mapping[tuple, Sequence],
+           updates: str, *, sqlite_order: bool = False) -> None:
+    """Insert a batch's rows (key -> values) into a rollup, or on a key already there apply
+    `updates` (an ON CONFLICT ... DO UPDATE SET clause). Rows go in key order (on SQLite, with
+    sqlite_order, in the mapping's own). On PostgreSQL in one statement over arrays (unnest), so the
+    batch costs one round trip per table, not one per row."""
+    if not rows:
+        return
+    columns = key + values
+    postgres = on_postgres(conn)
+    ordered = [(*k, *rows[k]) for k in (rows if sqlite_order and not postgres else sorted(rows))]
+    conflict = f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+    if postgres:
+        arrays = [list(column) for column in zip(*ordered)]
+        unnest = ", ".join(f"?::{_array_type(column)}[]" for column in arrays)
+        conn.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({unnest})"
+                     f" AS batch({', '.join(columns)}) ORDER BY {', '.join(key)} {conflict}", arrays)
+    else:
+        conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+                         f" {conflict}", ordered)
+
+
+def _array_type(column: list) -> str:
+    """The PostgreSQL array type of a column of values (a batch's columns hold one Python type,
+    with None where a value is missing)."""
+    value = next((v for v in column if v is not None), 0)
+    return {str: "text", bytes: "bytea", float: "float8"}.get(type(value), "bigint")
+
+
 def upsert_sums(conn, table: str, key: tuple[str, ...], sums: tuple[str, ...],
-                rows: Mapping[tuple, list | tuple]) -> None:
+                rows: Mapping[tuple, Sequence]) -> None:
     """Add a batch's aggregates to a rollup: one row per key, inserted or added to."""
-    columns = ", ".join(key + sums)
-    marks = ", ".join("?" * (len(key) + len(sums)))
-    added = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in sums)
-    conn.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})"
-                     f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {added}",
-                     [(*k, *rows[k]) for k in sorted(rows)])
+    upsert(conn, table, key, sums, rows, ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in sums))
 
 
 def add_to_sets(conn, table: str, key: tuple[str, str], members: Mapping[tuple[int, int], Iterable[int]]) -> None:
@@ -57,5 +81,5 @@ def add_to_sets(conn, table: str, key: tuple[str, str], members: Mapping[tuple[i
         if len(customers) != before or blob == b"":  # every member already in the set: nothing to write
             customers.run_optimize()
             grown.append((*k, customers.serialize()))
-    conn.executemany(f"INSERT INTO {table} ({first}, {second}, customers) VALUES (?, ?, ?)"
-                     f" ON CONFLICT ({first}, {second}) DO UPDATE SET customers = excluded.customers", grown)
+    upsert(conn, table, key, ("customers",), {(a, b): (blob,) for a, b, blob in grown},
+           "customers = excluded.customers")

@@ -18,7 +18,7 @@ from db.endpoints import EndpointIds, add_endpoint_rollups
 from db.freshness import INGEST_KEY, bump_counter
 from db.lifecycle import erasures
 from db.partitions import Partitions
-from db.upserts import on_postgres, upsert_sums
+from db.upserts import on_postgres, upsert, upsert_sums
 
 
 MAX_REMEMBERED_CUSTOMERS = 200_000  # customer ids kept between batches (about 20 MB at most)
@@ -132,17 +132,13 @@ class RecordWriter:
                 entry[1] = min(entry[1], r.ts)
                 entry[2] = max(entry[2], r.ts)
                 entry[3] += 1
-        self.conn.executemany(
-            "INSERT INTO customers (external_id, name_from_traffic, first_seen, last_seen, requests)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(external_id) DO UPDATE SET"
-            " name_from_traffic = COALESCE(excluded.name_from_traffic, customers.name_from_traffic),"
-            " first_seen = MIN(customers.first_seen, excluded.first_seen),"
-            " last_seen = MAX(customers.last_seen, excluded.last_seen),"
-            " requests = customers.requests + excluded.requests",
-            # On PostgreSQL in one order, so that writers never deadlock; on SQLite (one writer) as they
-            # came, so that ids follow first arrival.
-            [(key, *seen[key]) for key in (sorted(seen) if self._partitions is not None else seen)],
-        )
+        # On SQLite (one writer) in the order they came, so that ids follow first arrival.
+        upsert(self.conn, "customers", ("external_id",), ("name_from_traffic", "first_seen", "last_seen", "requests"),
+               {(key,): values for key, values in seen.items()},
+               "name_from_traffic = COALESCE(excluded.name_from_traffic, customers.name_from_traffic),"
+               " first_seen = MIN(customers.first_seen, excluded.first_seen),"
+               " last_seen = MAX(customers.last_seen, excluded.last_seen),"
+               " requests = customers.requests + excluded.requests", sqlite_order=True)
         missing = [key for key in seen if key not in self._customer_ids]
         for start in range(0, len(missing), 500):
             chunk = missing[start : start + 500]
@@ -200,13 +196,10 @@ class RecordWriter:
                     daily)
         upsert_sums(conn, "customer_latency_daily", ("api_id", "customer_id", "day", "bucket"), ("requests",),
                     {key: (n,) for key, n in latency.items()})
-        conn.executemany(
-            "INSERT INTO api_customers VALUES (?,?,?,?,?) ON CONFLICT (api_id, customer_id) DO UPDATE SET"
-            " first_seen = MIN(api_customers.first_seen, excluded.first_seen),"
-            " last_seen = MAX(api_customers.last_seen, excluded.last_seen),"
-            " requests = api_customers.requests + excluded.requests",
-            [(*key, *per_api[key]) for key in sorted(per_api)],
-        )
+        upsert(conn, "api_customers", ("api_id", "customer_id"), ("first_seen", "last_seen", "requests"), per_api,
+               "first_seen = MIN(api_customers.first_seen, excluded.first_seen),"
+               " last_seen = MAX(api_customers.last_seen, excluded.last_seen),"
+               " requests = api_customers.requests + excluded.requests")
         add_activity(conn, active_days, active_hours)
         upsert_sums(conn, "api_hourly", ("api_id", "hour"), ("requests", "identified", "errors", "load_ms_sum"),
                     api_hourly)
