@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import time
 import zlib
 from collections.abc import AsyncIterator
@@ -31,7 +30,7 @@ from core.masking import NO_EXTRA_NAMES, Masking
 from core.record import Record, warm_up
 from core.keys import key_hash
 from db.apis import api_ids_by_hash
-from db.connection import connect_readonly, connection_lost
+from db.connection import DatabaseError, connect_readonly, connection_lost
 from footfall.settings import settings
 
 KEYS_FRESH_SECONDS = 2.0
@@ -110,7 +109,7 @@ class ApiKeys:
                 self._conn = connect_readonly(self._db_path)
             self._hashes = set(api_ids_by_hash(self._conn))
             return True
-        except sqlite3.Error:
+        except DatabaseError:
             return False
 
     def close(self) -> None:

@@ -117,6 +117,11 @@ def connect_readonly(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+# Every error a database raises, on either backend (db/postgres.py raises sqlite3's classes too):
+# what callers outside db/ catch, without naming a driver.
+DatabaseError = sqlite3.Error
+
+
 def connection_lost(conn) -> bool:
     """Whether a PostgreSQL connection has lost its server (a restart, a network cut): every
     statement on it fails from then on, so its owner opens another. Never on SQLite: a file does

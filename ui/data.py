@@ -5,9 +5,7 @@ db.history, db.sidebar, db.freshness, db.shared_view, db.alerts) as fn(conn, *ar
 function, its arguments, the database file and a cheap data version (the newest request id plus
 the dashboard's own edit counter): a request the collector commits shows on the next rerun, and
 nothing is read twice while nothing changed. Reads run on read-only connections, from a small pool
-per database (a queue of SQLite connections per file; psycopg_pool's ConnectionPool for a
-PostgreSQL URL, one connection kept open and more made while script runs wait), one connection per
-script run at a time.
+per database (db/read_pools.py), one connection per script run at a time.
 
 `write(fn, *args)` runs an edit of db.edits on a connection of its own; only those can be written
 through it, and none of them can be read through the cache.
@@ -16,31 +14,28 @@ through it, and none of them can be read through the cache.
 from __future__ import annotations
 
 import contextlib
-import queue
 import sys
 import threading
-import weakref
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
 import polars as pl
 import streamlit as st
-from psycopg_pool import ConnectionPool
 
 from core.charts import request_chart
 from core.figures import graph_frame, peak
 from core.scope import Scope
 from db import adoption, alerts, customers, edits, freshness, history, home, profile, quiet, shared_view, sidebar, standing
-from db.connection import connect, connect_readonly, database, is_postgres
-from db.postgres import CONNECT_OPTIONS, read_only_pooled
+from db.connection import connect, database
+from db.read_pools import ServerPool, SqlitePool, read_pool
 from footfall.settings import settings
 
 READ_MODELS: tuple[ModuleType, ...] = (home, customers, profile, history, sidebar, freshness, shared_view, alerts,
                                        quiet, adoption, standing)
 _READ_MODULES = frozenset(module.__name__ for module in READ_MODELS)
 _POOL_SIZE = 8
-_pools: dict[str, queue.SimpleQueue | ConnectionPool] = {}
+_pools: dict[str, SqlitePool | ServerPool] = {}
 _pools_lock = threading.Lock()
 _VERSION_KEY = "_footfall_data_version"
 
@@ -60,45 +55,9 @@ def connection(path: str | None = None) -> Iterator[Any]:
         pool = _pools.get(path)
         if pool is None:
             connect(path).close()  # the schema, before the first read-only connection
-            pool = _pools[path] = _server_pool(path) if is_postgres(path) else queue.SimpleQueue()
-    if isinstance(pool, ConnectionPool):
-        with pool.connection() as raw:
-            yield _pooled[raw]
-        return
-    try:
-        conn = pool.get_nowait()
-    except queue.Empty:
-        conn = connect_readonly(path)
-    try:
+            pool = _pools[path] = read_pool(path, _POOL_SIZE)
+    with pool.connection() as conn:
         yield conn
-    finally:
-        if pool.qsize() < _POOL_SIZE:
-            pool.put(conn)
-        else:
-            conn.close()
-
-
-# The PgConnection each pooled PostgreSQL connection is read through, made once (by configure).
-_pooled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _server_pool(url: str) -> ConnectionPool:
-    """A pool of read-only connections to a PostgreSQL database: one kept open, up to _POOL_SIZE
-    while script runs wait for one; each checked before it is handed out (the server may have
-    restarted)."""
-
-    def configure(raw) -> None:
-        _pooled[raw] = read_only_pooled(raw, url)
-
-    pool = ConnectionPool(url, kwargs=CONNECT_OPTIONS, min_size=1, max_size=_POOL_SIZE,
-                          configure=configure, check=ConnectionPool.check_connection, open=True,
-                          name="footfall-dashboard")
-    try:
-        pool.wait(timeout=30)
-    except BaseException:
-        pool.close()
-        raise
-    return pool
 
 
 def close_connections() -> None:
@@ -107,14 +66,7 @@ def close_connections() -> None:
         pools = list(_pools.values())
         _pools.clear()
     for pool in pools:
-        if isinstance(pool, ConnectionPool):
-            pool.close()
-            continue
-        while True:
-            try:
-                pool.get_nowait().close()
-            except queue.Empty:
-                break
+        pool.close()
 
 
 def refresh_version() -> tuple:
