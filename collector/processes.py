@@ -1,12 +1,16 @@
 """The collector's processes end with the one that started them (Linux), so that a collector killed
 hard (kill -9) leaves no worker holding its port and no writer holding its database; and they
-carry names (footfall-writer, footfall-http) that ps shows."""
+carry names (footfall-writer, footfall-http) that ps shows. On a team server, a collector says
+which of the duties done for all (db/duties.py) it has taken on."""
 
 from __future__ import annotations
 
 import ctypes
 import os
 import signal
+import sys
+
+from db.duties import Duty
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 PR_SET_NAME = 15
@@ -50,3 +54,18 @@ class StopSignals:
 
     def __bool__(self) -> bool:
         return bool(self._seen)
+
+
+class DutyLog:
+    """A duty that says on stderr when this collector takes it on, or stands by for another."""
+
+    def __init__(self, duty: Duty, work: str):
+        self.duty, self.work, self.was = duty, work, None
+
+    def held(self) -> bool:
+        held = self.duty.held()
+        if held != self.was and self.duty.shared:
+            print(f"footfall collector: {'this collector' if held else 'another collector'} {self.work}"
+                  f"{'' if held else '; this one stands by'}", file=sys.stderr, flush=True)
+        self.was = held
+        return held

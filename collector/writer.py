@@ -20,10 +20,11 @@ import time
 from multiprocessing.connection import Connection, Listener, wait
 from pathlib import Path
 
-from collector.processes import StopSignals, die_with_parent, name_process
+from collector.processes import DutyLog, StopSignals, die_with_parent, name_process
 from core.quiet import QuietRule
 from core.record import Record
 from db.connection import bound_wal, checkpoint_in_background, connect, connection_lost
+from db.duties import ALERTS_DUTY, Duty
 from db.partitions import create_ahead
 from db.upserts import on_postgres
 from db.writes import RecordWriter, probe_commit
@@ -159,9 +160,13 @@ def _check_alerts_on_schedule(db_path: str | Path, interval: float, webhook: str
     from footfall.alerts import round_lines, run_alert_check
 
     conn = None
+    duty = DutyLog(Duty(db_path, ALERTS_DUTY), "checks the alerts")
     try:
         while not stopping.is_set():
             try:
+                if not duty.held():  # another collector on the same server checks them
+                    stopping.wait(interval)
+                    continue
                 conn = conn or connect(db_path)
                 outcome = run_alert_check(conn, time.time(), webhook, quiet_rule)
                 if outcome.report.opened or outcome.report.resolved or outcome.delivered or outcome.failed:
@@ -175,6 +180,7 @@ def _check_alerts_on_schedule(db_path: str | Path, interval: float, webhook: str
                     conn = None
             stopping.wait(interval)
     finally:
+        duty.duty.close()
         if conn is not None:
             conn.close()
 

@@ -2,7 +2,8 @@
 cluster), and the real collector over HTTP.
 
 The tests of the folders in BOTH_BACKENDS run twice, once per backend (the `backend` parameter);
-the others, and any test marked sqlite_only (it is about the file itself), on SQLite alone."""
+the others, and any test marked sqlite_only (it is about the file itself), on SQLite alone; a test
+marked postgres_only (about sharing one server) runs on PostgreSQL alone."""
 
 from __future__ import annotations
 
@@ -89,8 +90,10 @@ BOTH_BACKENDS = {"db", "collector", "cli", "dashboard", "signals", "alerts", "li
 
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
-        both = metafunc.definition.path.parent.name in BOTH_BACKENDS and not metafunc.definition.get_closest_marker("sqlite_only")
-        metafunc.parametrize("backend", ["sqlite", "postgresql"] if both else ["sqlite"])
+        marked = metafunc.definition.get_closest_marker
+        both = metafunc.definition.path.parent.name in BOTH_BACKENDS and not marked("sqlite_only")
+        metafunc.parametrize("backend", ["postgresql"] if marked("postgres_only") else
+                             ["sqlite", "postgresql"] if both else ["sqlite"])
 
 
 @pytest.fixture(scope="session")
@@ -162,6 +165,16 @@ def child_processes(pid: int) -> list[int]:
         for child in children:
             found += [int(child), *child_processes(int(child))]
     return found
+
+
+def until(condition, seconds: float = 10) -> bool:
+    """Whether `condition()` comes true within `seconds`, asked every 50 ms."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
 
 
 def start_collector(db: Path, workers: int = 1, port: int | None = None, **env: str):

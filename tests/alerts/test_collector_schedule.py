@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from alerts_support import (  # noqa: F401 (webhook: a fixture)
-    DAY, HOUR, clear_of_the_hour, daily, firing_rows, in_hour, send, spread, webhook,
+    DAY, HOUR, Sent, clear_of_the_hour, daily, firing_rows, in_hour, send, spread, webhook,
 )
 from conftest import start_collector, stop
 from db.edits import add_alert_rule
@@ -23,6 +23,7 @@ def test_the_collector_fires_each_rule_once_for_the_customers_it_holds_for(conn,
         *spread("fast", 40, hour_judged - 22 * HOUR, hour_judged, load_ms=40.0),
         *daily("dropping", 20, today - 35 * DAY, today - 7 * DAY), *daily("dropping", 5, today - 7 * DAY, today),
         *daily("steady", 20, today - 35 * DAY, today),
+        Sent("steady", (today + int(now)) // 2),  # today too: never silent, whatever the hour
     ]
     process, url = start_collector(db_path, FOOTFALL_ALERT_WEBHOOK=webhook.url, FOOTFALL_ALERT_INTERVAL="0.5")
     try:

@@ -84,7 +84,7 @@ def test_a_drop_rule_fires_for_a_customer_gone_quiet_and_not_for_a_steady_one(co
     through_collector(db_path, calls, webhook.url)
     add_alert_rule(conn, 1, None, "drop", 0.5)
 
-    check_alerts(conn, NOW + 60)
+    check_alerts(conn, today + 12 * HOUR)  # at noon: "steady", last seen late yesterday, is not silent
 
     usual_week = count(calls, "dropping", baseline, baseline + 7 * DAY)
     lost = 1 - count(calls, "dropping", recent, today) / usual_week

@@ -16,7 +16,7 @@ import orjson
 import pytest
 from load import Load, stored_paths
 
-from conftest import ROOT, child_processes, start_collector, stop
+from conftest import ROOT, child_processes, start_collector, stop, until
 from collector.app import UNAVAILABLE
 from db.apis import add_api
 from db.connection import connect
@@ -57,15 +57,6 @@ def healthz(url: str) -> int:
         return httpx.get(url + "/healthz", timeout=5).status_code
     except httpx.HTTPError:
         return 0
-
-
-def until(condition, seconds: float = RECOVERY_SECONDS) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 @pytest.mark.parametrize("workers", [1, 2])

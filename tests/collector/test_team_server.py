@@ -5,6 +5,7 @@ every rollup equals what the raw rows say, and nothing deadlocks."""
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -12,7 +13,7 @@ import orjson
 import pytest
 from pyroaring import BitMap
 
-from conftest import start_collector, stop
+from conftest import start_collector, stop, until
 from db.apis import add_api
 from db.connection import connect
 from factories import API_KEY, payload
@@ -82,6 +83,47 @@ def test_two_collectors_on_one_database_store_every_acknowledged_payload_once_wi
     stored = dict(conn.execute("SELECT query, COUNT(*) FROM requests GROUP BY query"))
     assert stored == {f"marker={m}": 1 for m in acked}
     assert rollup_mismatches(conn) == []
+
+
+
+class Said:
+    """A collector's stderr lines, read as they come."""
+
+    def __init__(self, process):
+        self.lines: list[str] = []
+        threading.Thread(target=lambda: self.lines.extend(line.decode().rstrip() for line in process.stderr),
+                         daemon=True).start()
+
+    def has(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+
+def test_one_collector_computes_the_signals_and_checks_the_alerts_for_all_and_another_takes_over_when_it_dies(team_db):
+    conn, url = team_db
+    often = {"FOOTFALL_SIGNALS_INTERVAL": "1", "FOOTFALL_ALERT_INTERVAL": "0.5"}
+    first, _ = start_collector(url, **often)
+    second = None
+    try:
+        said_first = Said(first)
+        assert until(lambda: said_first.has("this collector computes the signals")
+                     and said_first.has("this collector checks the alerts"))
+        second, _ = start_collector(url, **often)
+        said_second = Said(second)
+        assert until(lambda: said_second.has("another collector computes the signals; this one stands by")
+                     and said_second.has("another collector checks the alerts; this one stands by"))
+        time.sleep(3)  # rounds of both: the duties stay where they are
+        assert not said_second.has("this collector") and not said_first.has("another collector")
+
+        first.kill()  # SIGKILL: its sessions end, and their locks with them
+        first.wait()
+        died = int(time.time())
+        assert until(lambda: said_second.has("this collector computes the signals")
+                     and said_second.has("this collector checks the alerts"), 20)
+        assert until(lambda: conn.execute("SELECT MIN(computed_at) FROM signal_snapshots").fetchone()[0] >= died, 20)
+    finally:
+        stop(first)
+        if second is not None:
+            stop(second)
 
 
 def rollup_mismatches(conn) -> list[str]:

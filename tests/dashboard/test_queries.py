@@ -8,7 +8,7 @@ import re
 import pytest
 from dashboard_support import BILLING_KEY, Call, dash, pg_dash  # noqa: F401, F811 (fixtures)
 
-from core.periods import Period, preset_period
+from core.periods import DAY, HOUR, Period, preset_period
 from core.scope import Scope
 from db import customers, figures, history, home, profile, sidebar
 from pg_plans import children, index_wherever_possible, plan_nodes
@@ -179,12 +179,18 @@ def test_the_busiest_come_from_the_requests_index_and_activity_from_the_period_s
     assert sum("FROM active_daily" in s for s in seen) == 2  # once per page: the count and the filter share it
 
 
+def not_whole_days(now: float) -> Period:
+    """30 days from 05:00 to 05:00 (a preset's edges are whole days when it ends at midnight)."""
+    today = int(now) // DAY * DAY
+    return Period(today - 60 * DAY + 5 * HOUR, today - 30 * DAY + 5 * HOUR)
+
+
 @pytest.mark.sqlite_only  # SQLite's query plans; PostgreSQL's below
 @pytest.mark.parametrize("api_id", [None, 1])
 def test_a_period_s_active_customers_are_counted_from_its_days_and_edge_hours_sets(dash, api_id):
     dash.ingest(Call("a", 2), Call("a", 24 * 45), Call("b", 24 * 40), Call("b", 3), Call("c", 24 * 31))
     conn = dash.conn
-    previous = Scope(api_id, preset_period("30d", dash.now).previous())
+    previous = Scope(api_id, not_whole_days(dash.now))
     seen = statements(conn, lambda: figures.active_customers(conn, previous))
     assert len(seen) == 1 and "FROM active_daily" in seen[0] and "FROM active_hourly" in seen[0], seen
     assert "customer_daily" not in seen[0] and "customer_hourly" not in seen[0]
@@ -302,7 +308,7 @@ def test_on_postgres_the_busiest_come_from_the_requests_index_and_activity_from_
 def test_on_postgres_a_period_s_active_customers_are_counted_from_its_days_and_edge_hours_sets(pg_dash, api_id):
     pg_dash.ingest(Call("a", 2), Call("a", 24 * 45), Call("b", 24 * 40), Call("b", 3), Call("c", 24 * 31))
     conn = pg_dash.conn
-    previous = Scope(api_id, preset_period("30d", pg_dash.now).previous())
+    previous = Scope(api_id, not_whole_days(pg_dash.now))
     [(sql, nodes)] = pg_plans(conn, lambda: figures.active_customers(conn, previous))
     assert "FROM active_daily" in sql and "FROM active_hourly" in sql
     assert "customer_daily" not in sql and "customer_hourly" not in sql

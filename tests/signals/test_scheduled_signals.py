@@ -25,7 +25,8 @@ RECENT = TODAY - 7 * DAY
 
 def traffic() -> list[Sent]:
     return [*daily("steady", 12, RECENT - 28 * DAY, TODAY), *daily("fading", 12, RECENT - 28 * DAY, RECENT),
-            *daily("fading", 1, RECENT, TODAY), *[Sent(f"small{i}", TODAY - 3600 * i) for i in range(5)]]
+            *daily("fading", 1, RECENT, TODAY), *[Sent(f"small{i}", TODAY - 3600 * i) for i in range(5)],
+            Sent("steady", (TODAY + int(time.time())) // 2)]  # today too: never silent, whatever the hour
 
 
 def wait_for_snapshots(db_path, after: int, timeout: float = 60) -> dict:

@@ -21,10 +21,17 @@ def days_of(board, user: str, per_day: int, first_days_ago: int, last_days_ago: 
             for d in range(first_days_ago, last_days_ago - 1, -1) for i in range(per_day)]
 
 
+def earlier_today(board, user: str, **fields) -> Call:
+    """A call halfway through today's elapsed part: not in any complete day, and so recent that the
+    customer is never silent, whatever the hour the test runs at."""
+    return Call(user, (board.now - int(board.now) // DAY * DAY) / 2 / HOUR, **fields)
+
+
 @pytest.fixture
 def quiet_traffic(dash):
     dash.ingest(*days_of(dash, "steady", 12, 35, 1), *days_of(dash, "fading", 12, 35, 8),
-                *days_of(dash, "fading", 2, 7, 1, name="Fading Corp"))
+                *days_of(dash, "fading", 2, 7, 1, name="Fading Corp"),
+                earlier_today(dash, "steady"), earlier_today(dash, "fading", name="Fading Corp"))
     return dash
 
 

@@ -1,0 +1,56 @@
+"""Duties one collector does for all. On a team server several collectors write into one database,
+and the passes over every customer (the signals, the alert checks) need doing once, not once per
+collector. A duty is a PostgreSQL session advisory lock on a connection of its own: the collector
+that holds it does the work, the others stand by and try again each round, and when the holder
+dies its connection closes, the lock with it, so another takes the duty over within a round.
+
+On SQLite one machine runs one collector: the duty is always its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from db.connection import DatabaseError, connect, is_postgres
+
+# Advisory lock keys, beside db/schema_postgres.py's, db/partitions.py's and db/lifecycle.py's.
+SIGNALS_DUTY = 7_346_004
+ALERTS_DUTY = 7_346_005
+
+
+class Duty:
+    """Whether this process holds one duty; `held()` is asked at the start of every round."""
+
+    def __init__(self, db_path: str | Path, key: int):
+        self.db_path, self.key = db_path, key
+        self.shared = is_postgres(str(db_path))
+        self.conn = None
+        self.holding = False
+
+    def held(self) -> bool:
+        """True while this process holds the duty: taken now if it is free, kept until close()
+        or until the connection holding it is lost (then tried again next round)."""
+        if not self.shared:
+            return True
+        try:
+            if self.conn is None:
+                self.conn = connect(self.db_path)
+            if self.holding:
+                self.conn.execute("SELECT 1").fetchone()  # still connected: the lock is still ours
+            else:
+                self.holding = bool(self.conn.execute("SELECT pg_try_advisory_lock(?)", (self.key,)).fetchone()[0])
+        except DatabaseError:  # the server went away, and the lock with the session
+            self.close()
+        return self.holding
+
+    def close(self) -> None:
+        """Hand the duty on: unlocked at once (a closed session's locks go only once its server
+        process has ended)."""
+        if self.conn is not None:
+            with contextlib.suppress(DatabaseError):  # a lost session has let go already
+                if self.holding:
+                    self.conn.execute("SELECT pg_advisory_unlock(?)", (self.key,))
+            with contextlib.suppress(DatabaseError):
+                self.conn.close()
+        self.conn, self.holding = None, False
