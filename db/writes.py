@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from core.keys import key_hash, key_prefix
 from core.latency import latency_bucket
@@ -88,26 +88,15 @@ class RecordWriter:
     def _insert_requests(self, first_id: int, api_ids: list[int], records: Sequence[Record],
                          customer_ids: dict[str, int]) -> None:
         """The raw rows and their details, ids from first_id on."""
-        conn = self.conn
-        conn.executemany(
-            "INSERT INTO requests (id, api_id, customer_id, ts, method, status, path, query, endpoint,"
-            " load_time_ms, size, threat_level, threat_reasons, device, os, browser, ai_agent, country,"
-            " city, ip, user_agent, sdk) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (first_id + i, api_id, customer_ids.get(r.customer_id), r.ts, r.method, r.status, r.path,
-                 r.query, r.endpoint, r.load_time_ms, r.size, r.threat_level, r.threat_reasons, r.device,
-                 r.os, r.browser, r.ai_agent, r.country, r.city, r.ip, r.user_agent, r.sdk)
-                for i, (api_id, r) in enumerate(zip(api_ids, records))
-            ],
-        )
-        conn.executemany(
+        ids = range(first_id, first_id + len(records))
+        self.conn.executemany(
+            f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}) VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})",
+            request_rows(ids, api_ids, records, customer_ids))
+        self.conn.executemany(
             "INSERT INTO request_details (request_id, request_headers, request_body, response_headers,"
             " response_body, errors) VALUES (?,?,?,?,?,?)",
-            [
-                (first_id + i, r.request_headers, r.request_body, r.response_headers, r.response_body, r.errors)
-                for i, r in enumerate(records)
-            ],
-        )
+            [(request_id, r.request_headers, r.request_body, r.response_headers, r.response_body, r.errors)
+             for request_id, r in zip(ids, records)])
 
     def _forget_stale_customer_ids(self) -> None:
         """Inside the write transaction: forget the remembered customer ids when a customer or an
@@ -219,6 +208,15 @@ REQUEST_COLUMNS = ("id", "api_id", "customer_id", "ts", "method", "status", "pat
 DETAIL_COLUMNS = ("request_id", "ts", "request_headers", "request_body", "response_headers", "response_body", "errors")
 
 
+def request_rows(ids: Iterable[int], api_ids: list[int], records: Sequence[Record],
+                 customer_ids: dict[str, int]) -> Iterator[tuple]:
+    """The rows of `requests`, in REQUEST_COLUMNS' order."""
+    for request_id, api_id, r in zip(ids, api_ids, records):
+        yield (request_id, api_id, customer_ids.get(r.customer_id), r.ts, r.method, r.status, r.path, r.query,
+               r.endpoint, r.load_time_ms, r.size, r.threat_level, r.threat_reasons, r.device, r.os, r.browser,
+               r.ai_agent, r.country, r.city, r.ip, r.user_agent, r.sdk)
+
+
 def copy_requests(conn, api_ids: list[int], records: Sequence[Record], customer_ids: dict[str, int]) -> None:
     """PostgreSQL: the raw rows and their details through COPY, ids from the requests sequence,
     inside the caller's transaction."""
@@ -226,10 +224,8 @@ def copy_requests(conn, api_ids: list[int], records: Sequence[Record], customer_
                                       (len(records),))]
     cursor = conn.cursor()
     with cursor.copy(f"COPY requests ({', '.join(REQUEST_COLUMNS)}) FROM STDIN") as copy:
-        for request_id, api_id, r in zip(ids, api_ids, records):
-            copy.write_row((request_id, api_id, customer_ids.get(r.customer_id), r.ts, r.method, r.status, r.path,
-                            r.query, r.endpoint, r.load_time_ms, r.size, r.threat_level, r.threat_reasons, r.device,
-                            r.os, r.browser, r.ai_agent, r.country, r.city, r.ip, r.user_agent, r.sdk))
+        for row in request_rows(ids, api_ids, records, customer_ids):
+            copy.write_row(row)
     with cursor.copy(f"COPY request_details ({', '.join(DETAIL_COLUMNS)}) FROM STDIN") as copy:
         for request_id, r in zip(ids, records):
             copy.write_row((request_id, r.ts, r.request_headers, r.request_body, r.response_headers, r.response_body,
