@@ -288,6 +288,21 @@ MIGRATIONS: list[str | Callable] = [
     CREATE INDEX customer_daily_customer ON customer_daily(customer_id, day, requests) INCLUDE (api_id);
     CREATE INDEX api_customers_customer ON api_customers(customer_id) INCLUDE (api_id, first_seen, last_seen);
     """,
+    # 3. A customer's rows, covered (10M requests, the busiest customer, 30 days, cold):
+    # - requests by (customer, ts): the history's filter options and counts read the index alone,
+    #   the customer's rows side by side in it, not a heap page per request spread over the days'
+    #   partitions (509 pages and 40 ms before, 15 pages and 1.6 ms after; 399 -> 831 MB);
+    # - endpoint_daily and endpoint_hourly by customer: the customer's endpoints (profile, own page)
+    #   likewise (329 pages and 43 ms before, 18 pages and 7 ms after; 236 -> 411 MB).
+    """
+    DROP INDEX requests_customer_ts;
+    CREATE INDEX requests_customer_ts ON requests(customer_id, ts)
+        INCLUDE (api_id, method, status, endpoint, device, ai_agent, country) WHERE customer_id IS NOT NULL;
+    DROP INDEX endpoint_daily_customer;
+    CREATE INDEX endpoint_daily_customer ON endpoint_daily(customer_id, day) INCLUDE (endpoint_id, requests, errors);
+    DROP INDEX endpoint_hourly_customer;
+    CREATE INDEX endpoint_hourly_customer ON endpoint_hourly(customer_id, hour) INCLUDE (endpoint_id, requests, errors);
+    """,
 ]
 
 

@@ -10,7 +10,9 @@ from dashboard_support import BILLING_KEY, Call, dash, pg_dash  # noqa: F401, F8
 
 from core.periods import DAY, HOUR, Period, preset_period
 from core.scope import Scope
-from db import customers, figures, history, home, profile, sidebar
+from core.links import SharedLink
+from db import customers, figures, history, home, profile, shared_view, sidebar
+from db.partitions import partition_name
 from pg_plans import children, index_wherever_possible, plan_nodes
 from pg_plans import statements as pg_statements
 
@@ -263,6 +265,34 @@ def test_on_postgres_the_request_history_reads_through_the_customer_time_index(p
             used = {n["Index Name"] for n in nodes if n.get("Index Name") in request_indexes}
             assert used and used <= customer_index, used
     assert reads == 4
+
+
+@pytest.mark.parametrize("api_id", [None, 1])
+def test_on_postgres_the_history_s_filter_options_read_the_customer_time_index_alone(pg_dash, api_id):
+    pg_dash.ingest(*[Call("a", 2 + i, method=("GET", "POST")[i % 2]) for i in range(20)], Call("b", 3))
+    conn = pg_dash.conn
+    conn.execute("VACUUM ANALYZE requests")  # as autovacuum leaves the days behind today
+    cid = conn.execute("SELECT id FROM customers WHERE external_id = 'a'").fetchone()[0]
+    scope = Scope(api_id, preset_period("30d", pg_dash.now))
+    partitions = children(conn, "requests")
+    [(_, nodes)] = pg_plans(conn, lambda: history.history_options(conn, cid, scope))
+    on_requests = [n for n in nodes if n.get("Relation Name") in partitions]
+    assert on_requests and {n["Node Type"] for n in on_requests} == {"Index Only Scan"}, nodes
+
+
+def test_on_postgres_the_customer_s_own_page_reads_the_latest_bodies_from_their_days_alone(pg_dash):
+    pg_dash.ingest(*[Call("a", 2 + 24 * d) for d in range(4)], *[Call("b", 24 * d) for d in range(20)])
+    conn = pg_dash.conn
+    cid = conn.execute("SELECT id FROM customers WHERE external_id = 'a'").fetchone()[0]
+    link = SharedLink(link_id=0, cid=cid, api_id=None, show_bodies=True, expires_at=2**40)
+    period = preset_period("30d", pg_dash.now)
+    latest = shared_view.shared_latest_requests(conn, link, period)
+    assert latest.height == 4 and latest["request_body"].null_count() == 0
+    [nodes] = [nodes for sql, nodes in pg_plans(conn, lambda: shared_view.shared_latest_requests(conn, link, period))
+               if "FROM request_details" in sql]
+    searched = {n["Relation Name"] for n in nodes if n.get("Relation Name", "").startswith("request_details")}
+    first, last = conn.execute("SELECT MIN(ts), MAX(ts) FROM requests WHERE customer_id = ?", (cid,)).fetchone()
+    assert searched == {partition_name("request_details", day) for day in range(first - first % DAY, last + 1, DAY)}
 
 
 def half_open_ranges(condition: str) -> list[str]:

@@ -86,6 +86,31 @@ def test_a_new_postgres_database_is_migrated_to_the_latest_version_once(pg_url):
     again.close()
 
 
+def test_a_postgres_database_of_an_earlier_version_is_brought_up_to_date_keeping_its_requests(pg_url):
+    from core.record import record_from_payload
+    from db.postgres import PgConnection
+    from db.schema_postgres import MIGRATIONS as PG_MIGRATIONS
+    from db.writes import RecordWriter
+    from factories import API_KEY, payload
+
+    old = PgConnection(pg_url)  # as an earlier Footfall left it: version 2
+    old.execute("CREATE TABLE footfall_schema (version BIGINT NOT NULL)")
+    for version, script in enumerate(PG_MIGRATIONS[:2], start=1):
+        old.raw.execute(script)
+        old.execute("INSERT INTO footfall_schema (version) VALUES (?)", (version,))
+    add_api(old, "Test API", API_KEY)
+    RecordWriter(old).write([record_from_payload(payload(user_id="acme"), received_at=time.time())])
+    old.close()
+
+    conn = connect(pg_url)
+    assert conn.execute("SELECT MAX(version) FROM footfall_schema").fetchone()[0] == len(PG_MIGRATIONS) == 3
+    [definition] = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'requests_customer_ts'").fetchone()
+    assert "INCLUDE (api_id, method, status, endpoint, device, ai_agent, country)" in definition
+    assert conn.execute("SELECT COUNT(*) FROM requests r JOIN customers c ON c.id = r.customer_id"
+                        " WHERE c.external_id = 'acme'").fetchone()[0] == 1
+    conn.close()
+
+
 def test_postgres_keeps_raw_requests_in_day_partitions_with_brin_on_time(pg_url):
     from core.periods import DAY
     from core.record import record_from_payload
