@@ -34,4 +34,3 @@ def run_signals(db_path: str | Path, interval: float) -> None:
         except Exception as error:  # noqa: BLE001 - reported, and tried again next time
             print(f"footfall collector: computing signals failed: {error!r}", file=sys.stderr, flush=True)
         time.sleep(max(1.0, interval - (time.monotonic() - started)))
-

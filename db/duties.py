@@ -29,8 +29,9 @@ class Duty:
         self.holding = False
 
     def held(self) -> bool:
-        """True while this process holds the duty: taken now if it is free, kept until close()
-        or until the connection holding it is lost (then tried again next round)."""
+        """True while this process holds the duty: taken now if it is free, kept until close().
+        Raises DatabaseError when the server cannot be reached; the duty is then let go, and the
+        next round connects again and takes it if it is free."""
         if not self.shared:
             return True
         try:
@@ -42,6 +43,7 @@ class Duty:
                 self.holding = bool(self.conn.execute("SELECT pg_try_advisory_lock(?)", (self.key,)).fetchone()[0])
         except DatabaseError:  # the server went away, and the lock with the session
             self.close()
+            raise
         return self.holding
 
     def close(self) -> None:
