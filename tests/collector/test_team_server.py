@@ -85,7 +85,6 @@ def test_two_collectors_on_one_database_store_every_acknowledged_payload_once_wi
     assert rollup_mismatches(conn) == []
 
 
-
 class Said:
     """A collector's stderr lines, read as they come."""
 
@@ -119,7 +118,8 @@ def test_one_collector_computes_the_signals_and_checks_the_alerts_for_all_and_an
         died = int(time.time())
         assert until(lambda: said_second.has("this collector computes the signals")
                      and said_second.has("this collector checks the alerts"), 20)
-        assert until(lambda: conn.execute("SELECT MIN(computed_at) FROM signal_snapshots").fetchone()[0] >= died, 20)
+        assert until(lambda: conn.execute("SELECT COALESCE(MIN(computed_at), 0) FROM signal_snapshots").fetchone()[0]
+                     >= died, 20)
     finally:
         stop(first)
         if second is not None:
