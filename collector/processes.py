@@ -69,3 +69,6 @@ class DutyLog:
                   f"{'' if held else '; this one stands by'}", file=sys.stderr, flush=True)
         self.was = held
         return held
+
+    def close(self) -> None:
+        self.duty.close()

@@ -24,9 +24,9 @@ from collector.processes import DutyLog, StopSignals, die_with_parent, name_proc
 from core.quiet import QuietRule
 from core.record import Record
 from db.connection import bound_wal, checkpoint_in_background, connect, connection_lost
+from db.dialect import on_postgres
 from db.duties import ALERTS_DUTY, Duty
 from db.partitions import create_ahead
-from db.upserts import on_postgres
 from db.writes import RecordWriter, probe_commit
 from footfall.settings import settings
 
@@ -180,7 +180,7 @@ def _check_alerts_on_schedule(db_path: str | Path, interval: float, webhook: str
                     conn = None
             stopping.wait(interval)
     finally:
-        duty.duty.close()
+        duty.close()
         if conn is not None:
             conn.close()
 

@@ -42,10 +42,10 @@ from core.periods import DAY, Period
 from core.quiet import QuietRule
 from core.scope import Scope
 from db.connection import transaction
+from db.dialect import on_postgres
 from db.figures import DISPLAY_NAME, period_requests
 from db.freshness import EDITS_KEY, bump_counter
 from db.quiet import customer_quiet, quiet_customers
-from db.upserts import on_postgres
 
 DELIVERY_DAYS = 7  # firings older than this are no longer sent (they stay on the page)
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+from db.dialect import on_postgres
 from db.schema import migrate
 
 # Past this size the WAL is checkpointed with TRUNCATE, and it shrinks back to it afterwards.
@@ -126,7 +127,7 @@ def connection_lost(conn) -> bool:
     """Whether a PostgreSQL connection has lost its server (a restart, a network cut): every
     statement on it fails from then on, so its owner opens another. Never on SQLite: a file does
     not go away."""
-    return getattr(conn, "dialect", None) == "postgresql" and conn.raw.closed
+    return on_postgres(conn) and conn.raw.closed
 
 
 def bound_wal(conn: sqlite3.Connection) -> None:

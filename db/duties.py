@@ -24,7 +24,7 @@ class Duty:
 
     def __init__(self, db_path: str | Path, key: int):
         self.db_path, self.key = db_path, key
-        self.shared = is_postgres(str(db_path))
+        self.shared = is_postgres(db_path)
         self.conn = None
         self.holding = False
 

@@ -17,8 +17,8 @@ from core.home_widgets import dump_widget_choices, widgets_key
 from core.links import expires_at
 from db import links
 from db.connection import transaction
+from db.dialect import on_postgres
 from db.freshness import EDITS_KEY, bump_counter
-from db.upserts import on_postgres
 
 
 def save_description(conn: sqlite3.Connection, customer_id: str, description: str, editor: str = "") -> None:

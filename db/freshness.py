@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 
 from core.scope import Scope
+from db.dialect import on_postgres
 from db.figures import api_totals
 
 EDITS_KEY = "dashboard.version"  # the settings row db/edits.py bumps with every edit
@@ -28,7 +29,7 @@ def data_version(conn: sqlite3.Connection) -> tuple[int, str]:
     SQLite, the batches committed (INGEST_KEY) on PostgreSQL, and a counter the dashboard's own
     edits bump (favorites, descriptions, names, widgets). On PostgreSQL the newest id is left out:
     it misses a batch committed after a later one, and costs a look into every day's partition."""
-    if getattr(conn, "dialect", "sqlite") == "postgresql":
+    if on_postgres(conn):
         newest = 0
     else:
         newest = conn.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0]

@@ -13,9 +13,9 @@ import polars as pl
 
 from core.scope import Scope
 from db.figures import customer_totals_sql
+from db.dialect import on_postgres
 from db.frames import frame
 from db.scope import NO_LIMIT, like_pattern, scope_where
-from db.upserts import on_postgres
 
 NO_VALUE = "(none)"  # filter value standing for a missing AI agent or location
 ANY_AI_AGENT = "(any AI agent)"

@@ -43,10 +43,10 @@ from pyroaring import BitMap
 
 from core.periods import DAY
 from db.connection import transaction
+from db.dialect import on_postgres
 from db.endpoints import delete_endpoints_of, erase_from_endpoints
 from db.freshness import EDITS_KEY, bump_counter
 from db.partitions import PARTITIONED, drop_before, existing_days, partition_name
-from db.upserts import on_postgres
 
 PRUNE_BATCH = 10_000  # raw requests per prune transaction: the longest a collector's commit waits
 PRUNE_PAUSE = 0.1  # seconds the write lock stays free between two prune transactions

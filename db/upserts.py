@@ -9,10 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from pyroaring import BitMap
 
-
-def on_postgres(conn) -> bool:
-    """Whether a connection is db.postgres's (a sqlite3 connection has no dialect)."""
-    return getattr(conn, "dialect", "sqlite") == "postgresql"
+from db.dialect import on_postgres
 
 
 def upsert(conn, table: str, key: tuple[str, ...], values: tuple[str, ...], rows: Mapping[tuple, Sequence],

@@ -14,11 +14,12 @@ from core.record import Record
 from db.activity import add_activity
 from db.apis import api_ids_by_hash
 from db.connection import transaction
+from db.dialect import on_postgres
 from db.endpoints import EndpointIds, add_endpoint_rollups
 from db.freshness import INGEST_KEY, bump_counter
 from db.lifecycle import erasures
 from db.partitions import Partitions
-from db.upserts import on_postgres, upsert, upsert_sums
+from db.upserts import upsert, upsert_sums
 
 
 MAX_REMEMBERED_CUSTOMERS = 200_000  # customer ids kept between batches (about 20 MB at most)

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import send_calls, start_collector, stop
+from db.dialect import on_postgres
 from factories import API_KEY, payload
 from footfall.processes import free_port
 
@@ -149,7 +150,7 @@ def clear_of_the_hour(margin: float = 90) -> float:
 def database_text(conn, db_path) -> str:
     """Everything the database holds, as text: SQLite's dump (iterdump), or pg_dump's (plain SQL,
     every table's rows) of the PostgreSQL database."""
-    if getattr(conn, "dialect", "sqlite") != "postgresql":
+    if not on_postgres(conn):
         return "\n".join(conn.iterdump())
     program = shutil.which("pg_dump")
     assert program is not None, "pg_dump is not installed (Debian: postgresql-client)"

@@ -11,7 +11,7 @@ from core.periods import Period
 from core.scope import Scope
 from db import apis, customers, edits, figures, home, sidebar, writes
 from db.connection import transaction
-from db.upserts import on_postgres
+from db.dialect import on_postgres
 from ui import data
 
 

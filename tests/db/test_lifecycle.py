@@ -26,6 +26,7 @@ from core.record import record_from_payload
 from core.scope import Scope
 from db.apis import add_api
 from db.connection import connect, is_postgres
+from db.dialect import on_postgres
 from db.customers import customer_list
 from db.freshness import EDITS_KEY, INGEST_KEY
 from db.edits import save_description, save_display_name, save_favorite
@@ -191,7 +192,7 @@ def contents(conn: sqlite3.Connection, skip: tuple[str, ...] = ()) -> dict:
 
 def tables(conn) -> list[str]:
     """Every table of the database (on PostgreSQL a partitioned table as one, its partitions left out)."""
-    if getattr(conn, "dialect", None) == "postgresql":
+    if on_postgres(conn):
         return [name for (name,) in conn.execute(
             "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'p')"
             " AND NOT relispartition ORDER BY relname")]
@@ -202,7 +203,7 @@ def tables(conn) -> list[str]:
 def writes_seen(conn):
     """What changes when anything is written: SQLite's count of changes; on PostgreSQL the edit
     counter every prune transaction bumps, the day partitions and the requests."""
-    if getattr(conn, "dialect", None) != "postgresql":
+    if not on_postgres(conn):
         return conn.total_changes
     edits = conn.execute("SELECT value FROM settings WHERE key = ?", (EDITS_KEY,)).fetchone()
     return edits, existing_days(conn), conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
