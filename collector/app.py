@@ -3,10 +3,14 @@
 POST / and POST /v1/log take one payload or a JSON array of them, plain or gzip. A reply of 200
 means every payload in the body is committed; any error means none of them was stored.
 
-It cannot be pushed over: a worker serves at most MAX_REQUESTS_AT_ONCE requests at a time (the
-next gets 503 with Retry-After at once, its body unread), reads at most the body limit of each,
-checks every payload's API key before anything else is done with it, and answers every payload it
-cannot read with a 4xx naming the field (core.payload), never a 500.
+It cannot be pushed over: a connection must deliver its request at a minimum pace, with a head of
+bounded size (collector/connections.py); a body is read to at most the body limit, and the bodies a
+worker reads at once hold at most READING_LIMIT_BODIES times it (past that, 503); a gzip body is
+decompressed as a stream and refused as soon as it expands past what it may; a body holds at most
+`max_payloads` payloads; every payload's API key is checked before anything else is done with it;
+a worker takes at most MAX_REQUESTS_AT_ONCE requests past that check at a time (parsed, enriched,
+waiting on the writer: the next gets 503 with Retry-After at once); and every payload it cannot
+read is answered with a 4xx naming the field (core.payload), never a 500.
 """
 
 from __future__ import annotations
@@ -37,12 +41,24 @@ KEYS_FRESH_SECONDS = 2.0
 RETRY_AFTER_SECONDS = 2  # a writer restarts, or space comes back, within seconds
 HEALTH_TIMEOUT_SECONDS = 5.0
 UNAVAILABLE = "could not store the payloads right now; nothing was stored; retry later"
-# A gzip body may expand to this many times the size limit before it is refused.
+# A gzip body may expand to the size limit, and past it to at most this many times the limit if it
+# expands at most GZIP_RATIO_LIMIT times its own size; its JSON may hold at most as many values
+# (commas, objects and arrays) as half the limit in bytes, about what a plain body at the limit can
+# hold, so that parsing it costs no more.
 GZIP_EXPANSION_LIMIT = 10
-# Requests one worker serves at once; each holds at most its body (FOOTFALL_MAX_BODY_BYTES) and its
-# records, so this bounds a worker's memory. The next request gets 503 with Retry-After at once.
+GZIP_RATIO_LIMIT = 100
+GZIP_PIECE_BYTES = 1024 * 1024  # decompressed at a time
+GZIP_MAGIC = b"\x1f\x8b"
+# Requests one worker takes at once past their key check (parsed, enriched, waiting on the writer);
+# each holds at most its body (FOOTFALL_MAX_BODY_BYTES) and its records, so this bounds a worker's
+# memory. The next request gets 503 with Retry-After at once. Requests still sending their body do
+# not count: they are bounded by the connection's pace (collector/connections.py) and, together, to
+# this many times the body limit in bytes held.
 MAX_REQUESTS_AT_ONCE = 64
+READING_LIMIT_BODIES = 64
 BUSY = "the collector is serving as many requests as it takes at once; nothing was stored; retry later"
+BUSY_READING = "the collector is reading as many bodies as it holds at once; nothing was stored; retry later"
+REFUSING = "ingest is refusing requests: this worker is serving or reading as many as it takes at once"
 # Of a body over the limit, up to this many more bytes are read and dropped so that the sender can
 # finish sending and read its 413 on a connection that stays open; past that the connection is
 # closed after the 413.
@@ -54,11 +70,13 @@ class Refusal(Exception):
     """A request refused with this status and message; nothing of its body is stored. `close`:
     close the connection after the reply (the rest of the body is not worth reading)."""
 
-    def __init__(self, status: int, message: str, *, close: bool = False):
+    def __init__(self, status: int, message: str, *, close: bool = False, retry: bool = False):
         super().__init__(message)
         self.status = status
         self.message = message
-        self.headers = {"Connection": "close"} if close else None
+        self.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if retry else {}
+        if close:
+            self.headers["Connection"] = "close"
 
 
 def refusal_status(rejected: list[Rejection]) -> int:
@@ -121,11 +139,19 @@ def app_from_settings() -> Starlette:
     """The app each collector worker process builds, configured from the environment."""
     config = settings()
     return create_app(config.db_path, config.writer_socket, config.max_body_bytes,
-                      masking=Masking(config.masked_names))
+                      masking=Masking(config.masked_names), max_payloads=config.max_payloads)
+
+
+class BodyBytes:
+    """The bytes of the bodies a worker is reading, at most `most` together."""
+
+    def __init__(self, most: int):
+        self.most = most
+        self.held = 0
 
 
 def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5 * 1024 * 1024,
-               *, masking: Masking = NO_EXTRA_NAMES) -> Starlette:
+               *, masking: Masking = NO_EXTRA_NAMES, max_payloads: int = 10_000) -> Starlette:
     """The HTTP side; records, masked by `masking`, go to the writer process listening on
     `writer_address`."""
     state: dict = {}
@@ -142,36 +168,46 @@ def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5
             await state["writer"].close()
             state["keys"].close()
 
-    serving = 0  # requests this worker is serving now
+    serving = 0  # requests past their key check: enriched, waiting on the writer
+    reading = BodyBytes(max_body_bytes * READING_LIMIT_BODIES)
+    refused_busy_at = -RETRY_AFTER_SECONDS  # when this worker last refused a request for being busy
 
     async def ingest(request: Request) -> Response:
-        nonlocal serving
-        if serving >= MAX_REQUESTS_AT_ONCE:  # at once, the body left unread
-            return json_response(503, {"error": BUSY}, {"Retry-After": str(RETRY_AFTER_SECONDS), "Connection": "close"})
-        serving += 1
+        nonlocal serving, refused_busy_at
         try:
-            return await store(request)
-        finally:
-            serving -= 1
-
-    async def store(request: Request) -> Response:
-        try:
-            records = _records(await _read_body(request, max_body_bytes), request, max_body_bytes,
-                               state["keys"], masking)
+            records = await records_of(request)
         except Refusal as refusal:
+            if refusal.status == 503:
+                refused_busy_at = time.monotonic()
             return json_response(refusal.status, {"error": refusal.message}, refusal.headers)
         except KeysUnavailable:
             return json_response(503, {"error": UNAVAILABLE}, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        serving += 1  # no await since records_of saw `serving` under the limit
         try:
             await state["writer"].write(records)
         except WriterUnavailable:
             # Why (a full disk, a writer restarting) is in the collector's log, not in the reply.
             return json_response(503, {"error": UNAVAILABLE}, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        finally:
+            serving -= 1
         return json_response(200, {"accepted": len(records)})
 
+    async def records_of(request: Request) -> list[Record]:
+        body = await _read_body(request, max_body_bytes, reading)
+        if serving >= MAX_REQUESTS_AT_ONCE:  # at once, before the body is parsed
+            raise Refusal(503, BUSY, retry=True)
+        return _records(body, request, max_body_bytes, max_payloads, state["keys"], masking)
+
     async def healthz(request: Request) -> Response:
-        """200 while ingest can commit; 503 while it cannot (the writer down or restarting, a
-        commit failing: a full disk), so that a load balancer sends traffic elsewhere."""
+        """200 while ingest takes requests and can commit; 503 while this worker is busy (it takes
+        no more requests past their key check, or the bodies it is reading leave no room for one at
+        the limit, or it refused a request for being busy within RETRY_AFTER_SECONDS), or cannot
+        commit (the writer down or restarting, a commit failing: a full disk), so that a load
+        balancer sends traffic elsewhere. Each worker answers for itself: it takes its own share of
+        new connections, so a probe is answered as a sender's next connection would be."""
+        if (serving >= MAX_REQUESTS_AT_ONCE or reading.held + max_body_bytes > reading.most
+                or time.monotonic() - refused_busy_at < RETRY_AFTER_SECONDS):
+            return json_response(503, {"status": "busy", "error": REFUSING}, {"Retry-After": str(RETRY_AFTER_SECONDS)})
         try:
             problem = await asyncio.wait_for(state["writer"].ping(), HEALTH_TIMEOUT_SECONDS)
         except asyncio.TimeoutError:
@@ -191,13 +227,15 @@ def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5
     )
 
 
-def _records(body: bytes, request: Request, limit: int, keys: ApiKeys, masking: Masking) -> list[Record]:
+def _records(body: bytes, request: Request, limit: int, max_payloads: int, keys: ApiKeys,
+             masking: Masking) -> list[Record]:
     """The records of a body; Refusal when any payload in it is refused (401 when every refused
     one names an unknown API key, else 422). Each payload's key is checked before anything else
     of it is read (records_or_reasons). The decoded payloads are gone when this returns: a request
     waiting for the writer holds only its records."""
-    payloads = _decode(body, request, limit)
-    items = [(f"payload {i}" if len(payloads) > 1 else "payload", p) for i, p in enumerate(payloads)]
+    payloads = _decode(body, request, limit, max_payloads)
+    many = len(payloads) > 1
+    items = ((f"payload {i}" if many else "payload", p) for i, p in enumerate(payloads))
     records, rejected = records_or_reasons(items, keys.__contains__, time.time(), masking=masking)
     if rejected:
         more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
@@ -205,32 +243,41 @@ def _records(body: bytes, request: Request, limit: int, keys: ApiKeys, masking: 
     return records
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, at most `limit` bytes; 413 past it. A body declared too long is refused before
-    any of it is read, and uvicorn drops the rest of it as it arrives on a connection kept open, so
-    the sender can finish sending and read the 413; one declared more than OVERSIZE_DRAIN_BYTES
-    past the limit, or whose sender waits for `100 Continue`, has its connection closed after the
-    413 instead. A chunked body has no declared length: past the limit, up to
-    OVERSIZE_DRAIN_BYTES more of it are read and dropped before the 413, and the connection is
-    closed unless the body ended within them."""
+async def _read_body(request: Request, limit: int, reading: BodyBytes) -> bytes:
+    """The body, at most `limit` bytes; 413 past it. A body declared too long is refused without
+    being kept: it is read and dropped first, so that the sender can finish sending and read the
+    413 (also one that sent `Connection: close`, and would otherwise meet a closed connection);
+    one declared more than OVERSIZE_DRAIN_BYTES past the limit, or whose sender waits for
+    `100 Continue`, has its 413 at once and its connection closed. A chunked body has no declared
+    length: past the limit, up to OVERSIZE_DRAIN_BYTES more of it are read and dropped before the
+    413, and the connection is closed unless the body ended within them. A body that would take
+    the bodies being read past `reading.most` is dropped the same way and answered 503."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        size = int(declared)
-        # A client waiting for `100 Continue` sends no body after this reply: the connection closes.
-        waiting = "100-continue" in request.headers.get("expect", "").lower()
-        raise Refusal(413, f"the body is {size} bytes; the limit is {limit} bytes",
-                      close=waiting or size > limit + OVERSIZE_DRAIN_BYTES)
-    chunks, size = [], 0
     stream = request.stream()
+    chunks, size = [], 0
     try:
+        if declared and declared.isdigit() and int(declared) > limit:
+            size = int(declared)
+            message = f"the body is {size} bytes; the limit is {limit} bytes"
+            # A client waiting for `100 Continue` sends no body after this reply: the connection closes.
+            if "100-continue" in request.headers.get("expect", "").lower() or size > limit + OVERSIZE_DRAIN_BYTES:
+                raise Refusal(413, message, close=True)
+            raise Refusal(413, message, close=not await _drop(stream, size))
         async for chunk in stream:
             size += len(chunk)
             if size > limit:
-                ended = await _drop(stream, OVERSIZE_DRAIN_BYTES)
-                raise Refusal(413, f"the body is over the limit of {limit} bytes", close=not ended)
+                raise Refusal(413, f"the body is over the limit of {limit} bytes",
+                              close=not await _drop(stream, OVERSIZE_DRAIN_BYTES))
+            reading.held += len(chunk)
             chunks.append(chunk)
+            if reading.held > reading.most:
+                reading.held -= sum(map(len, chunks))
+                chunks.clear()
+                raise Refusal(503, BUSY_READING, retry=True, close=not await _drop(stream, limit))
     except ClientDisconnect:
         raise Refusal(400, "the body ended before it was complete (the client went away)") from None
+    finally:
+        reading.held -= sum(map(len, chunks))
     return b"".join(chunks)
 
 
@@ -244,13 +291,13 @@ async def _drop(stream: AsyncIterator[bytes], most: int) -> bool:
     return True
 
 
-def _decode(body: bytes, request: Request, limit: int) -> list:
+def _decode(body: bytes, request: Request, limit: int, max_payloads: int) -> list:
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type and not (content_type in JSON_TYPES or content_type.endswith("+json")):
         raise Refusal(415, f"Content-Type {content_type} is not accepted; send application/json")
     if encoding == "gzip":
-        body = _gunzip(body, limit * GZIP_EXPANSION_LIMIT)
+        body = _gunzip(body, limit)
     elif encoding not in ("identity", ""):
         raise Refusal(415, f"Content-Encoding {encoding} is not accepted; send gzip or no encoding")
     if not body.strip():
@@ -261,6 +308,8 @@ def _decode(body: bytes, request: Request, limit: int) -> list:
         raise Refusal(400, f"the body is not valid JSON: {error}") from None
     if isinstance(document, dict):
         return [document]
+    if isinstance(document, list) and len(document) > max_payloads:
+        raise Refusal(413, f"the body holds {len(document)} payloads; the limit is {max_payloads} in one body")
     if isinstance(document, list) and document:
         return document
     if isinstance(document, list):
@@ -268,14 +317,37 @@ def _decode(body: bytes, request: Request, limit: int) -> list:
     raise Refusal(422, "the body must be a JSON object (one payload) or an array of payloads")
 
 
-def _gunzip(body: bytes, limit: int) -> bytes:
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error as error:
-        raise Refusal(400, f"the body is not valid gzip: {error}") from None
-    if len(data) > limit:
-        raise Refusal(413, f"the body expands past the limit of {limit} bytes")
-    if not inflater.eof:
-        raise Refusal(400, "the gzip body is truncated")
+def _gunzip(body: bytes, limit: int) -> bytearray:
+    """Every gzip member of the body, one after the other (RFC 1952), decompressed a piece at a
+    time and refused (413) as soon as it passes what it may expand to (GZIP_EXPANSION_LIMIT); 400
+    for anything but gzip after the last member, or a member cut short."""
+    most = min(limit * GZIP_EXPANSION_LIMIT, max(limit, len(body) * GZIP_RATIO_LIMIT))
+    most_values = limit // 2
+    data, values, members = bytearray(), 0, 0
+    rest = body
+    while rest:
+        if members and not rest.startswith(GZIP_MAGIC):
+            raise Refusal(400, "the body goes on after the end of its gzip data")
+        members += 1
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        while not inflater.eof:
+            try:
+                piece = inflater.decompress(rest, GZIP_PIECE_BYTES)
+            except zlib.error as error:
+                raise Refusal(400, f"the body is not valid gzip: {error}") from None
+            if not piece and len(inflater.unconsumed_tail) == len(rest):
+                break  # no more to come: cut short
+            rest = inflater.unconsumed_tail
+            if len(data) + len(piece) > most:
+                raise Refusal(413, f"the body expands past the limit: {most} bytes for this gzip body of"
+                                   f" {len(body)} (the body limit, and past it at most {GZIP_RATIO_LIMIT}"
+                                   f" times its size, up to {GZIP_EXPANSION_LIMIT} times the limit)")
+            values += piece.count(b",") + piece.count(b"{") + piece.count(b"[")
+            if values > most_values:
+                raise Refusal(413, f"the body expands past the limit: its JSON holds over {most_values} values"
+                                   " (commas, objects and arrays counted)")
+            data += piece
+        if not inflater.eof:
+            raise Refusal(400, "the gzip body is truncated")
+        rest = inflater.unused_data
     return data

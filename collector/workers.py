@@ -9,6 +9,7 @@ its own and the kernel spreads new connections across them.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import signal
 import socket
@@ -17,7 +18,9 @@ from multiprocessing.connection import wait
 
 import uvicorn
 
+from collector.connections import ConnectionLimits, GuardedHttpToolsProtocol
 from collector.processes import StopSignals, die_with_parent, name_process
+from footfall.settings import settings
 
 # A worker that dies is started again, but not in a tight loop when it cannot start at all.
 RESTART_PAUSE_SECONDS = 1.0
@@ -50,10 +53,15 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def serve_http(host: str, port: int) -> None:
-    """One worker: the collector app on its own socket, until SIGTERM or SIGINT."""
+    """One worker: the collector app on its own socket, until SIGTERM or SIGINT, its connections
+    bounded by the settings (collector/connections.py)."""
+    chosen = settings()
+    limits = ConnectionLimits(chosen.header_timeout, chosen.body_timeout, chosen.body_min_rate,
+                              chosen.max_header_bytes, chosen.max_headers)
     config = uvicorn.Config(
-        "collector.app:app_from_settings", factory=True, loop="uvloop", http="httptools",
-        log_level="warning", access_log=False,
+        "collector.app:app_from_settings", factory=True, loop="uvloop",
+        http=functools.partial(GuardedHttpToolsProtocol, limits=limits),
+        timeout_keep_alive=chosen.keep_alive_timeout, log_level="warning", access_log=False,
     )
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
 

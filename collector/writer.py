@@ -26,7 +26,7 @@ from core.record import Record
 from db.connection import bound_wal, checkpoint_in_background, connect, connection_lost
 from db.dialect import on_postgres
 from db.duties import ALERTS_DUTY, Duty
-from db.partitions import create_ahead
+from db.partitions import DAYS_BEHIND, create_ahead
 from db.writes import RecordWriter, probe_commit
 from footfall.settings import settings
 
@@ -53,7 +53,7 @@ def serve(db_path: str | Path, address: str, ready=None, retention_days: int | N
     listener = Listener(address, family="AF_UNIX")
     workers: list[Connection] = []
     threading.Thread(target=_accept, args=(listener, workers), daemon=True).start()
-    writer = RecordWriter(connect(db_path))
+    writer = RecordWriter(connect(db_path), partition_days_behind=DAYS_BEHIND)  # live traffic: db/partitions.py
     postgres = on_postgres(writer.conn)
     checkpoints = None
     if postgres:
@@ -126,7 +126,7 @@ def _reconnected(writer: RecordWriter, db_path: str | Path, health: Health, sche
         return writer
     schedule.done(ok=False)  # the next try, if this one fails, in RECONNECT_EVERY_SECONDS
     try:
-        fresh = RecordWriter(connect(db_path))
+        fresh = RecordWriter(connect(db_path), partition_days_behind=DAYS_BEHIND)
     except Exception as error:  # noqa: BLE001 - the server is still away: try again later
         health.failed(error)
         return writer

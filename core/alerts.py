@@ -22,7 +22,8 @@ and customer have no open firing; while it keeps holding nothing new is written;
 holding, the open firing is resolved. So one firing per rule and customer per episode.
 
 Delivery: each firing is POSTed to the webhook (FOOTFALL_ALERT_WEBHOOK) as Slack-compatible JSON:
-{"text": one readable line, "blocks": [that line as Slack mrkdwn], "footfall": the fields}.
+{"text": one readable line, "mrkdwn": false, "blocks": [that line as Slack plain_text], "footfall":
+the fields}; names in it are literal text by Slack's rules (FiringMessage.body).
 """
 
 from __future__ import annotations
@@ -197,13 +198,19 @@ class FiringMessage:
                 f" {utc_text(self.fired_at)}")
 
     def body(self) -> dict:
-        """The webhook's JSON body, Slack-compatible: text and blocks, plus a "footfall" object with
-        the fields for machines. Slack's control characters (&, <, >) are escaped in the text, so a
-        customer's name can never mention a channel or make a link."""
+        """The webhook's JSON body, Slack-compatible, every name in it literal text: "text" (what
+        other receivers and Slack's notifications show), "blocks" (what Slack shows), and a
+        "footfall" object with the fields for machines. By Slack's documented rules (docs.slack.dev:
+        "Formatting message text", the text object): &, < and > are its control characters, escaped
+        everywhere, so no <url|label>, <!channel> or <@user> can be made; the block is plain_text,
+        never formatted (no *bold*) and spared mrkdwn's preprocessing, which makes URLs and channel
+        names links (the text object's `verbatim`, a mrkdwn field), emoji codes kept as typed;
+        "mrkdwn": false leaves the top-level text unformatted."""
         text = slack_escape(self.line())
         return {
             "text": text,
-            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+            "mrkdwn": False,
+            "blocks": [{"type": "section", "text": {"type": "plain_text", "text": text, "emoji": False}}],
             "footfall": {
                 "firing_id": self.firing_id,
                 "rule_id": self.rule_id,

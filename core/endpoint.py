@@ -5,6 +5,11 @@ is inferred from the path: every segment that looks like an identifier becomes `
 numbers, UUIDs, hex ids (8+ hex characters with a digit), long opaque tokens (16+ characters mixing
 letters and digits: base64, ULIDs, ...), prefixed ids (`cus_9s8d7f6g`) and e-mail addresses.
 Ordinary words (`orders`, `v1`, `users`, `getting-started-2024`) are kept.
+
+A segment that is a secret (a JWT, a long random token, a card number, a token after a word like
+reset, verify or key: core.masking.mask_path) becomes `{token}`, in the path and in a route_path
+alike, so that every reset link gives the one endpoint `/v1/password/reset/{token}` and no token
+is kept in an endpoint's name. The record stores the path with those segments as `*****`.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from core.masking import MASK, mask_path
 from core.payload import MAX_ENDPOINT, MAX_PATH
 
 PLACEHOLDER = "{id}"
+TOKEN_PLACEHOLDER = "{token}"
 
 _NUMBER = re.compile(r"-?\d+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
@@ -64,19 +71,22 @@ endpoint_name.cache_clear = _endpoint_name.cache_clear
 
 
 def _route_template(route_path: str) -> str:
-    route = _DJANGO_PARAM.sub(r"{\1}", route_path.split("?", 1)[0])
-    segments = [f"{{{s[1:]}}}" if s.startswith(":") and len(s) > 1 else s for s in route.split("/") if s]
+    route = _DJANGO_PARAM.sub(r"{\1}", mask_path(route_path.split("?", 1)[0]))
+    segments = [f"{{{s[1:]}}}" if s.startswith(":") and len(s) > 1 else _token_segment(s)
+                for s in route.split("/") if s]
     return "/" + "/".join(segments)
 
 
 def _inferred_template(path: str) -> str:
     path = _URL_PREFIX.sub("", path.strip())
-    path = path.split("?", 1)[0].split("#", 1)[0]
+    path = mask_path(path.split("?", 1)[0].split("#", 1)[0])
     segments = [_segment(s) for s in path.split("/") if s]
     return "/" + "/".join(segments)
 
 
 def _segment(segment: str) -> str:
+    if MASK in segment:
+        return _token_segment(segment)
     if _is_identifier(segment):
         return PLACEHOLDER
     if "." in segment:
@@ -84,6 +94,15 @@ def _segment(segment: str) -> str:
         if m and _is_identifier(m.group(1)):
             return f"{PLACEHOLDER}.{m.group(2)}"
     return segment
+
+
+def _token_segment(segment: str) -> str:
+    """A segment masked whole, or masked with a format suffix kept (`*****.pdf`), as {token}."""
+    if MASK not in segment:
+        return segment
+    if segment.startswith(MASK) and (m := _WITH_EXTENSION.fullmatch(segment)) and m.group(1) == MASK:
+        return f"{TOKEN_PLACEHOLDER}.{m.group(2)}"
+    return TOKEN_PLACEHOLDER
 
 
 def _is_identifier(segment: str) -> bool:

@@ -7,8 +7,8 @@ cut to the cap, except the customer ID, which is refused: a cut ID could merge t
 
 | field                       | cap              | past the cap                                            |
 |-----------------------------|------------------|---------------------------------------------------------|
-| path                        | 2,048            | cut (threats are looked for in the whole path, 64 KiB)  |
-| query                       | 4,096            | cut after masking (threats: the whole query, 64 KiB)    |
+| path                        | 2,048            | cut after masking its tokens (threats: the whole path as sent, 64 KiB) |
+| query                       | 4,096            | cut after masking (threats: the whole query as sent, 64 KiB) |
 | endpoint, route_path        | 2,048            | cut; the endpoint is named from the cut path            |
 | user agent                  | 1,024            | cut; device and AI agent are read from the cut text     |
 | IP (request.ip, client)     | 64               | cut; X-Forwarded-For is read up to 512                  |
@@ -23,12 +23,16 @@ cut to the cap, except the customer ID, which is refused: a cut ID could merge t
 | size                        | 0 to 2**63-1     | refused if past it or not finite; negative is 0; not a number is unknown |
 | load time                   | finite, up to one day (86,400,000 ms) | refused; negative or not a number is 0 |
 
+Customer IDs and names lose every Unicode control and format character first (core/customer.py);
+a NUL left in any other text is stored as U+FFFD, on SQLite as on PostgreSQL (which cannot hold it).
+
 Every enrichment cache is keyed by capped values and holds a fixed number of entries, so the
 memory it can take is bounded by entries x cap: device (16,384 x 1,024), AI agent (16,384 x
 1,024), client address (16,384 x (64 + 512)), location (65,536 x 64), endpoint (65,536 entries
 of at most 256 characters of path and route; longer ones are not cached), threat verdicts
 (65,536 x 256; longer paths and queries are scanned every time), public hosts (4,096 x 512),
-timezones (512 x 64), masking decisions (8,192 x 200 per Masking).
+timezones (512 x 64), masking decisions (8,192 x 200 per Masking), masked header values (8,192 x
+256 per Masking), masked paths (65,536 x 256; longer ones are masked every time).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from core.customer import identify_customer
 from core.device import device_of
 from core.endpoint import endpoint_name
 from core.location import client_ip, location_of
-from core.masking import NO_EXTRA_NAMES, Masking
+from core.masking import NO_EXTRA_NAMES, Masking, mask_path
 from core.payload import (
     MAX_HEADER_NAME, MAX_HEADER_VALUE, MAX_PATH, MAX_QUERY, MAX_SDK, MAX_USER_AGENT, Call, PayloadError, parse_payload,
 )
@@ -84,6 +88,8 @@ class Record(NamedTuple):
     response_headers: str
     response_body: str
     errors: str
+    # Last, with a default, so that records built field by field (bench, tests) still line up.
+    customer_name_by_caller: bool = False  # the name came from what the caller controls (core/customer.py)
 
 
 def record_from_payload(payload: Any, *, received_at: float, masking: Masking = NO_EXTRA_NAMES,
@@ -100,14 +106,16 @@ def record_from_call(call: Call, *, masking: Masking = NO_EXTRA_NAMES) -> Record
     within its cap (the table above). Raises PayloadError for a customer ID over its cap, or a
     body, headers or errors that cannot be stored (nested deeper than JSON output allows)."""
     customer = identify_customer(call.metadata, call.request_headers, call.response_headers)
-    request_body = _dump(masking.body(call.request_body), "data.request.body")
+    masked_body = masking.body(call.request_body)
+    request_body = _dump(masked_body, "data.request.body")
     query = masking.query(call.query)
-    threat = assess_threat(
+    text_masked = type(masked_body) is str and masked_body != call.request_body  # a form, XML, multipart, text body
+    threat = assess_threat(  # the path, query and a text body as sent: a masked value may hold an injection
         scheme=call.scheme,
         host=call.host,
         path=call.path,
-        query=query,
-        body=request_body,
+        query=call.query,
+        body=_dump(call.request_body, "data.request.body") if text_masked else request_body,
         status=call.status,
         has_authorization=any(call.request_headers.get(h) for h in AUTH_HEADERS),
     )
@@ -118,11 +126,13 @@ def record_from_call(call: Call, *, masking: Masking = NO_EXTRA_NAMES) -> Record
     forwarded = call.request_headers.get("x-forwarded-for")
     ip = client_ip(call.ip, forwarded if type(forwarded) is str else None)  # within MAX_IP
     location = location_of(ip)
-    path = call.path if len(call.path) <= MAX_PATH else call.path[:MAX_PATH]
-    return Record(
+    path = mask_path(call.path)  # before the cut: a token cut short would no longer look like one
+    path = path if len(path) <= MAX_PATH else path[:MAX_PATH]
+    record = Record(
         api_key=call.api_key,
         customer_id=customer.customer_id if customer else None,
         customer_name=customer.name if customer else None,  # within MAX_CUSTOMER_NAME
+        customer_name_by_caller=customer.name_by_caller if customer else False,
         ts=call.timestamp,
         method=call.method,
         status=call.status,
@@ -146,8 +156,21 @@ def record_from_call(call: Call, *, masking: Masking = NO_EXTRA_NAMES) -> Record
         request_body=request_body,
         response_headers=_dump_headers(masking.headers(call.response_headers), "data.response.headers"),
         response_body=_dump(masking.body(call.response_body), "data.response.body"),
-        errors=_dump(call.errors, "data.errors"),
+        errors=_dump(masking.errors(call.errors), "data.errors"),
     )
+    return without_nul(record)
+
+
+def without_nul(record: Record) -> Record:
+    """The record with every NUL character in its text replaced by U+FFFD, on both servers alike:
+    PostgreSQL's text cannot hold NUL (SQLite's can), and a payload must not fail a batch for one.
+    (JSON text has none: it escapes them. Customer IDs and names lose theirs: core/customer.py.)
+    Only the text taken as sent is looked at, in one pass: the rest is JSON, or derived from it
+    (device, OS, browser and AI agent from the user agent)."""
+    sent = f"{record.method}{record.path}{record.query}{record.endpoint}{record.user_agent}{record.ip}{record.sdk}"
+    if "\x00" not in sent:
+        return record
+    return Record(*(v.replace("\x00", "\ufffd") if type(v) is str else v for v in record))
 
 
 def warm_up() -> None:

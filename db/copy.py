@@ -95,7 +95,7 @@ def copy_database(source: sqlite3.Connection, target, source_name: str, link_key
                 read = source.execute(_source_query(table, columns))
                 while chunk := read.fetchmany(CHUNK):
                     for row in chunk:
-                        copy.write_row(row)
+                        copy.write_row(_without_nul(row))
                     rows += len(chunk)
         _continue_ids(target)
         if link_key is not None:
@@ -111,6 +111,14 @@ def copy_database(source: sqlite3.Connection, target, source_name: str, link_key
     target.execute("ANALYZE")
     requests = target.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
     return CopyReport(len(tables), rows, requests, time.perf_counter() - started)
+
+
+def _without_nul(row: tuple) -> tuple:
+    """The row with every NUL in its text as U+FFFD, as the writer stores it on both servers now:
+    PostgreSQL's text cannot hold NUL, which a SQLite file written before could."""
+    if not any(type(v) is str and "\x00" in v for v in row):
+        return row
+    return tuple(v.replace("\x00", "\ufffd") if type(v) is str else v for v in row)
 
 
 def _continue_ids(target) -> None:

@@ -1,5 +1,6 @@
 """The dashboard's edits: favorites and the home widget choice (each analyst's own when sign-in
-is on), descriptions and display names (shared, with who last edited the description and when), and
+is on), descriptions and display names (shared, with who last edited the description and when), the
+analysts signing in and out (db/analysts.py, db/sessions.py), and
 customer links (made and revoked through db/links.py, which bumps the counter itself), and alert
 rules (added and removed with their firings).
 
@@ -15,7 +16,7 @@ import time
 from core.alerts import check_rule
 from core.home_widgets import dump_widget_choices, widgets_key
 from core.links import expires_at
-from db import links
+from db import analysts, links, sessions
 from db.connection import transaction
 from db.dialect import on_postgres
 from db.freshness import EDITS_KEY, bump_counter
@@ -23,7 +24,7 @@ from db.freshness import EDITS_KEY, bump_counter
 
 def save_description(conn: sqlite3.Connection, customer_id: str, description: str, editor: str = "") -> None:
     """The customer's (by the ID shown) notes, shared by every analyst; editor: who wrote them
-    (the signed-in analyst's address; "" without sign-in)."""
+    (the signed-in analyst's key, core.access.analyst_key; "" without sign-in)."""
     _edit(conn, "UPDATE customers SET description = ?, description_by = ?, description_at = ? WHERE external_id = ?",
           (description, editor or None, int(time.time()), customer_id))
 
@@ -48,6 +49,17 @@ def save_widget_choices(conn: sqlite3.Connection, analyst: str, choices: dict[st
     """Which home widgets this analyst switched on ("": everyone, without sign-in)."""
     _edit(conn, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
           (widgets_key(analyst), dump_widget_choices(choices)))
+
+
+def record_analyst(conn: sqlite3.Connection, key: str, issuer: str, subject: str, email: str, name: str) -> None:
+    """The analyst signing in (db/analysts.py): their address and name kept current; at their first
+    sign-in, what was kept under their address before becomes theirs."""
+    analysts.record_sign_in(conn, key, issuer, subject, email, name)
+
+
+def end_session(conn: sqlite3.Connection, session_key: str) -> None:
+    """The analyst signed out: their session (core.access.Session.key) is ended for good."""
+    sessions.end_session(conn, session_key)
 
 
 def create_customer_link(conn: sqlite3.Connection, cid: int, api_id: int | None, days: int, show_bodies: bool,

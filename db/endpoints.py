@@ -111,8 +111,13 @@ def _store_callers(conn: sqlite3.Connection, table: str, eid: int, start: int, c
 
 
 def erase_from_endpoints(conn: sqlite3.Connection, cid: int) -> None:
-    """Take one customer out of the endpoint totals and caller sets, inside the caller's
-    transaction (erase_customer; the per-customer rows go with every table referencing customers)."""
+    """Take one customer out of the endpoint totals and caller sets, and delete the endpoints no
+    other customer called with every rollup row of them, inside the caller's transaction
+    (erase_customer; the customer's own per-customer rows go with every table referencing
+    customers). An endpoint's name comes from the paths its callers sent, so one only this
+    customer called could name it (/v1/exports/acme-q3): a database that never saw the customer has
+    no such row. Unidentified requests make no endpoint rows; theirs keep their endpoint name in
+    their own row."""
     conn.executemany(
         "UPDATE endpoint_totals SET requests = requests - ?, errors = errors - ? WHERE endpoint_id = ? AND hour = ?",
         conn.execute("SELECT requests, errors, endpoint_id, hour FROM endpoint_hourly WHERE customer_id = ?",
@@ -130,16 +135,27 @@ def erase_from_endpoints(conn: sqlite3.Connection, cid: int) -> None:
                 _store_callers(conn, table, eid, start, customers)
             else:
                 conn.execute(f"DELETE FROM {table} WHERE endpoint_id = ? AND {column} = ?", (eid, start))
+    _delete_endpoints(conn, [eid for (eid,) in conn.execute(
+        "SELECT endpoint_id FROM customer_endpoints mine WHERE customer_id = ? AND NOT EXISTS"
+        " (SELECT 1 FROM customer_endpoints other WHERE other.endpoint_id = mine.endpoint_id"
+        " AND other.customer_id <> mine.customer_id)", (cid,))])
 
 
 def delete_endpoints_of(conn: sqlite3.Connection, api_id: int) -> None:
     """Remove an API's endpoints and every endpoint rollup row of them, inside the caller's
     transaction (delete_api)."""
-    ids = json.dumps([eid for (eid,) in conn.execute("SELECT id FROM endpoints WHERE api_id = ?", (api_id,))])
+    _delete_endpoints(conn, [eid for (eid,) in conn.execute("SELECT id FROM endpoints WHERE api_id = ?", (api_id,))])
+
+
+def _delete_endpoints(conn: sqlite3.Connection, endpoint_ids: list[int]) -> None:
+    """Remove these endpoints and every endpoint rollup row of them."""
+    if not endpoint_ids:
+        return
+    ids = json.dumps(endpoint_ids)
     for table in ("customer_endpoints", "endpoint_daily", "endpoint_hourly", "endpoint_totals",
                   *(table for table, _, _ in CALLERS)):
         conn.execute(f"DELETE FROM {table} WHERE endpoint_id IN (SELECT value FROM json_each(?))", (ids,))
-    conn.execute("DELETE FROM endpoints WHERE api_id = ?", (api_id,))
+    conn.execute("DELETE FROM endpoints WHERE id IN (SELECT value FROM json_each(?))", (ids,))
 
 
 def rebuild_endpoint_rollups(conn: sqlite3.Connection) -> None:

@@ -7,8 +7,9 @@ everywhere, and a consistent copy of the whole database while the collector writ
   what it was for every period: db/figures.py reads only rollups. What goes is the request history
   (db/history.py: the profile's table, one request's details, the CLI's `requests`) before then.
 - erase_customer: the customer's raw requests, every rollup row of theirs, their customers row
-  (description, display name), the analysts' stars on them (favorites) and their id in the
-  active-customer sets go, and their requests are taken out of api_hourly, in one transaction;
+  (description, display name), the analysts' stars on them (favorites), their id in the
+  active-customer sets and the endpoints no other customer called (their names come from the
+  customer's paths) go, and their requests are taken out of api_hourly, in one transaction;
   afterwards every figure is what a database that never saw the customer would show.
 - backup: SQLite's online backup of every page under one read transaction, into a new file only
   its owner can read.
@@ -18,8 +19,8 @@ so that the bytes are gone from the files, not only unlinked. Writes requests, r
 every rollup, customers, favorites and settings (the edit counter of db/freshness.py, so that
 cached figures are read afresh).
 
-On PostgreSQL: prune drops the day partitions wholly past the cutoff (db/partitions.py) and deletes
-the older rows of the day holding it; erase_customer and delete_api delete the same rows (the
+On PostgreSQL: prune drops the partitions wholly past the cutoff (db/partitions.py) and deletes
+the older rows of the one holding it; erase_customer and delete_api delete the same rows (the
 tables naming a customer found in the catalog), hold ERASE_LOCK against writers, and vacuum the
 tables touched (VACUUM FULL with vacuum=True: then no file of those tables keeps a byte of the
 customer; the server's write-ahead log, archive, replicas and earlier backups are not Footfall's
@@ -46,7 +47,7 @@ from db.connection import transaction
 from db.dialect import on_postgres
 from db.endpoints import delete_endpoints_of, erase_from_endpoints
 from db.freshness import EDITS_KEY, bump_counter
-from db.partitions import PARTITIONED, drop_before, existing_days, partition_name
+from db.partitions import PARTITIONED, drop_partition, partitions_holding, spans_before
 
 PRUNE_BATCH = 10_000  # raw requests per prune transaction: the longest a collector's commit waits
 PRUNE_PAUSE = 0.1  # seconds the write lock stays free between two prune transactions
@@ -85,18 +86,18 @@ def prune(conn: sqlite3.Connection, before: int, batch: int = PRUNE_BATCH, pause
     index lookup per API when nothing is older than `before`. Deleted rows are overwritten with
     zeros.
 
-    On PostgreSQL the days wholly before `before` go first, a partition (requests and details) at
-    a time, each dropped in a transaction of its own (db/partitions.py); then the older rows of the
-    day holding `before` are deleted in batches as above (no checkpoints: the server has no WAL
-    file to keep small)."""
+    On PostgreSQL the partitions wholly before `before` go first (requests and details), each
+    dropped in a transaction of its own (db/partitions.py); then the older rows of the partition
+    holding `before` (a day's, or one shared by older days) are deleted in batches as above (no
+    checkpoints: the server has no WAL file to keep small)."""
     started = time.perf_counter()
     removed = transactions = 0
     longest = 0.0
     postgres = on_postgres(conn)
     if postgres:
-        for day in sorted(d for d in existing_days(conn) if d + DAY <= before):
+        for span in spans_before(conn, before):
             began = time.perf_counter()
-            removed += drop_before(conn, day + DAY)[1]  # this day's partitions: the older ones are gone
+            removed += drop_partition(conn, span)
             longest = max(longest, (time.perf_counter() - began) * 1000)
             transactions += 1
         if transactions:
@@ -165,7 +166,9 @@ def erase_customer(conn: sqlite3.Connection, external_id: str, vacuum: bool = Fa
     customers row with its description and display name; its rows in every table that declares a
     reference to customers (its favorite stars, endpoint rows, alert rules and firings, links);
     its id in every active_daily, active_hourly and endpoint caller set, its requests taken out of
-    endpoint_totals. Raises UnknownCustomer when no customer has this ID.
+    endpoint_totals; the endpoints no other customer called, with every rollup row of them (an
+    endpoint's name comes from its callers' paths). Raises UnknownCustomer when no customer has
+    this ID.
 
     api_hourly counts every request, so the customer's requests, errors and load time are
     subtracted from it hour by hour, taken from customer_hourly (raw requests may be pruned
@@ -219,8 +222,7 @@ def erase_customer(conn: sqlite3.Connection, external_id: str, vacuum: bool = Fa
         bump_counter(conn, ERASURES_KEY)
     if postgres:
         vacuum_tables(conn, [*(t for t in customer_tables(conn) + ERASE_ALSO_TOUCHES if t not in PARTITIONED),
-                             *(partition_name(t, day) for day in set(request_days) & existing_days(conn)
-                               for t in PARTITIONED)], full=vacuum)
+                             *partitions_holding(conn, request_days)], full=vacuum)
         return EraseReport(external_id, requests, all_time, len(apis), rollup_rows, False, vacuum, False,
                            time.perf_counter() - started)
     if vacuum:
@@ -232,8 +234,8 @@ def erase_customer(conn: sqlite3.Connection, external_id: str, vacuum: bool = Fa
 
 # Tables an erasure changes that have no customer_id column (customer_tables has the others).
 ERASE_ALSO_TOUCHES = ["request_details", "customers", "api_hourly", "active_daily", "active_hourly",
-                      "endpoint_totals", "endpoint_callers_daily", "endpoint_callers_hourly", "signal_snapshots",
-                      "settings"]
+                      "endpoints", "endpoint_totals", "endpoint_callers_daily", "endpoint_callers_hourly",
+                      "signal_snapshots", "settings"]
 # PostgreSQL: erase_customer and delete_api hold it exclusively, writers shared (erasures()).
 ERASE_LOCK = 7_346_003
 

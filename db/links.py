@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,12 +19,12 @@ import polars as pl
 
 from core.keys import key_hash
 from core.links import StoredLink, new_token
-from db.connection import connect, connect_readonly, is_postgres, transaction
+from db.connection import is_postgres, transaction
 from db.freshness import EDITS_KEY, bump_counter
 from db.frames import frame
+from db.kept_keys import key_in_settings, key_path, kept_key, read_key
 
 KEY_FILE_SUFFIX = ".link-key"
-KEY_BYTES = 32
 KEY_SETTING = "links.signing_key"  # PostgreSQL: the settings row the key is kept in
 
 
@@ -35,64 +34,26 @@ class UnknownLinkTarget(ValueError):
 
 def signing_key(db_path: str | Path, configured: str | None = None) -> bytes:
     """The key links are signed with: `configured` (FOOTFALL_LINK_SECRET) when set; else a random
-    key kept in `<db file>.link-key` (0600), created once, atomically: a file is written aside
-    and linked into place, so that two processes starting together end up with the same key.
-
-    On PostgreSQL (db_path a URL) there is no file beside the database, and the dashboards and
-    CLIs of a team run on several machines: the random key is kept in the database itself, the
-    settings row KEY_SETTING, written once (INSERT ... ON CONFLICT DO NOTHING, then read back), so
-    that every process on every machine signs with the same key, and a backup (pg_dump) or a
-    restore carries it along with the links it signs."""
+    key made once and kept with the database (db/kept_keys.py): `<db file>.link-key` (0600) beside
+    a SQLite file; on PostgreSQL the settings row KEY_SETTING, so that every process on every
+    machine signs with the same key, and a backup (pg_dump) or a restore carries it along with the
+    links it signs."""
     if configured:
         return configured.encode("utf-8")
-    if is_postgres(db_path):
-        return _key_in_database(str(db_path))
-    path = Path(f"{Path(db_path).resolve()}{KEY_FILE_SUFFIX}")
-    try:
-        return _read_key(path)
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, aside = tempfile.mkstemp(prefix=path.name + ".", dir=path.parent)  # mkstemp: mode 0600
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_urlsafe(KEY_BYTES) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(aside, path)  # fails when another process got there first: its key wins
-        except FileExistsError:
-            pass
-    finally:
-        os.unlink(aside)
-    return _read_key(path)
-
-
-def _key_in_database(url: str) -> bytes:
-    """The key in the PostgreSQL database's settings, made there first when missing (a read-only
-    connection reads it once it is there)."""
-    with connect_readonly(url) as conn:
-        row = conn.execute("SELECT value FROM settings WHERE key = ?", (KEY_SETTING,)).fetchone()
-    if row is not None:
-        return _checked_key(row[0], f"the settings row {KEY_SETTING!r}")
-    with connect(url) as conn:
-        return database_signing_key(conn)
+    return kept_key(db_path, KEY_FILE_SUFFIX, KEY_SETTING)
 
 
 def database_signing_key(conn) -> bytes:
     """On a read-write PostgreSQL connection: the key in settings, a new random one stored first
     unless one is there; whichever process inserted first, every process reads its key."""
-    conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-                 (KEY_SETTING, secrets.token_urlsafe(KEY_BYTES)))
-    row = conn.execute("SELECT value FROM settings WHERE key = ?", (KEY_SETTING,)).fetchone()
-    return _checked_key(row[0], f"the settings row {KEY_SETTING!r}")
+    return key_in_settings(conn, KEY_SETTING)
 
 
 def key_file(db_path: str | Path) -> bytes | None:
     """The key kept beside a SQLite file, None when there is none (nothing is created): what
     moving the database to PostgreSQL carries into it (carry_signing_key)."""
     try:
-        return _read_key(Path(f"{Path(db_path).resolve()}{KEY_FILE_SUFFIX}"))
+        return read_key(key_path(db_path, KEY_FILE_SUFFIX))
     except FileNotFoundError:
         return None
 
@@ -119,17 +80,6 @@ def copy_signing_key(db_path: str | Path, backup_path: str | Path) -> Path | Non
         handle.write(source.read_text(encoding="ascii"))
     os.chmod(target, 0o600)
     return target
-
-
-def _read_key(path: Path) -> bytes:
-    return _checked_key(path.read_text(encoding="ascii"), str(path))
-
-
-def _checked_key(text: str, where: str) -> bytes:
-    key = text.strip()
-    if not key:
-        raise ValueError(f"{where} is empty: delete it to have a new key made (every link made so far stops working)")
-    return key.encode("ascii")
 
 
 def create_link(conn: sqlite3.Connection, cid: int, key: bytes | str, *, api_id: int | None, expires_at: int,

@@ -29,7 +29,7 @@ import psycopg
 from psycopg import pq
 from psycopg.adapt import Loader
 
-from db.connection import without_password
+from db.connection import CannotConnect, without_password, without_secrets
 
 # Every connection's: autocommit (transactions are explicit), and JIT off: Footfall's queries are
 # short, and compiling one costs more than it saves (at 10M, 497 ms on a plan that ran in 100).
@@ -55,8 +55,9 @@ class PgConnection:
     def __init__(self, url: str, *, read_only: bool = False):
         try:
             self.raw = psycopg.connect(url, **CONNECT_OPTIONS)
-        except psycopg.OperationalError as error:
-            raise sqlite3.OperationalError(f"cannot reach PostgreSQL at {without_password(url)}: {error}") from None
+        except psycopg.Error as error:
+            raise CannotConnect(f"cannot reach PostgreSQL at {without_password(url)}: {without_secrets(str(error), url)}"
+                                ) from None
         self.raw.adapters.register_loader("numeric", _NumericLoader)
         self.url = url
         if read_only:

@@ -1,7 +1,8 @@
 """The customer profile's read model: the header figures and the request graph.
 
-Reads customers and api_customers (who, first and last seen), favorites (the analyst's star), customer_hourly (requests, errors,
-load time, the graph), api_hourly (the share's denominator) and customer_latency_daily (p50/p95),
+Reads customers and api_customers (who, first and last seen), favorites (the analyst's star), analysts
+(who edited the description), customer_hourly (requests, errors, load time, the graph), api_hourly
+(the share's denominator) and customer_latency_daily (p50/p95),
 every figure through db/figures.py. The request history below the graph is db/history.py's.
 """
 
@@ -31,7 +32,7 @@ class Profile:
     custom_name: str | None  # set by an analyst
     name_from_traffic: str | None
     description: str
-    description_by: str | None  # who last edited the description (None: before sign-in, or nobody)
+    description_by: str | None  # the address of who last edited the description (None: nobody signed in did)
     description_at: int | None  # when
     favorite: bool  # starred by the analyst looking
     first_seen: int | None  # with the scope's API (or any API); None when it never called it
@@ -58,8 +59,9 @@ def customer_profile(conn: sqlite3.Connection, customer_id: str, scope: Scope,
     an unknown ID."""
     row = conn.execute(
         f"SELECT c.id, c.external_id, {DISPLAY_NAME}, c.display_name, c.name_from_traffic, c.description,"
-        " c.description_by, c.description_at, f.customer_id IS NOT NULL"
-        " FROM customers c LEFT JOIN favorites f ON f.analyst = ? AND f.customer_id = c.id WHERE c.external_id = ?",
+        " COALESCE(a.email, c.description_by), c.description_at, f.customer_id IS NOT NULL"
+        " FROM customers c LEFT JOIN favorites f ON f.analyst = ? AND f.customer_id = c.id"
+        " LEFT JOIN analysts a ON a.key = c.description_by WHERE c.external_id = ?",
         (analyst, customer_id),
     ).fetchone()
     if row is None:

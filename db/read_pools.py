@@ -59,8 +59,10 @@ class ServerPool:
     def __init__(self, url: str, size: int):
         from psycopg_pool import ConnectionPool
 
+        from db.connection import postgres_parameters
         from db.postgres import CONNECT_OPTIONS, read_only_pooled
 
+        postgres_parameters(url)  # a URL libpq would misread is refused before the pool's threads log it
         self._wrapped: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # raw -> PgConnection
 
         def configure(raw) -> None:

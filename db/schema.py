@@ -330,6 +330,31 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     ALTER TABLE customers ADD COLUMN description_at INTEGER;  -- when, epoch seconds
     """,
     _signals,
+    # 7: analysts by who their provider says they are (issuer and subject), not by the address they
+    # sign in with; and the sign-ins ended before their lifetime (core/access.py, db/sessions.py).
+    """
+    CREATE TABLE analysts (
+        key TEXT PRIMARY KEY,           -- core.access.analyst_key(issuer, subject): favorites, widgets
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        email TEXT NOT NULL,            -- the verified address they last signed in with
+        name TEXT,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+    );
+    CREATE TABLE ended_sessions (
+        session_key TEXT PRIMARY KEY,   -- core.access.Session.key: a hash of the sign-in
+        ended_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX ended_sessions_ended_at ON ended_sessions(ended_at);
+    """,
+    # 8: where a customer's name from traffic came from: 1 when the caller chose it (request
+    # headers, or beside an ID the caller chose), so that a name from the server replaces it and
+    # another caller's does not (core/customer.py, db/writes.py); the names kept so far count as
+    # the server's.
+    """
+    ALTER TABLE customers ADD COLUMN name_by_caller INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

@@ -303,6 +303,27 @@ MIGRATIONS: list[str | Callable] = [
     DROP INDEX endpoint_hourly_customer;
     CREATE INDEX endpoint_hourly_customer ON endpoint_hourly(customer_id, hour) INCLUDE (endpoint_id, requests, errors);
     """,
+    # 4: analysts by issuer and subject, and the sign-ins ended before their lifetime (SQLite's 7).
+    """
+    CREATE TABLE analysts (
+        key TEXT PRIMARY KEY,
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        email TEXT NOT NULL,
+        name TEXT,
+        first_seen BIGINT NOT NULL,
+        last_seen BIGINT NOT NULL
+    );
+    CREATE TABLE ended_sessions (
+        session_key TEXT PRIMARY KEY,
+        ended_at BIGINT NOT NULL
+    );
+    CREATE INDEX ended_sessions_ended_at ON ended_sessions(ended_at);
+    """,
+    # 5: where a customer's name from traffic came from (SQLite's 8).
+    """
+    ALTER TABLE customers ADD COLUMN name_by_caller BIGINT NOT NULL DEFAULT 0;
+    """,
 ]
 
 

@@ -23,6 +23,9 @@ from db.upserts import upsert, upsert_sums
 
 
 MAX_REMEMBERED_CUSTOMERS = 200_000  # customer ids kept between batches (about 20 MB at most)
+# A batch's name for a customer is stored when it comes from the server, or names one nothing named.
+_NAME_TAKEN = ("excluded.name_from_traffic IS NOT NULL AND (excluded.name_by_caller = 0"
+               " OR customers.name_from_traffic IS NULL)")
 
 
 class UnknownApiKey(LookupError):
@@ -30,15 +33,20 @@ class UnknownApiKey(LookupError):
 
 
 class RecordWriter:
-    """Writes batches of records through one connection, remembering API and customer ids."""
+    """Writes batches of records through one connection, remembering API and customer ids.
 
-    def __init__(self, conn: sqlite3.Connection):
+    On PostgreSQL, partition_days_behind is how many days before today still get a partition of
+    their own (the collector's live traffic: db/partitions.DAYS_BEHIND; older days share one, so a
+    sender cannot make a partition per day of the past); None, every day gets its own (import,
+    copy: the operator's own data)."""
+
+    def __init__(self, conn: sqlite3.Connection, partition_days_behind: int | None = None):
         self.conn = conn
         self._api_ids: dict[str, int] = {}
         self._customer_ids: dict[str, int] = {}
         self._endpoint_ids = EndpointIds()
         self._erasures = -1  # db.lifecycle.erasures when the ids were last checked
-        self._partitions = Partitions() if on_postgres(conn) else None
+        self._partitions = Partitions(partition_days_behind) if on_postgres(conn) else None
 
     def api_id(self, api_key: str) -> int | None:
         """The id of the API this key belongs to, or None when no API has it (looked up again on a
@@ -61,8 +69,6 @@ class RecordWriter:
         if not records:
             return 0
         conn = self.conn
-        if self._partitions is not None:
-            records = [without_nul(r) for r in records]
         if self._partitions is not None:  # before the transaction: creating one locks the table
             self._partitions.ensure(conn, (r.ts for r in records))
         try:
@@ -110,22 +116,30 @@ class RecordWriter:
             self._erasures = erased
 
     def _upsert_customers(self, records: Sequence[Record]) -> dict[str, int]:
-        seen: dict[str, list] = {}  # external id -> [name, first, last, requests]
+        seen: dict[str, list] = {}  # external id -> [name, name_by_caller, first, last, requests]
         for r in records:
             if r.customer_id is None:
                 continue
             entry = seen.get(r.customer_id)
             if entry is None:
-                seen[r.customer_id] = [r.customer_name, r.ts, r.ts, 1]
+                seen[r.customer_id] = [r.customer_name, int(r.customer_name_by_caller and r.customer_name is not None),
+                                       r.ts, r.ts, 1]
             else:
-                entry[0] = r.customer_name or entry[0]
-                entry[1] = min(entry[1], r.ts)
-                entry[2] = max(entry[2], r.ts)
-                entry[3] += 1
-        # On SQLite (one writer) in the order they came, so that ids follow first arrival.
-        upsert(self.conn, "customers", ("external_id",), ("name_from_traffic", "first_seen", "last_seen", "requests"),
+                if r.customer_name is not None and (entry[0] is None or not r.customer_name_by_caller):
+                    entry[0], entry[1] = r.customer_name, int(r.customer_name_by_caller)
+                entry[2] = min(entry[2], r.ts)
+                entry[3] = max(entry[3], r.ts)
+                entry[4] += 1
+        # On SQLite (one writer) in the order they came, so that ids follow first arrival. A name
+        # from the server replaces the one stored; a name from the caller (core/customer.py) only
+        # names a customer nothing named yet, so that no caller renames one.
+        upsert(self.conn, "customers", ("external_id",),
+               ("name_from_traffic", "name_by_caller", "first_seen", "last_seen", "requests"),
                {(key,): values for key, values in seen.items()},
-               "name_from_traffic = COALESCE(excluded.name_from_traffic, customers.name_from_traffic),"
+               f"name_from_traffic = CASE WHEN {_NAME_TAKEN} THEN excluded.name_from_traffic"
+               " ELSE customers.name_from_traffic END,"
+               f" name_by_caller = CASE WHEN {_NAME_TAKEN} THEN excluded.name_by_caller"
+               " ELSE customers.name_by_caller END,"
                " first_seen = MIN(customers.first_seen, excluded.first_seen),"
                " last_seen = MAX(customers.last_seen, excluded.last_seen),"
                " requests = customers.requests + excluded.requests", sqlite_order=True)
@@ -193,14 +207,6 @@ class RecordWriter:
         add_activity(conn, active_days, active_hours)
         upsert_sums(conn, "api_hourly", ("api_id", "hour"), ("requests", "identified", "errors", "load_ms_sum"),
                     api_hourly)
-
-
-def without_nul(record: Record) -> Record:
-    """The record with every NUL character in its text replaced by U+FFFD: PostgreSQL's text cannot
-    hold NUL (SQLite's can), and a payload must not fail a whole batch for one."""
-    if not any(isinstance(v, str) and "\x00" in v for v in record):
-        return record
-    return Record(*(v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in record))
 
 
 REQUEST_COLUMNS = ("id", "api_id", "customer_id", "ts", "method", "status", "path", "query", "endpoint",

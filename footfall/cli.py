@@ -17,7 +17,7 @@ import polars as pl
 
 from core.masking import Masking
 from db.apis import add_api, api_count
-from db.connection import connect, database, without_password
+from db.connection import BadDatabaseUrl, CannotConnect, connect, database, without_password
 from db.customers import customer_list
 from db.history import customer_requests
 from db.writes import RecordWriter
@@ -29,6 +29,7 @@ from footfall.output import iso, render, scope_of
 from footfall.lifecycle import add_lifecycle_commands
 from footfall.links import add_link_commands
 from footfall.serve import add_serve_commands
+from footfall.sessions import add_session_commands
 from footfall.signals import add_signal_commands
 from footfall.settings import settings
 
@@ -43,10 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "run"):
         build_parser().print_help()
         return 2
-    db_path = database(args.db) if getattr(args, "db", None) else settings().db_path
     try:
+        db_path = database(args.db) if getattr(args, "db", None) else settings().db_path
         return args.run(args, db_path) or 0
-    except UserError as error:
+    except (UserError, BadDatabaseUrl, CannotConnect) as error:  # their messages never hold a password
         print(f"footfall: {error}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_alert_commands(commands, common)
     add_link_commands(commands, common)
     add_serve_commands(commands, common)
+    add_session_commands(commands, common)
     add_signal_commands(commands, common)
 
     imp = commands.add_parser("import", parents=[common], help="import JSONL files of payloads (.gz too)")

@@ -28,7 +28,7 @@ def cmd_copy(args, db_path: Path | str) -> None:
     if is_postgres(db_path):
         raise UserError("copy reads a SQLite file: give it with --db (the source), and the server with --to")
     if not is_postgres(args.to):
-        raise UserError(f"--to must be a postgresql:// URL, not {args.to!r}")
+        raise UserError(f"--to must be a postgresql:// URL, not {without_password(args.to)!r}")
     if not Path(db_path).exists():
         raise UserError(f"no database at {db_path}")
     with closing(connect(db_path)) as source, closing(connect(args.to)) as target:

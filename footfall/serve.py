@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import subprocess
@@ -21,6 +19,7 @@ from collector.processes import StopSignals
 from core.access import exposure_refusal, is_loopback
 from db.apis import api_count
 from db.connection import connect, database, without_password
+from db.sessions import cookie_key
 from footfall.errors import UserError
 from footfall.processes import stop_process
 from footfall.settings import Settings, settings
@@ -138,15 +137,16 @@ def dashboard_address(host: str, port: int, config: Settings) -> str:
 
 @contextlib.contextmanager
 def dashboard_process(db_path: str | Path, host: str, port: int, config: Settings) -> Iterator[subprocess.Popen]:
-    """`streamlit run streamlit_app.py` on host:port, with the sign-in settings handed to
-    Streamlit (st.login reads them from a secrets file, written here readable by its owner only
-    and deleted when the dashboard stops)."""
+    """`streamlit run dashboard_app.py` (streamlit_app.py with the sign-in gate on Streamlit's HTTP
+    routes) on host:port, with the sign-in settings handed to Streamlit (st.login reads them from
+    a secrets file, written here readable by its owner only and deleted when the dashboard stops)."""
     with tempfile.TemporaryDirectory(prefix="footfall-dashboard-") as private:
-        command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+        command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard_app.py"),
                    "--server.address", host, "--server.port", str(port), "--server.headless", "true",
                    "--browser.gatherUsageStats", "false"]
         if config.sign_in:
-            command += ["--secrets.files", str(_write_auth_secrets(Path(private), config))]
+            cookie_secret = cookie_key(db_path, config.cookie_secret)
+            command += ["--secrets.files", str(_write_auth_secrets(Path(private), config, cookie_secret))]
         process = subprocess.Popen(command, env={**os.environ, "FOOTFALL_DB": str(database(db_path))}, cwd=ROOT,
                                    stdout=subprocess.DEVNULL)
         try:
@@ -155,13 +155,13 @@ def dashboard_process(db_path: str | Path, host: str, port: int, config: Setting
             stop_process(process, timeout=10)
 
 
-def _write_auth_secrets(folder: Path, config: Settings) -> Path:
-    """Streamlit's [auth] section for st.login, from Footfall's settings. The cookie secret is
-    derived from the client secret: stable across restarts, and as secret."""
-    cookie_secret = hmac.new(config.oidc_client_secret.encode(), b"footfall dashboard cookies", hashlib.sha256)
+def _write_auth_secrets(folder: Path, config: Settings, cookie_secret: str) -> Path:
+    """Streamlit's [auth] section for st.login, from Footfall's settings. Session cookies are
+    signed with a key of their own (db.sessions.cookie_key), never one derived from the client
+    secret: whoever holds the provider's secret cannot sign a session."""
     values = {
         "redirect_uri": config.dashboard_url + "/oauth2callback",
-        "cookie_secret": cookie_secret.hexdigest(),
+        "cookie_secret": cookie_secret,
         "client_id": config.oidc_client_id,
         "client_secret": config.oidc_client_secret,
         "server_metadata_url": config.oidc_metadata_url,

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.access import DEFAULT_SESSION_HOURS, MAX_SESSION_HOURS
 from core.quiet import QuietRule
 from db.connection import database
 
@@ -38,10 +39,27 @@ class Settings:
     signals_interval: float  # seconds between the collector's computations of gone quiet and peer standing
     # Signs customer links (core/links.py); None: a random key kept beside the database (db/links.py).
     link_secret: str | None = None
+    # Sign-in sessions (core/access.py, db/sessions.py): the key their cookies are signed with (None: a
+    # random key kept beside the database), how long one lasts, and whether a provider that never
+    # sends email_verified is trusted to have verified its addresses.
+    cookie_secret: str | None = None
+    session_hours: float = DEFAULT_SESSION_HOURS
+    assume_email_verified: bool = False
     # Alerts (core/alerts.py): where firings are POSTed (a secret: never stored), and how often the
     # running collector checks the rules, in seconds (0: never; `footfall alerts check` from cron instead).
     alert_webhook: str | None = None
     alert_interval: float = 60.0
+    # The collector's bounds on a client (README, "Sending traffic"): seconds for a request's line and
+    # headers to arrive, and for an idle keep-alive connection to be closed; a body must arrive at
+    # body_min_rate bytes/s or faster, judged over every body_timeout seconds; the request head's
+    # size and header count; payloads in one body.
+    header_timeout: float = 10.0
+    keep_alive_timeout: float = 5.0
+    body_timeout: float = 10.0
+    body_min_rate: int = 10_000
+    max_header_bytes: int = 64 * 1024
+    max_headers: int = 100
+    max_payloads: int = 10_000
 
     @property
     def sign_in(self) -> bool:
@@ -69,6 +87,26 @@ def _interval(text: str | None) -> float:
     if not seconds >= 0:
         raise ValueError(f"FOOTFALL_ALERT_INTERVAL must be a number of seconds, 0 or more, not {text!r}")
     return seconds
+
+
+def _positive(env, name: str, default: float, kind: type = float, most: float | None = None) -> float:
+    """A setting that must be a number over 0 (and at most `most`): a timeout, a rate, a cap, a
+    lifetime; or its default."""
+    text = env.get(name)
+    if not text or not text.strip():
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0 or (most is not None and value > most):
+        bound = f" and at most {most:g}" if most is not None else ""
+        raise ValueError(f"{name} must be a {'whole ' if kind is int else ''}number over 0{bound}, not {text!r}")
+    return value
+
+
+def _yes(text: str | None) -> bool:
+    return (text or "").strip().lower() in ("1", "true", "yes")
 
 
 def _quiet_rule(env) -> QuietRule:
@@ -113,8 +151,18 @@ def settings(environ: dict[str, str] | None = None) -> Settings:
         quiet_rule=_quiet_rule(env),
         signals_interval=float(env.get("FOOTFALL_SIGNALS_INTERVAL") or 300),
         link_secret=env.get("FOOTFALL_LINK_SECRET") or None,
+        cookie_secret=env.get("FOOTFALL_COOKIE_SECRET") or None,
+        session_hours=_positive(env, "FOOTFALL_SESSION_HOURS", DEFAULT_SESSION_HOURS, most=MAX_SESSION_HOURS),
+        assume_email_verified=_yes(env.get("FOOTFALL_OIDC_ASSUME_VERIFIED")),
         alert_webhook=(env.get("FOOTFALL_ALERT_WEBHOOK") or "").strip() or None,
         alert_interval=_interval(env.get("FOOTFALL_ALERT_INTERVAL")),
+        header_timeout=_positive(env, "FOOTFALL_HEADER_TIMEOUT", 10.0),
+        keep_alive_timeout=_positive(env, "FOOTFALL_KEEP_ALIVE_TIMEOUT", 5.0),
+        body_timeout=_positive(env, "FOOTFALL_BODY_TIMEOUT", 10.0),
+        body_min_rate=_positive(env, "FOOTFALL_BODY_MIN_RATE", 10_000, int),
+        max_header_bytes=_positive(env, "FOOTFALL_MAX_HEADER_BYTES", 64 * 1024, int),
+        max_headers=_positive(env, "FOOTFALL_MAX_HEADERS", 100, int),
+        max_payloads=_positive(env, "FOOTFALL_MAX_PAYLOADS", 10_000, int),
     )
 
 

@@ -70,7 +70,7 @@ else:
     if outcome == "created":
         st.success(message, icon=":material/check_circle:")
     elif outcome == "refused":
-        st.error(message, icon=":material/error:")
+        st.error(plain(message), icon=":material/error:")  # it may quote the customer ID typed
 
 # --- The rules ------------------------------------------------------------------------------------
 

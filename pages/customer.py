@@ -67,7 +67,7 @@ if not customer_id:
     st.page_link("pages/customers.py", label="All customers", icon=":material/group:")
     st.stop()
 
-profile = data.read(profile_reads.customer_profile, customer_id, view.scope, view.analyst.email)
+profile = data.read(profile_reads.customer_profile, customer_id, view.scope, view.analyst.key)
 if profile is None:
     st.title("Customer not found")
     st.error(f"There is no customer with the ID “{plain(customer_id)}”. Check the link, or find the customer "
@@ -86,13 +86,13 @@ if st.session_state.get("_profile_of") != profile.customer_id:
 
 
 def save_favorite() -> None:
-    data.write(edits.save_favorite, view.analyst.email, profile.customer_id,
+    data.write(edits.save_favorite, view.analyst.key, profile.customer_id,
                bool(st.session_state[f"favorite_{profile.customer_id}"]))
 
 
 def save_description() -> None:
     data.write(edits.save_description, profile.customer_id, st.session_state[f"description_{profile.customer_id}"] or "",
-               view.analyst.email)
+               view.analyst.key)
     st.toast("Description saved", icon=":material/check:")
 
 

@@ -61,13 +61,13 @@ with order_column:
 
 page_number = st.session_state.get("customers_page", 1)
 rows, total = data.read(customers.customer_page, view.scope, search, sort, order != "Ascending", page_number, PAGE_SIZE,
-                        view.analyst.email)
+                        view.analyst.key)
 pages = max(1, math.ceil(total / PAGE_SIZE))
 if page_number > pages:  # the period or new data shrank the list
     page_number = 1
     st.session_state.pop("customers_page", None)
     rows, total = data.read(customers.customer_page, view.scope, search, sort, order != "Ascending", 1, PAGE_SIZE,
-                            view.analyst.email)
+                            view.analyst.key)
 
 if total == 0:
     if search.strip():

@@ -15,7 +15,7 @@ view = current_view()
 
 
 def save_widget_choices() -> None:
-    data.write(edits.save_widget_choices, view.analyst.email,
+    data.write(edits.save_widget_choices, view.analyst.key,
                {name: bool(st.session_state[f"widget_{name}"]) for name in WIDGETS})
 
 
@@ -25,16 +25,16 @@ with heading:
     where = "every API" if view.api_name == ALL_APIS else plain(view.api_name)
     compared = f" · changes {view.previous_text}" if view.previous_text else ""
     st.caption(f"{where} · {view.period_text}{compared}")
-choices = data.read(home.widget_choices_saved, view.analyst.email)
+choices = data.read(home.widget_choices_saved, view.analyst.key)
 with customize, st.container(horizontal_alignment="right"):
     with st.popover("Customize dashboard", icon=":material/dashboard_customize:"):
-        st.caption("Widgets on this page (saved for you)" if view.analyst.email else
+        st.caption("Widgets on this page (saved for you)" if view.analyst.key else
                    "Widgets on this page (saved for everyone using this database)")
         for name, title in WIDGETS.items():
             st.session_state[f"widget_{name}"] = choices[name]
             st.toggle(title, key=f"widget_{name}", on_change=save_widget_choices)
 
-figures = data.read(home.home_figures, view.scope, view.analyst.email)
+figures = data.read(home.home_figures, view.scope, view.analyst.key)
 previous_scope = view.scope.previous()
 before = None if previous_scope is None else data.read_past(previous_scope, home.previous_counts, view.scope)
 now = figures.current

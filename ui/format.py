@@ -167,11 +167,23 @@ def json_list(text: str | None) -> list:
 
 # --- Text from traffic, shown as text ----------------------------------------------------------------
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^&])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^&/])")
+# U+2060 WORD JOINER: invisible, and breaks what Streamlit rewrites after markdown has been parsed,
+# where no backslash escape reaches: icons and emoji (:material_home:, :streamlit:, :smile:),
+# typographic arrows and dashes (->, <-, <->, --, >=, <=, ~=) and bare links (http://, www.).
+JOINER = "\u2060"
+_SHORTCODE = re.compile(r":(?=[\w+-]+:)")
+_TYPOGRAPHY = re.compile(r"(?<!\S)([<>~-])(?=(?:->|-|>|=)(?!\S))")
+_LINK_START = re.compile(r"(?i)(\bhttps?:(?=//)|\bwww(?=\.))")
 
 
 def plain(text: object) -> str:
     """Text from API traffic or users, escaped so that Streamlit's markdown shows it literally:
-    no emphasis, links, images, HTML, colour directives, icons or LaTeX; line breaks become spaces."""
+    no emphasis, links, images, HTML, colour or size directives, icons, emoji or LaTeX; line breaks
+    become spaces. Markdown's backslash escapes do most of it ('/' too: Streamlit turns
+    ":material/" into an icon before parsing); a word joiner, which shows as nothing, breaks the
+    rest (JOINER). E-mail addresses stay mailto: links, as the address shown is where they go."""
     value = " ".join(str(text).split())
+    for pattern in (_SHORTCODE, _TYPOGRAPHY, _LINK_START):
+        value = pattern.sub(lambda match: match[0] + JOINER, value)
     return _MARKDOWN_SPECIAL.sub(r"\\\1", value)

@@ -147,7 +147,7 @@ def _freshness() -> None:
 
 
 def _favorites(analyst: Analyst) -> None:
-    favorites = data.read(sidebar_reads.favorites, analyst.email)
+    favorites = data.read(sidebar_reads.favorites, analyst.key)
     st.subheader("Favorites", divider="gray")
     if favorites.is_empty():
         st.caption("No favorites yet: switch on the star on a customer's profile.")
@@ -169,7 +169,7 @@ def _favorites(analyst: Analyst) -> None:
 
 
 def _unfavorite(analyst: Analyst, customer_id: str, key: str) -> None:
-    data.write(edits.save_favorite, analyst.email, customer_id, bool(st.session_state[key]))
+    data.write(edits.save_favorite, analyst.key, customer_id, bool(st.session_state[key]))
 
 
 def open_profile(customer_id: str) -> None:

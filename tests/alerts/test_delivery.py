@@ -4,6 +4,7 @@ webhook's secret address never stored."""
 
 from __future__ import annotations
 
+import re
 import time
 
 from alerts_support import (  # noqa: F401 (webhook: a fixture)
@@ -32,9 +33,34 @@ def test_the_webhook_gets_one_readable_slack_line_and_the_fields_for_machines(co
     assert body["text"] == (f"Footfall alert: Error rate for Acme &lt;!channel&gt; &amp; Co (acme) on Test API: "
                             f"25% errors in the hour (rule {rule}: ≥ 20% errors), "
                             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(NOW))}")
-    assert body["blocks"] == [{"type": "section", "text": {"type": "mrkdwn", "text": body["text"]}}]
+    assert body["blocks"] == [{"type": "section", "text": {"type": "plain_text", "text": body["text"], "emoji": False}}]
     [(_, _, _, fired, _, delivered, attempts, error)] = firing_rows(conn)
     assert (delivered, attempts, error) == (NOW, 1, None)
+
+
+def shown_by_slack(text_object: dict) -> str:
+    """What Slack shows of a Block Kit text object, by its documented rules (docs.slack.dev: the text
+    object, "Formatting message text"), asserting it is shown as text and nothing else: plain_text is
+    never formatted nor auto-linked (mrkdwn would make *x* bold and URLs links), and &, <, > are
+    Slack's control characters, which must arrive escaped (else <url|label> is a link)."""
+    assert text_object["type"] == "plain_text" and text_object["emoji"] is False
+    text = text_object["text"]
+    assert not re.search(r"[<>]|&(?!amp;|lt;|gt;)", text), text
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def test_a_customer_name_reaches_slack_as_literal_text(conn, db_path, webhook):
+    name = "*Boss* <https://evil.example|click> https://evil.example"
+    through_collector(db_path, in_hour("boss", HOUR_JUDGED, 40, errors=10, name=name), webhook.url)
+    add_alert_rule(conn, 1, None, "error_rate", 0.2)
+
+    run_alert_check(conn, NOW, webhook.url, backoff=QUICK)
+
+    [body] = webhook.bodies
+    [block] = body["blocks"]
+    assert f"Error rate for {name} (boss) on Test API" in shown_by_slack(block["text"])
+    assert body["mrkdwn"] is False and body["text"] == block["text"]["text"]  # the same line for other receivers
+    assert body["footfall"]["display_name"] == name
 
 
 def test_a_failing_webhook_is_retried_until_it_takes_the_firing(conn, db_path, webhook):

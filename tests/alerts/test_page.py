@@ -3,7 +3,9 @@ firing with a link to the customer's profile, remove it."""
 
 from __future__ import annotations
 
-from dashboard.dashboard_support import Call, dash  # noqa: F401 (dash: a fixture)
+import re
+
+from dashboard.dashboard_support import Call, dash, live_markup  # noqa: F401 (dash: a fixture)
 from db.alert_checks import check_alerts
 
 PAGE = "pages/alerts.py"
@@ -55,6 +57,18 @@ def test_a_rule_for_an_unknown_customer_is_refused_on_the_page(dash):
 
     assert [e.value for e in at.error] == ["no customer with the ID 'nobody'"]
     assert rule_texts(at) == []
+
+
+def test_a_refused_customer_id_is_shown_as_typed_never_as_markup(dash):
+    dash.ingest(Call("acme"))
+    at = dash.app(PAGE)
+    at.selectbox(key="alert_api").select("Shop API")
+    at.text_input(key="alert_customer").input(":material/home: **Boss** :red[x]")
+    at.button(key="alert_create").click().run()
+
+    [error] = at.error
+    assert not live_markup(error.value) and not re.search(r"(?<!\\)\*\*Boss", error.value)
+    assert re.sub(r"\\(.)", r"\1", error.value) == "no customer with the ID ':material/home: **Boss** :red[x]'"
 
 
 def test_with_an_api_chosen_in_the_sidebar_the_rule_is_for_that_api(dash):

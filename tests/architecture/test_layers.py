@@ -119,7 +119,11 @@ def test_pages_reach_the_database_only_through_ui_data(path):
 @pytest.mark.parametrize("path", [p for p in APP_FILES if p.parent.name in ("ui", "pages")] + [ROOT / "streamlit_app.py"],
                          ids=name)
 def test_the_dashboard_uses_only_streamlit_s_public_api(path):
-    """No private module (streamlit.runtime, ...), so no patch of Streamlit's internals."""
+    """No private module (streamlit.runtime, ...), so no patch of Streamlit's internals. One module
+    may read them: the sign-in gate on Streamlit's HTTP routes (its route names and cookie), whose
+    test (tests/browser/test_sign_in.py) fails when a Streamlit upgrade changes them."""
+    if name(path) == "ui/session_gate.py":
+        return
     assert not {m for m in imports(path) if m.startswith("streamlit.") and not m.startswith("streamlit.column_config")}
 
 

@@ -133,3 +133,15 @@ def test_copy_asks_for_a_file_and_a_server(source, tmp_path):
     missing = footfall("copy", "--to", "postgresql://nobody@127.0.0.1:1/x", db=tmp_path / "none.db", check=False)
     assert missing.returncode == 1 and "no database at" in missing.stderr
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_nul_a_sqlite_file_holds_from_before_is_copied_as_the_replacement_character(tmp_path, pg_cluster):
+    db = tmp_path / "old.db"
+    with closing(connect(db)) as conn:
+        add_api(conn, "Test API", "k")
+        RecordWriter(conn).write([record_from_payload(payload(api_key="k", user_id="a"), received_at=time.time())])
+        conn.execute("UPDATE requests SET path = '/a' || char(0) || 'b'")  # as a writer of before stored it
+    target = pg_cluster.create_database()
+    footfall("copy", "--to", target, db=db)
+    with closing(connect(target)) as pg_conn:
+        assert pg_conn.execute("SELECT path FROM requests").fetchall() == [("/a\ufffdb",)]

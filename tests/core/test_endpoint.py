@@ -1,8 +1,11 @@
-"""Endpoint names group calls by route template: identifiers in paths become {id}."""
+"""Endpoint names group calls by route template: identifiers in paths become {id}, secrets {token}."""
 
 import pytest
 
 from core.endpoint import endpoint_name
+
+JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0"
+       ".dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U")
 
 
 def test_a_numeric_id_becomes_a_placeholder():
@@ -101,3 +104,26 @@ def test_names_are_cached():
     endpoint_name("/api/items/1")
     endpoint_name("/api/items/1")
     assert endpoint_name.cache_info().hits == 1
+
+
+@pytest.mark.parametrize("token", [JWT, "Xk29sLpQmZ8rTvB4nWcY", "c2z3l1-3e1f3b1c6b2f0e9b8a7d",
+                                   "550e8400-e29b-41d4-a716-446655440000"])
+def test_every_token_after_a_secret_word_gives_one_endpoint_with_a_token_placeholder(token):
+    assert endpoint_name(f"/v1/verify/{token}") == "/v1/verify/{token}"
+    assert endpoint_name(f"/v1/password/reset/{token}?lang=en") == "/v1/password/reset/{token}"
+
+
+def test_a_secret_anywhere_in_a_path_becomes_a_token_placeholder_keeping_a_format_suffix():
+    assert endpoint_name(f"/v1/sessions/{JWT}/refresh") == "/v1/sessions/{token}/refresh"
+    assert endpoint_name("/files/q7Rt2KpX9vLm4NbZ8wYc3HsJ6dFg1Ue5Wa0Ti.pdf") == "/files/{token}.pdf"
+    assert endpoint_name("/cards/4111111111111111/charges") == "/cards/{token}/charges"
+
+
+def test_a_path_stored_masked_names_the_same_endpoint_as_the_path_sent():
+    assert endpoint_name("/v1/verify/*****") == endpoint_name(f"/v1/verify/{JWT}") == "/v1/verify/{token}"
+    assert endpoint_name("/files/*****.pdf") == "/files/{token}.pdf"
+
+
+def test_a_route_path_holding_a_token_is_masked_too():
+    assert endpoint_name("/x", f"/v1/verify/{JWT}") == "/v1/verify/{token}"
+    assert endpoint_name("/x", "api/verify/<str:token>") == "/api/verify/{token}"

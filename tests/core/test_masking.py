@@ -1,13 +1,17 @@
 """Secrets are masked before anything is stored: the rule name by name, near-misses included, and
 every place a name is looked for (headers, URLs in headers, bodies at any depth, JSON and form
-strings, query strings), with an operator's extra names."""
+strings, query strings, multipart, XML and text bodies, errors, paths), with an operator's extra
+names; and values masked by their shape (JWT, bearer credential, card number, random token)
+wherever they are, while ids, timestamps and words are kept."""
 
 import pickle
 
 import orjson
 import pytest
 
-from core.masking import MASK, MAX_DEPTH, NO_EXTRA_NAMES, Masking, mask_body, mask_headers, mask_query, masking_for
+from core.masking import (
+    MASK, MAX_DEPTH, NO_EXTRA_NAMES, Masking, mask_body, mask_headers, mask_path, mask_query, mask_shapes, masking_for,
+)
 from core.record import record_from_payload
 from factories import payload
 
@@ -40,6 +44,9 @@ SECRET_NAMES = [
     "card_number", "cardNumber", "credit_card_number", "cc_number", "ccNumber", "cardno", "card_no", "cc_num", "cc", "pan",
     "pan_number", "cvv", "cvc", "cvv2", "card_cvc", "cardCvv", "ccv", "ssn", "customer_ssn",
     "social_security_number", "iban", "customerIBAN", "credit_score",
+    # one-time codes by their purpose, bearer credentials, subscription keys
+    "verification_code", "securityCode", "backup_codes", "reset_code", "mfa_code", "bearer", "x-bearer",
+    "subscription_key",
 ]
 
 # Near-misses: ordinary names with a secret's letters in them, and names that only describe a secret.
@@ -65,8 +72,10 @@ ORDINARY_NAMES = [
     "pin_code", "pincode", "PinCode",
     # presigned-URL parameters that are not secret
     "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Algorithm", "Key-Pair-Id",
+    # codes that are not one-time secrets
+    "country_code", "promo_code", "error_code", "status_code", "zip_code", "currency_code",
     # everyday names
-    "key", "code", "name", "email", "id", "user_id", "content-type", "accept", "x-request-id", "user-agent",
+    "key", "code", "sort_key", "name", "email", "id", "user_id", "content-type", "accept", "x-request-id", "user-agent",
     "treblle-user-id", "treblle-metadata", "etag", "location", "referer", "q", "page", "",
 ]
 
@@ -169,9 +178,9 @@ def test_a_form_encoded_body_keeps_its_text_with_secret_values_masked():
     assert mask_body("user%5Bpassword%5D=x&user%5Bname%5D=ann") == f"user%5Bpassword%5D={MASK}&user%5Bname%5D=ann"
 
 
-def test_a_string_body_that_is_neither_json_nor_form_is_kept_as_is():
-    for text in ["hello", "password is hunter2", "<xml><password>x</password></xml>", "{not json", "q=' or 1=1--",
-                 "token = abc", ""]:
+def test_a_text_body_without_secrets_is_kept_as_is():
+    for text in ["hello", "password is hunter2", "<xml><user>ann</user></xml>", "{not json", "q=' or 1=1--", "",
+                 "Bearer tokens expire after an hour", "order 2024-11-20T12:00:00Z shipped to +1 415 555 0100"]:
         assert mask_body(text) == text
 
 
@@ -220,7 +229,7 @@ def test_urls_in_url_valued_headers_have_their_secret_parameters_masked():
         "content-location": f"/api/items?api_key={MASK}&page=1",
         "link": f'<https://api.example.com/items?page=2&access_token={MASK}>; rel="next", '
                 f'<https://api.example.com/items?page=9&access_token={MASK}>; rel="last"',
-        "x-original-url": f"/callback?code=c&state=s&sig={MASK}",
+        "x-original-url": f"/callback?code={MASK}&state=s&sig={MASK}",
         "origin": "https://app.example.com",
         "accept": "*/*",
     }
@@ -280,3 +289,193 @@ def test_the_record_is_masked_with_the_operator_s_names_and_the_threat_detector_
     assert record.query == f"next=%2Fhome&customer_ref={MASK}&access_token={MASK}"
     assert "admin%27%20OR%201%3D1--" in record.request_body
     assert record.threat_level == "high" and "SQL injection pattern in body" in record.threat_reasons
+
+
+# --- names by where they are ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["Ocp-Apim-Subscription-Key", "x-functions-key", "X-RapidAPI-Key", "x-client-key"])
+def test_a_header_whose_last_word_is_key_is_masked_but_not_an_idempotency_or_public_key(name):
+    kept = {"idempotency-key": "order-7f3a", "x-public-key": "pk_1"}
+    assert mask_headers({name: "k_7f3a9c", **kept}) == {name: MASK, **kept}
+
+
+def test_key_and_code_are_secret_as_query_and_form_parameters_but_not_as_body_fields():
+    assert mask_query("key=AIzaSyD9&code=4/0AX4&bearer=b_1&q=shoes&country_code=US") == (
+        f"key={MASK}&code={MASK}&bearer={MASK}&q=shoes&country_code=US")
+    assert mask_body("code=4/0AX4&grant_type=authorization_code") == f"code={MASK}&grant_type=authorization_code"
+    assert mask_body({"key": "color", "code": "not_found"}) == {"key": "color", "code": "not_found"}
+
+
+# --- secrets by their shape -----------------------------------------------------------------------
+
+JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0"
+       ".dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U")
+RANDOM_TOKEN = "q7Rt2KpX9vLm4NbZ8wYc3HsJ6dFg1Ue5Wa0Ti"  # 37 characters, as secrets.token_urlsafe makes them
+UUID = "550e8400-e29b-41d4-a716-446655440000"
+EPOCH_MS = 1732104000002  # 13 digits, Luhn-valid, but starting with 1: a timestamp
+
+
+@pytest.mark.parametrize("text, expected", [
+    (JWT, MASK),
+    (f"invalid token {JWT} for user 7", f"invalid token {MASK} for user 7"),
+    ("Bearer up_7f3a9c2e1b", f"Bearer {MASK}"),
+    ("retry with bearer AbCdEfGhIjKlMnOpQrStUv", f"retry with bearer {MASK}"),
+    ("Basic dXNlcjpodW50ZXIy", f"Basic {MASK}"),  # user:hunter2
+    ("4111111111111111", MASK),
+    ("card 4111 1111 1111 1111 was declined", f"card {MASK} was declined"),
+    ("4111111111111111,12/26,737", f"{MASK},12/26,737"), ("paid with 4111111111111111.", f"paid with {MASK}."),
+    ("5555-5555-5555-4444", MASK),
+    ("378282246310005", MASK),  # Amex, 15 digits
+    (RANDOM_TOKEN, MASK),
+    (f"use {RANDOM_TOKEN}.", f"use {MASK}."), (f"session={RANDOM_TOKEN}", f"session={MASK}"),
+    ("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", MASK),  # standard base64: slashes in it
+])
+def test_a_secret_is_masked_by_its_shape(text, expected):
+    assert mask_shapes(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    UUID, "550e8400e29b41d4a716446655440000",  # UUIDs: ids analysts search by
+    "507f1f77bcf86cd799439011",  # Mongo ObjectId
+    "3f786850e387550fdab836ed7e6dc881de23001b3f786850e387550fdab836ed",  # hex of a hash
+    "01ARZ3NDEKTSV4RRFFQ69G5FAV",  # ULID
+    "cus_NffrFeUfNV2Hib",  # a prefixed id
+    "4111111111111112",  # fails the Luhn check
+    str(EPOCH_MS), "ts 1732104000002009", "20261120120000128",  # epoch ms and µs, a compact timestamp (all Luhn-valid)
+    "+14155550100123", "+1 (415) 555-0100", "0.4242424242424242",  # phone numbers, a decimal
+    "2026-11-20T12:00:00.000Z",
+    "getUserProfileByIdAndOrganization2", "ImportantAnnouncementAboutQ3Results2024",
+    "/Users/JohnDoe/Projects/api2/src/Controllers/UserController.php",
+    "vendor/laravel/framework/src/Illuminate/Database/Connection2.php",
+    "getting-started-with-the-new-api-v2-2024",
+    "Bearer tokens expire after an hour", "Basic plan", "X-Amz-Algorithm-AWS4-HMAC-SHA256",
+])
+def test_ids_timestamps_phone_numbers_paths_and_words_are_not_secret_shapes(text):
+    assert mask_shapes(text) == text
+
+
+def test_shapes_are_masked_in_body_values_at_any_depth_and_a_card_number_as_an_integer_too():
+    body = {"note": JWT, "payment": {"number": "4111111111111111", "last": 5555555555554444}, "items": [RANDOM_TOKEN],
+            "order_id": UUID, "created_ms": EPOCH_MS, "callback": "https://bob:hunter2@app.example.com/cb?token=t_9"}
+    assert mask_body(body) == {"note": MASK, "payment": {"number": MASK, "last": MASK}, "items": [MASK],
+                               "order_id": UUID, "created_ms": EPOCH_MS,
+                               "callback": f"https://{MASK}@app.example.com/cb?token={MASK}"}
+
+
+def test_a_header_holding_a_credential_keeps_only_its_scheme():
+    masked = mask_headers({
+        "x-upstream": "Bearer up_7f3a9c2e1b", "x-proxy": "Basic dXNlcjpodW50ZXIy", "x-forwarded-request":
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261120/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=5d67",
+        "x-plan": "Basic tier", "x-trace": JWT})
+    assert masked == {"x-upstream": f"Bearer {MASK}", "x-proxy": f"Basic {MASK}",
+                      "x-forwarded-request": f"AWS4-HMAC-SHA256 {MASK}", "x-plan": "Basic tier", "x-trace": MASK}
+
+
+def test_a_url_s_user_information_and_token_path_are_masked_in_headers():
+    masked = mask_headers({"referer": "https://bob:hunter2@app.example.com/start?step=2",
+                           "location": "https://app.example.com/password/reset/Xk29sLpQmZ8rTvB4nWcY?lang=en",
+                           "content-location": f"/v1/verify/{JWT}"})
+    assert masked == {"referer": f"https://{MASK}@app.example.com/start?step=2",
+                      "location": f"https://app.example.com/password/reset/{MASK}?lang=en",
+                      "content-location": f"/v1/verify/{MASK}"}
+
+
+# --- query strings ---------------------------------------------------------------------------------
+
+def test_semicolon_separated_query_pairs_are_masked_and_kept_as_sent():
+    assert mask_query("a=1;token=t;b=2&sig=s") == f"a=1;token={MASK};b=2&sig={MASK}"
+
+
+def test_a_query_value_holding_a_secret_shape_is_masked_even_percent_encoded():
+    assert mask_query(f"q=shoes&t={JWT}") == f"q=shoes&t={MASK}"
+    assert mask_query("q=shoes&next=%2Fcb%3Ftoken%3D" + JWT) == f"q=shoes&next={MASK}"
+
+
+def test_a_query_sent_as_an_object_is_masked_inside_its_json_values():
+    call = payload(url="https://api.example.com/api/search")
+    call["data"]["request"]["query"] = {"q": "shoes", "filter": {"access_token": "at_9", "size": 2}}
+    record = record_from_payload(call, received_at=0)
+    assert record.query == f'q=shoes&filter={{"access_token":"{MASK}","size":2}}'
+
+
+# --- text bodies: form, multipart, XML, free text ------------------------------------------------------
+
+def test_a_form_body_with_spaces_in_its_values_keeps_its_text_with_secret_values_masked():
+    assert mask_body("username=ann lee&password=correct horse battery") == f"username=ann lee&password={MASK}"
+
+
+def test_a_multipart_body_masks_the_values_of_its_secret_parts():
+    body = ('--b\r\nContent-Disposition: form-data; name="username"\r\n\r\nann\r\n'
+            '--b\r\nContent-Disposition: form-data; name="password"\r\n\r\nhunter2\r\n'
+            '--b\r\nContent-Disposition: form-data; name="code"\r\nContent-Type: text/plain\r\n\r\n4/0AX4\r\n--b--\r\n')
+    assert mask_body(body) == body.replace("hunter2", MASK).replace("4/0AX4", MASK)
+
+
+def test_an_xml_body_masks_its_secret_elements_and_attributes():
+    body = ('<soap:Envelope><soap:Header><wsse:UsernameToken><wsse:Username>ann</wsse:Username>'
+            '<wsse:Password Type="PasswordText">hunter2</wsse:Password></wsse:UsernameToken></soap:Header>'
+            '<soap:Body><login session_token="st_9" lang="en"><apiKey><![CDATA[k_9]]></apiKey></login></soap:Body>'
+            '</soap:Envelope>')
+    assert mask_body(body) == (body.replace(">hunter2<", f">{MASK}<").replace('"st_9"', f'"{MASK}"')
+                               .replace("<![CDATA[k_9]]>", MASK))
+
+
+def test_free_text_masks_secret_name_value_pairs_urls_and_shapes():
+    text = f'login failed: password=hunter2 user=ann, "api_key": "k_9", db postgres://app:s3cret@db:5432/app, {JWT}'
+    assert mask_body(text) == (f'login failed: password={MASK} user=ann, "api_key": "{MASK}",'
+                               f' db postgres://{MASK}@db:5432/app, {MASK}')
+
+
+# --- errors and paths ----------------------------------------------------------------------------------
+
+def test_errors_are_masked_by_name_and_their_text_by_pairs_urls_and_shapes():
+    errors = [{"message": f"invalid token {JWT}; retry with password=hunter2", "type": "AuthError", "line": 42,
+               "file": "/app/src/Auth.php", "context": {"api_key": "k_9", "url": "https://bob:pw@x.example/cb?code=c_9"}}]
+    assert NO_EXTRA_NAMES.errors(errors) == [
+        {"message": f"invalid token {MASK}; retry with password={MASK}", "type": "AuthError", "line": 42,
+         "file": "/app/src/Auth.php", "context": {"api_key": MASK, "url": f"https://{MASK}@x.example/cb?code={MASK}"}}]
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("/v1/password/reset/Xk29sLpQmZ8rTvB4nWcY", f"/v1/password/reset/{MASK}"),
+    (f"/v1/verify/{JWT}", f"/v1/verify/{MASK}"),
+    ("/reset/MQ/c2z3l1-3e1f3b1c6b2f0e9b8a7d", f"/reset/MQ/{MASK}"),  # Django: the user's id, then the token
+    ("/api/invitations/8f14e45fceea167a5a36dedd4bea2543/accept", f"/api/invitations/{MASK}/accept"),
+    (f"/api/keys/{UUID}", f"/api/keys/{MASK}"),  # a UUID right after a secret word is a token
+    (f"/files/{RANDOM_TOKEN}.pdf", f"/files/{MASK}.pdf"),
+    ("/cards/4111111111111111/charges", f"/cards/{MASK}/charges"),
+])
+def test_token_like_path_segments_are_masked(path, expected):
+    assert mask_path(path) == expected
+
+
+@pytest.mark.parametrize("path", [
+    "/api/items/42", f"/api/orders/{UUID}", "/users/507f1f77bcf86cd799439011/sessions", "/verify/482913",
+    "/password/reset/done", "/auth/users/cus_NffrFeUfNV2Hib", "/api/keys/key_12345",
+    "/docs/getting-started-with-the-api-2024",
+])
+def test_ids_and_words_in_paths_are_kept(path):
+    assert mask_path(path) == path
+
+
+def test_the_record_stores_the_path_masked_its_errors_masked_and_names_the_endpoint_with_a_placeholder():
+    call = payload(url=f"https://api.example.com/v1/verify/{JWT}?lang=en",
+                   errors=[{"message": f"bad token {JWT}", "password": "hunter2", "context": {"apiKey": "k_9"}}])
+    record = record_from_payload(call, received_at=0)
+    assert (record.path, record.endpoint) == (f"/v1/verify/{MASK}", "/v1/verify/{token}")
+    assert orjson.loads(record.errors) == [{"message": f"bad token {MASK}", "password": MASK, "context": {"apiKey": MASK}}]
+
+
+def test_the_threat_detector_reads_the_query_and_a_text_body_as_sent():
+    call = payload(url="https://api.example.com/api/login?code=%27%20OR%201%3D1--", method="POST",
+                   body="<login><user>ann</user><password>' OR '1'='1</password></login>")
+    record = record_from_payload(call, received_at=0)
+    assert record.query == f"code={MASK}" and MASK in record.request_body and "OR" not in record.request_body
+    assert "SQL injection pattern in query" in record.threat_reasons
+    assert "SQL injection pattern in body" in record.threat_reasons
+
+
+def test_errors_nested_too_deep_to_judge_are_stored_masked_below_the_limit_as_a_body_is():
+    call = payload(errors=[{"message": "boom", "trace": orjson.loads("[" * 300 + "]" * 300)}])
+    stored = record_from_payload(call, received_at=0).errors
+    assert stored.count("[") <= MAX_DEPTH and f'"{MASK}"' in stored  # cut at the limit, not refused

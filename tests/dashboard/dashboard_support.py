@@ -4,6 +4,7 @@ the real ingest path (payload -> record -> RecordWriter)."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -137,3 +138,26 @@ def select_row(at: AppTest, key: str, row: int) -> AppTest:
     """Select one row of a keyed st.dataframe, as a click would, and rerun."""
     at.session_state[key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     return at.run()
+
+
+# What Streamlit's frontend (1.67's StreamlitMarkdown) draws as other than text in a markdown source,
+# however the source escapes it: ":material/" becomes an icon before the markdown is parsed, then, in
+# the parsed text (backslash escapes undone), icons, its logo, emoji shortcodes (a time's digits are none),
+# typographic arrows and bare links are rewritten. tests/browser/test_literal_text.py sees it in Chromium.
+_REWRITTEN_SOURCE = re.compile(r":material/|(?<!\\):[a-z][a-z0-9-]*\[")
+_REWRITTEN_TEXT = re.compile(r":material_\w+:|:streamlit:|:(?!\d)[\w+-]+:|(?:^|\s)(?:<->|->|<-|--|>=|<=|~=)(?:\s|$)"
+                             r"|(?i:https?://|www\.)")
+
+
+def live_markup(source: str) -> list[str]:
+    """The pieces of a markdown source Streamlit would draw as icons, emoji, colours, arrows or links."""
+    return _REWRITTEN_SOURCE.findall(source) + _REWRITTEN_TEXT.findall(re.sub(r"\\(.)", r"\1", source))
+
+
+def markdown_sources(at: AppTest) -> list[str]:
+    """Every piece of markdown the run drew, main area and sidebar: text elements, alerts, metric
+    labels and values, toggle labels, page links' labels."""
+    texts = [e.value for elements in (at.markdown, at.caption, at.title, at.header, at.subheader, at.error, at.info,
+                                      at.warning, at.success) for e in elements]
+    texts += [text for m in at.metric for text in (m.label, m.value)]
+    return texts + [t.label for t in at.toggle] + [link.proto.label for link in at.get("page_link")]

@@ -56,9 +56,11 @@ VICTIM_NAME = "Vicky Victimson"  # from traffic
 VICTIM_ALIAS = "Victoria Erasedname"  # given by an analyst
 VICTIM_NOTES = "Erase-me notes about this account"
 VICTIM_BODY = "TANGERINE-WALRUS-9431"
+VICTIM_ENDPOINT = "/api/exports/tangerine-walrus-quarterly"  # a path only the victim calls names an endpoint
+SHARED_WITH_UNIDENTIFIED = "/api/reports/weekly"  # called by the victim and by unidentified callers alone
 OTHERS = [f"cus_{n}" for n in range(7)]
 ANALYST = "ana@example.com"
-TRACES = (VICTIM, VICTIM_NAME, VICTIM_ALIAS, VICTIM_NOTES, VICTIM_BODY)
+TRACES = (VICTIM, VICTIM_NAME, VICTIM_ALIAS, VICTIM_NOTES, VICTIM_BODY, VICTIM_ENDPOINT)
 
 
 def open_backup(path: Path, new_db) -> sqlite3.Connection:
@@ -80,7 +82,8 @@ def _ts(text: str) -> int:
 
 def traffic(calls: int = 900, seed: int = 3) -> list[list[dict]]:
     """Batches of payloads: the victim and seven others (Zipf-like), unidentified calls, two APIs,
-    ten days at every hour, every status class, fractional load times."""
+    ten days at every hour, every status class, fractional load times; the victim also calls an
+    endpoint of its own and one only unidentified callers share."""
     rnd = random.Random(seed)
     users = [VICTIM, *OTHERS, None]
     weights = [6, 10, 7, 5, 4, 3, 2, 1, 4]
@@ -99,6 +102,12 @@ def traffic(calls: int = 900, seed: int = 3) -> list[list[dict]]:
                                      body={"note": VICTIM_BODY}, **common))
         else:
             payloads.append(payload(user_id=user, **common))
+    for n, (path, user) in enumerate([(VICTIM_ENDPOINT, VICTIM), (SHARED_WITH_UNIDENTIFIED, VICTIM),
+                                      (SHARED_WITH_UNIDENTIFIED, None)] * 3):
+        moment = datetime.fromtimestamp(start + 4 * DAY + n * 3_600, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        url = f"https://api.example.com{path}"
+        payloads.append(format_b(metadata={"user-id": VICTIM, "user-name": VICTIM_NAME}, user_id=None, url=url,
+                                 timestamp=moment) if user else payload(user_id=None, url=url, timestamp=moment))
     return [payloads[i:i + 70] for i in range(0, len(payloads), 70)]
 
 
@@ -432,6 +441,24 @@ def test_a_running_writer_stores_an_erased_customer_who_calls_again_as_a_new_cus
     counted = dict(conn.execute("SELECT c.external_id, SUM(h.requests) FROM customer_hourly h"
                                 " JOIN customers c ON c.id = h.customer_id GROUP BY 1"))
     assert counted == {"cus_a": 1, "cus_new": 1, VICTIM: 1}
+
+
+def test_erasing_a_customer_deletes_the_endpoints_no_other_customer_called(conn, writer):
+    def call(user: str | None, path: str):
+        return record_from_payload(payload(user_id=user, url=f"https://api.example.com{path}"), received_at=time.time())
+
+    writer.write([call(VICTIM, VICTIM_ENDPOINT), call(VICTIM, "/api/items/1"), call("cus_1", "/api/items/2"),
+                  call(VICTIM, SHARED_WITH_UNIDENTIFIED), call(None, SHARED_WITH_UNIDENTIFIED)])
+
+    erase_customer(conn, VICTIM)
+
+    assert conn.execute("SELECT method, name FROM endpoints").fetchall() == [("GET", "/api/items/{id}")]
+    kept = conn.execute("SELECT id FROM endpoints").fetchone()[0]
+    for table in ("customer_endpoints", "endpoint_daily", "endpoint_hourly", "endpoint_totals",
+                  "endpoint_callers_daily", "endpoint_callers_hourly"):
+        assert {eid for (eid,) in conn.execute(f"SELECT endpoint_id FROM {table}")} == {kept}, table
+    unidentified = conn.execute("SELECT endpoint FROM requests WHERE customer_id IS NULL").fetchall()
+    assert unidentified == [(SHARED_WITH_UNIDENTIFIED,)]  # their own rows keep the name
 
 
 def test_erasing_an_unknown_customer_is_refused_and_changes_nothing(conn):

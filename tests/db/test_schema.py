@@ -87,11 +87,10 @@ def test_a_new_postgres_database_is_migrated_to_the_latest_version_once(pg_url):
 
 
 def test_a_postgres_database_of_an_earlier_version_is_brought_up_to_date_keeping_its_requests(pg_url):
-    from core.record import record_from_payload
+    from db.partitions import create_partitions
     from db.postgres import PgConnection
     from db.schema_postgres import MIGRATIONS as PG_MIGRATIONS
-    from db.writes import RecordWriter
-    from factories import API_KEY, payload
+    from factories import API_KEY
 
     old = PgConnection(pg_url)  # as an earlier Footfall left it: version 2
     old.execute("CREATE TABLE footfall_schema (version BIGINT NOT NULL)")
@@ -99,15 +98,22 @@ def test_a_postgres_database_of_an_earlier_version_is_brought_up_to_date_keeping
         old.raw.execute(script)
         old.execute("INSERT INTO footfall_schema (version) VALUES (?)", (version,))
     add_api(old, "Test API", API_KEY)
-    RecordWriter(old).write([record_from_payload(payload(user_id="acme"), received_at=time.time())])
+    # Its rows as its writer left them (today's writer writes today's columns).
+    create_partitions(old, [0])
+    old.execute("INSERT INTO customers (external_id, name_from_traffic, first_seen, last_seen, requests)"
+                " VALUES ('acme', 'Acme', 60, 60, 1)")
+    old.execute("INSERT INTO requests (id, api_id, customer_id, ts, method, status, path, endpoint, load_time_ms,"
+                " threat_level, device) VALUES (1, 1, 1, 60, 'GET', 200, '/', '/', 1.0, 'low', 'desktop')")
     old.close()
 
     conn = connect(pg_url)
-    assert conn.execute("SELECT MAX(version) FROM footfall_schema").fetchone()[0] == len(PG_MIGRATIONS) == 3
+    assert conn.execute("SELECT MAX(version) FROM footfall_schema").fetchone()[0] == len(PG_MIGRATIONS)
     [definition] = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'requests_customer_ts'").fetchone()
     assert "INCLUDE (api_id, method, status, endpoint, device, ai_agent, country)" in definition
     assert conn.execute("SELECT COUNT(*) FROM requests r JOIN customers c ON c.id = r.customer_id"
                         " WHERE c.external_id = 'acme'").fetchone()[0] == 1
+    # A name kept so far counts as the server's: no caller can change it (db/writes.py).
+    assert conn.execute("SELECT name_from_traffic, name_by_caller FROM customers").fetchall() == [("Acme", 0)]
     conn.close()
 
 

@@ -1,5 +1,6 @@
 """Batches of records land with their rollups, in one transaction."""
 
+import json
 import time
 
 import pytest
@@ -8,6 +9,7 @@ from core.periods import Period
 from core.record import record_from_payload
 from core.scope import Scope
 from db.customers import customer_list
+from db.edits import save_display_name
 from db.figures import api_totals
 from db.history import customer_requests, request_detail
 from db.writes import UnknownApiKey
@@ -84,3 +86,66 @@ def _ts(text):
     from core.periods import parse_time
 
     return parse_time(text.replace(" ", "T") + ("Z" if len(text) > 10 else ""))
+
+
+# --- Customer names: what a caller controls cannot rename a customer -----------------------------
+
+
+def server_named(customer: str, name: str) -> dict:
+    """A call the server names: its own response header says who and what (the caller sent no id)."""
+    meta = json.dumps({"user-id": customer, "user-name": name})
+    return payload(user_id=None, response_headers={"treblle-metadata": meta})
+
+
+def caller_named(customer: str, name: str) -> dict:
+    """The red team's call: the client's own request headers say who and what, over the server's
+    response header naming someone else."""
+    meta = json.dumps({"user-id": customer, "user-name": name})
+    return payload(user_id=customer, request_headers={"treblle-metadata": meta}, response_headers={"treblle-user-id": "cust-A"})
+
+
+def shown_names(conn) -> dict[str, str]:
+    customers = customer_list(conn, Scope(None, Period(None, None)))
+    return dict(zip(customers["customer_id"], customers["display_name"]))
+
+
+def test_a_callers_request_never_renames_a_customer_the_server_named(conn, writer):
+    writer.write(records(server_named("cust-B", "B Corp")))
+    writer.write(records(caller_named("cust-B", "<b>Pwned</b> Corp")))
+    writer.write(records(caller_named("cust-B", "Pwned again"), server_named("cust-B", "B Corporation"),
+                         caller_named("cust-B", "Pwned in the same batch")))
+    assert shown_names(conn) == {"cust-B": "B Corporation"}  # the server renames it; the caller never
+
+
+def test_a_name_from_the_callers_request_names_a_customer_nothing_else_named_and_only_once(conn, writer):
+    writer.write(records(caller_named("cust-B", "B Corp")))
+    assert shown_names(conn) == {"cust-B": "B Corp"}
+    writer.write(records(caller_named("cust-B", "<b>Pwned</b> Corp")))
+    assert shown_names(conn) == {"cust-B": "B Corp"}
+    writer.write(records(server_named("cust-B", "B Corporation")))
+    assert shown_names(conn) == {"cust-B": "B Corporation"}
+
+
+def test_an_analysts_name_wins_over_every_name_from_traffic(conn, writer):
+    writer.write(records(server_named("cust-B", "B Corp")))
+    save_display_name(conn, "cust-B", "Our friends at B")
+    writer.write(records(server_named("cust-B", "B Corporation"), caller_named("cust-B", "<b>Pwned</b> Corp")))
+    assert shown_names(conn) == {"cust-B": "Our friends at B"}
+    save_display_name(conn, "cust-B", "")  # cleared: the name from traffic again, the server's
+    assert shown_names(conn) == {"cust-B": "B Corporation"}
+
+
+# --- Invisible characters: one rule on both servers ----------------------------------------------
+
+
+def test_ids_lose_control_and_format_characters_alike_on_both_servers(conn, writer):
+    writer.write(records(*(payload(user_id=sent) for sent in ("nul\0id", "nulid", "nul\ufffdid", "cust\u200bA", "custA",
+                                                              "\ufeffcustA\u202e"))))
+    customers = customer_list(conn, Scope(None, Period(None, None)))
+    assert dict(zip(customers["customer_id"], customers["requests"])) == {"nulid": 2, "nul\ufffdid": 1, "custA": 3}
+
+
+def test_a_nul_in_any_other_text_is_stored_as_the_replacement_character_on_both_servers(conn, writer):
+    writer.write(records(payload(user_id="a", url="https://api.example.com/a\0b?q=c\0d", user_agent="curl\0/8")))
+    assert conn.execute("SELECT path, query, user_agent FROM requests").fetchall() == [
+        ("/a\ufffdb", "q=c\ufffdd", "curl\ufffd/8")]

@@ -33,3 +33,13 @@ def test_names_to_mask_and_retention_are_read_and_checked():
     assert config.masked_names == ("x-internal-token", "customer_pin") and config.retention_days == 90
     with pytest.raises(ValueError, match="FOOTFALL_RETENTION_DAYS"):
         settings({"FOOTFALL_RETENTION_DAYS": "0"})
+
+
+def test_a_sign_in_lasts_twelve_hours_unless_set_and_its_cookie_key_and_trust_in_a_missing_claim_are_settings():
+    config = settings({})
+    assert config.session_hours == 12 and config.cookie_secret is None and not config.assume_email_verified
+    config = settings({"FOOTFALL_SESSION_HOURS": "0.5", "FOOTFALL_COOKIE_SECRET": "k", "FOOTFALL_OIDC_ASSUME_VERIFIED": "1"})
+    assert (config.session_hours, config.cookie_secret, config.assume_email_verified) == (0.5, "k", True)
+    for refused in ("0", "-1", "721", "nan", "twelve"):
+        with pytest.raises(ValueError, match="FOOTFALL_SESSION_HOURS"):
+            settings({"FOOTFALL_SESSION_HOURS": refused})
