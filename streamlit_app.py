@@ -9,9 +9,9 @@ from ui.navigation import navigation
 from ui.sidebar import draw_sidebar
 
 st.set_page_config(page_title="Footfall", page_icon=":material/footprint:", layout="wide")
-shared_page = customer_link_page()  # a URL with ?link=: the customer's own page and nothing else
-if shared_page is not None:
-    shared_page.run()
+own_page = customer_link_page()  # a URL with ?link=: the customer's own page and nothing else
+if own_page is not None:
+    own_page.run()
 else:
     analyst = admit()  # nothing below runs for someone not allowed in
     page = navigation()

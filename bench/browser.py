@@ -16,8 +16,8 @@ from bench.synthetic import DataSpec
 from core.periods import preset_period
 from core.scope import Scope
 from db.connection import connect
-from db.home import top_customers
-from footfall.processes import free_port, stop_process
+from db.reads.home import top_customers
+from services.processes import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER_TARGET_MS = 1500

@@ -6,7 +6,7 @@
 
 1. Builds (once; cached under --db-dir, keyed by size and seed) a database of --requests requests
    from --customers customers over --days days, with bulk SQL straight into the real schema, and
-   fills every rollup from the raw rows as db/writes.py's RecordWriter would have.
+   fills every rollup from the raw rows as db/writes/records.py's RecordWriter would have.
 2. Times, cold and without Streamlit's cache, the reads behind each page for the last 30 days of
    the data, for the busiest API and for all APIs: home (every widget, and the previous period's
    counts), customers (first page and total), the busiest customer's profile (header, graph,
@@ -23,7 +23,7 @@
 
 With --postgres URL (a server where the bench may create databases), step 1's SQLite database is
 copied into the database footfall_bench_<its name> of that server with `footfall copy`'s own code
-(db/copy.py; timed, and skipped when the target already holds a copy of the same file with as many
+(db/operations/copy.py; timed, and skipped when the target already holds a copy of the same file with as many
 requests), vacuumed and analyzed, and steps 2 and 3 read from there. Cold then means a new server
 connection, the OS page cache dropped, and, with --postgres-restart CMD, the server restarted by CMD
 first (its shared buffers empty). The browser part (step 4) stays on SQLite.
@@ -54,8 +54,9 @@ from bench.signals import bench_signals
 from bench.synthetic import DataSpec, cached_database, database_bytes
 from core.periods import DAY, Period
 from core.scope import Scope
-from db.connection import connect, connect_readonly, is_postgres, without_password
-from db.copy import COPIED_FROM_KEY, copy_database, source_name
+from db.backends.postgres_url import without_password
+from db.connection import connect, connect_readonly, is_postgres
+from db.operations.copy import COPIED_FROM_KEY, copy_database, source_name
 
 OUT = Path(__file__).resolve().parent / "out"
 PG_DATABASE = "footfall_bench_{}"  # the SQLite file's name: each size has its own copy
@@ -73,7 +74,7 @@ def count_arg(text: str) -> int:
 
 def postgres_copy(db: Path, server: str) -> tuple[str, dict]:
     """The benchmark database copied into postgres_database(db) on the server (created if missing), as
-    `footfall copy` copies (db/copy.py), unless that database already holds a copy of the same file
+    `footfall copy` copies (db/operations/copy.py), unless that database already holds a copy of the same file
     with as many requests; then VACUUM (ANALYZE), as autovacuum would have left a live database.
     Returns the database's URL and what was done, with the copy's time and rate."""
     database = postgres_database(db)
@@ -90,7 +91,7 @@ def postgres_copy(db: Path, server: str) -> tuple[str, dict]:
             print(f"postgresql: {without_password(url)} already holds a copy of {db.name} ({requests:,} requests)",
                   flush=True)
         else:
-            print(f"postgresql: copying {db.name} into {without_password(url)} (db/copy.py, as `footfall copy`) ...",
+            print(f"postgresql: copying {db.name} into {without_password(url)} (db/operations/copy.py, as `footfall copy`) ...",
                   flush=True)
             report = copy_database(source, target, name)
             out = {"copied": True, "copy_seconds": round(report.seconds, 1), "copy_rows": report.rows,

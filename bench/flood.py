@@ -28,7 +28,7 @@ import httpx
 import orjson
 
 from bench.ingest import wait_until_up
-from footfall.processes import free_port, stop_process
+from services.processes import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_BODY_BYTES = 5 * 1024 * 1024

@@ -32,11 +32,11 @@ import orjson
 
 from core.demo import DEMO_APIS, demo_payloads
 from core.keys import key_hash
-from db.apis import add_api
 from db.connection import connect
-from db.freshness import request_count
-from footfall.processes import free_port
-from footfall.settings import settings
+from db.reads.freshness import request_count
+from db.writes.apis import add_api
+from services.processes import free_port
+from services.settings import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -134,15 +134,15 @@ def profile_import(work: Path, count: int) -> dict:
     parse-and-enrich part runs in worker processes and the write part in the main one)."""
     from pyinstrument import Profiler
 
-    from collector.ingest import ingest_batches
-    from db.writes import RecordWriter
+    from db.writes.records import RecordWriter
     from footfall import cli
+    from services.ingest import IMPORT_BATCH, in_batches, ingest_batches
 
     source = work / "profile.jsonl"
     write_jsonl(source, count, seed=2)
     db = new_db(work / "profile.db")
     writer = RecordWriter(connect(db))
-    batches = cli._batches(cli._jsonl_lines([source]), cli.IMPORT_BATCH)
+    batches = in_batches(cli._jsonl_lines([source]), IMPORT_BATCH)
     profiler = Profiler(interval=0.0005)
     profiler.start()
     report = ingest_batches(writer, batches, received_at=time.time())
@@ -153,7 +153,7 @@ def profile_import(work: Path, count: int) -> dict:
 
 
 def _enriched_count(batch: list[tuple[str, bytes]], known_keys: frozenset[str]) -> int:
-    from collector.ingest import records_from_batch
+    from services.ingest import records_from_batch
 
     return len(records_from_batch(batch, known_keys, time.time())[0])
 
@@ -163,12 +163,12 @@ def bench_enrich_stage(work: Path, count: int) -> dict:
     pool on every core, with no database at all. Import can go no faster than this either."""
     from functools import partial
 
-    from collector.ingest import enrichment_pool
     from footfall import cli
+    from services.ingest import IMPORT_BATCH, enrichment_pool, in_batches
 
     source = work / "enrich.jsonl"
     write_jsonl(source, count, seed=5)
-    batches = list(cli._batches(cli._jsonl_lines([source]), cli.IMPORT_BATCH))
+    batches = list(in_batches(cli._jsonl_lines([source]), IMPORT_BATCH))
     with enrichment_pool() as pool:
         work_on = partial(_enriched_count, known_keys=frozenset(key_hash(k) for _, k in DEMO_APIS))
         enrich = partial(pool.map, work_on, chunksize=1) if pool else lambda items: list(map(work_on, items))
@@ -198,8 +198,8 @@ def bench_write_stage(work: Path, count: int) -> dict:
     """The part of `import` that cannot run in parallel: RecordWriter.write of records already
     parsed and enriched, committed every 20,000 as import does. However many cores enrich,
     import can go no faster than this."""
-    from collector.ingest import records_from_batch
-    from db.writes import RecordWriter
+    from services.ingest import records_from_batch
+    from db.writes.records import RecordWriter
 
     source = work / "write.jsonl"
     write_jsonl(source, count, seed=4)

@@ -1,8 +1,8 @@
 """The reference the rollup figures are checked against: each page's figures computed naively, by
 GROUP BY over the raw requests, and the check that both agree (compare).
 
-Deliberately independent of db/figures.py and the read models built on it: only the shared WHERE
-(db.scope.scope_where), the DataFrame helper (db.frames.frame) and the shapes of the results (the
+Deliberately independent of db/queries/figures.py and the read models built on it: only the shared WHERE
+(db.queries.scope.scope_where), the DataFrame helper (db.queries.frames.frame) and the shapes of the results (the
 dataclass and column types the pages get) come from db/. The SQL function latency_bucket must be
 registered on the connection (bench.reads.timed does on SQLite; on PostgreSQL
 bench.reads.create_latency_bucket makes it in the database). The SQL runs on both servers as it is.
@@ -18,13 +18,13 @@ from core.figures import graph_bucket
 from core.latency import percentile_ms
 from core.periods import DAY, Period
 from core.scope import Scope
-from db.customers import CUSTOMER_SCHEMA
-from db.frames import frame
-from db.history import HISTORY_SCHEMA
-from db.home import TOP_COLUMNS, PeriodCounts
-from db.scope import scope_where
+from db.queries.frames import frame
+from db.queries.scope import scope_where
+from db.reads.customers import CUSTOMER_SCHEMA
+from db.reads.history import HISTORY_SCHEMA
+from db.reads.home import TOP_COLUMNS, PeriodCounts
 
-# The name shown for a customer c, written out here rather than taken from db.figures.
+# The name shown for a customer c, written out here rather than taken from db.queries.figures.
 _DISPLAY = "COALESCE(c.display_name, c.name_from_traffic, c.external_id)"
 
 

@@ -25,9 +25,9 @@ from core.figures import graph_bucket
 from core.latency import latency_bucket
 from core.periods import preset_period
 from core.scope import Scope
-from db import customers, freshness, history, home, profile, sidebar
 from db.connection import connect, connect_readonly, is_postgres
-from db.figures import active_count
+from db.queries.figures import active_count
+from db.reads import customers, freshness, history, home, profile, sidebar
 
 READS_TARGET_MS = 100
 PERIOD = "30d"

@@ -4,14 +4,14 @@ computed naively by GROUP BY over the raw requests, and compared.
 - endpoints: what pages/endpoints.py reads on opening: the endpoint list, then the busiest
   endpoint's summary and its 200 busiest customers (from the scheduled snapshot; and live);
   endpoints_moved_off: the 200 who moved off it most recently, when that list is chosen;
-- gone_quiet: the home widget and the customers page's filter (db.quiet.gone_quiet), read from the
+- gone_quiet: the home widget and the customers page's filter (db.reads.quiet.gone_quiet), read from the
   scheduled snapshot; and computed live, as without a collector;
 - profile_signals: what the profile adds: the customer's endpoints, peer standing (from the
   snapshot; and live) and the gone quiet line;
-- customer_page: a customer's own page (pages/shared.py) for a valid link, bodies included;
+- customer_page: a customer's own page (pages/own_page.py) for a valid link, bodies included;
 - alerts: the alerts page's rules and firings, after one check (timed) of a rule of each kind on
   every customer of each API;
-- the scheduled refresh itself (footfall.signals.refresh_signals), timed once: it writes the
+- the scheduled refresh itself (services.signal_refresh.refresh_signals), timed once: it writes the
   snapshots the pages read, into the benchmark database.
 """
 
@@ -36,14 +36,14 @@ from core.periods import Period
 from core.quiet import QuietRule, quiet_verdicts
 from core.scope import Scope
 from core.standing import peer_figures, peer_p95, standing
-from db import adoption, alerts, quiet, shared_view, standing as standing_reads
-from db.apis import api_list
 from db.connection import connect, connect_readonly
-from db.edits import add_alert_rule
-from db.frames import frame
-from db.scope import scope_where
-from footfall.alerts import run_alert_check
-from footfall.signals import refresh_signals
+from db.queries.frames import frame
+from db.queries.scope import scope_where
+from db.reads import alerts, endpoints as endpoint_reads, own_page, quiet, standing as standing_reads
+from db.writes.apis import api_list
+from db.writes.edits import add_alert_rule
+from services.alert_rounds import run_alert_check
+from services.signal_refresh import refresh_signals
 
 PERIOD = "30d"
 
@@ -51,26 +51,26 @@ PERIOD = "30d"
 def endpoints_data(conn, scope: Scope, now: int) -> dict:
     """What pages/endpoints.py reads on opening: the list, then the first (busiest) endpoint's
     figures and busiest callers."""
-    listed = adoption.endpoint_list(conn, scope)
+    listed = endpoint_reads.endpoint_list(conn, scope)
     top = listed["endpoint_id"][0]
-    return {"list": listed, "endpoint": top, "summary": adoption.endpoint_summary(conn, top, scope),
-            "customers": adoption.endpoint_top_callers(conn, top, scope, now).rows}
+    return {"list": listed, "endpoint": top, "summary": endpoint_reads.endpoint_summary(conn, top, scope),
+            "customers": endpoint_reads.endpoint_top_callers(conn, top, scope, now).rows}
 
 
 def moved_off_data(conn, scope: Scope, endpoint_id: int) -> pl.DataFrame:
     """What the endpoints page reads when "Moved off" is chosen."""
-    return adoption.endpoint_moved_off(conn, endpoint_id, scope, adoption.TOP_CALLERS)
+    return endpoint_reads.endpoint_moved_off(conn, endpoint_id, scope, endpoint_reads.TOP_CALLERS)
 
 
 def customer_page_data(conn, scope: Scope, cid: int) -> dict:
-    """What pages/shared.py reads for a valid link of this customer (made with bodies), for the scope's
+    """What pages/own_page.py reads for a valid link of this customer (made with bodies), for the scope's
     API and period."""
     link = SharedLink(link_id=0, cid=cid, api_id=scope.api_id, show_bodies=True, expires_at=2**40)
     bucket = graph_bucket(scope.period.since, scope.period.until)
-    return {"summary": shared_view.shared_summary(conn, link, scope.period),
-            "graph": shared_view.shared_graph(conn, link, scope.period, bucket),
-            "endpoints": shared_view.shared_endpoints(conn, link, scope.period),
-            "latest": shared_view.shared_latest_requests(conn, link, scope.period)}
+    return {"summary": own_page.shared_summary(conn, link, scope.period),
+            "graph": own_page.shared_graph(conn, link, scope.period, bucket),
+            "endpoints": own_page.shared_endpoints(conn, link, scope.period),
+            "latest": own_page.shared_latest_requests(conn, link, scope.period)}
 
 
 def alerts_data(conn) -> tuple:
@@ -80,7 +80,7 @@ def alerts_data(conn) -> tuple:
 
 def profile_signals_data(conn, scope: Scope, cid: int, now: int, rule: QuietRule) -> dict:
     """What the profile reads for its signals."""
-    return {"endpoints": adoption.customer_endpoints(conn, cid, scope),
+    return {"endpoints": endpoint_reads.customer_endpoints(conn, cid, scope),
             "standing": standing_reads.peer_standing(conn, cid, scope, now),
             "quiet": quiet.customer_quiet(conn, cid, scope.api_id, now, rule)}
 
@@ -112,7 +112,7 @@ def naive_endpoints(conn, scope: Scope, endpoint: str) -> dict:
                       [*params, endpoint], {"cid": pl.Int64, "requests": pl.Int64})
     names = frame(conn, "SELECT id AS cid, external_id AS customer_id FROM customers", [],
                   {"cid": pl.Int64, "customer_id": pl.String})
-    top = (customers.sort(["requests", "cid"], descending=[True, False]).head(adoption.TOP_CALLERS)
+    top = (customers.sort(["requests", "cid"], descending=[True, False]).head(endpoint_reads.TOP_CALLERS)
            .join(names, on="cid", maintain_order="left"))
     moved = calls.filter((pl.col("first_call") < since) & (pl.col("in_period") == 0))
     return {"list": listed, "customers": top,
@@ -209,7 +209,7 @@ def bench_signals(db: Path | str, end: int, cold: ColdCache, scopes: dict[str, S
     for name, scope in scopes.items():
         conn = connect_readonly(db)
         cid = conn.execute("SELECT id FROM customers WHERE external_id = ?", (largest[name],)).fetchone()[0]
-        busiest = adoption.endpoint_list(conn, scope)["endpoint_id"][0]
+        busiest = endpoint_reads.endpoint_list(conn, scope)["endpoint_id"][0]
         conn.close()
         pages = {
             "endpoints": lambda c, s=scope: endpoints_data(c, s, end),
@@ -222,7 +222,7 @@ def bench_signals(db: Path | str, end: int, cold: ColdCache, scopes: dict[str, S
         ms, runs, warm, results = {}, {}, {}, {}
         for page, read in pages.items():
             ms[page], runs[page], warm[page], results[page] = _times(cold, db, read, repeat)
-        live = {"endpoint_callers": lambda c, s=scope, e=busiest: adoption.endpoint_customers(c, e, s, adoption.TOP_CALLERS),
+        live = {"endpoint_callers": lambda c, s=scope, e=busiest: endpoint_reads.endpoint_customers(c, e, s, endpoint_reads.TOP_CALLERS),
                 "gone_quiet": lambda c, s=scope: quiet.quiet_customers(c, s.api_id, end, rule),
                 "peers": lambda c, s=scope: standing_reads.peers(c, s)}
         out["signals_live_ms"][name] = _round({k: timed(cold, db, read)[0] for k, read in live.items()})
@@ -271,7 +271,7 @@ def _naive(db: Path | str, cold: ColdCache, name: str, scope: Scope, cid: int, e
     check("endpoint top customers", got["customers"].select("customer_id", "requests").equals(
         want["customers"].select("customer_id", "requests")), got["customers"].head(3), want["customers"].head(3))
     moved = results["endpoints_moved_off"]
-    check("moved off, latest first", moved["last_call"].to_list() == want["moved_last_calls"][:adoption.TOP_CALLERS],
+    check("moved off, latest first", moved["last_call"].to_list() == want["moved_last_calls"][:endpoint_reads.TOP_CALLERS],
           moved["last_call"].head(3).to_list(), want["moved_last_calls"][:3])
     quiet_rows = results["gone_quiet"]
     check("gone quiet", quiet_rows.select("cid", "recent_requests", "reason").sort("cid").equals(

@@ -1,5 +1,5 @@
 """The benchmark database: synthetic traffic generated with numpy and bulk-loaded into the real
-schema, its rollups filled from the raw rows as db/writes.py's RecordWriter would have.
+schema, its rollups filled from the raw rows as db/writes/records.py's RecordWriter would have.
 
 The same DataSpec and end always give the same rows (the seed drives every draw, in a fixed order);
 cached_database keeps each built database under a name made of the spec and GENERATOR_VERSION.
@@ -22,11 +22,11 @@ from core.device import device_of
 from core.latency import latency_bucket
 from core.periods import DAY, HOUR
 from core.threat import NO_AUTHORIZATION, SQL_INJECTION
-from db.activity import rebuild_activity
-from db.apis import add_api
 from db.connection import connect
-from db.edits import save_favorite
-from db.endpoints import rebuild_endpoint_rollups
+from db.writes.activity import rebuild_activity
+from db.writes.apis import add_api
+from db.writes.edits import save_favorite
+from db.writes.endpoints import rebuild_endpoint_rollups
 
 # Bump when the generated data changes, so cached databases are rebuilt.
 GENERATOR_VERSION = 1
@@ -459,10 +459,10 @@ def fill_request_details(conn) -> None:
 
 
 def fill_rollups(conn) -> None:
-    """Every rollup from the raw rows, as RecordWriter keeps them (db/writes.py): hour and day are
+    """Every rollup from the raw rows, as RecordWriter keeps them (db/writes/records.py): hour and day are
     ts - ts % 3600 / 86400; errors are status >= 400; a status class is min(max(status // 100, 2), 5)
     (so 1xx counts as 2xx, 6xx+ as 5xx); latency buckets are core.latency.latency_bucket itself;
-    unidentified requests count only in api_hourly; the active-customer sets are db.activity's
+    unidentified requests count only in api_hourly; the active-customer sets are db.writes.activity's
     own rebuild from customer_daily and customer_hourly. Customers come from the temp table
     customer_names (id, external_id, name)."""
     conn.create_function("latency_bucket", 1, latency_bucket, deterministic=True)

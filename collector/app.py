@@ -28,14 +28,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collector.ingest import Reason, Rejection, records_or_reasons
 from collector.writer_client import WriterClient, WriterUnavailable
+from core.keys import key_hash
 from core.masking import NO_EXTRA_NAMES, Masking
 from core.record import Record, warm_up
-from core.keys import key_hash
-from db.apis import api_ids_by_hash
 from db.connection import DatabaseError, connect_readonly, connection_lost
-from footfall.settings import settings
+from db.writes.apis import api_ids_by_hash
+from services.ingest import Reason, Rejection, records_or_reasons
+from services.settings import settings
 
 KEYS_FRESH_SECONDS = 2.0
 RETRY_AFTER_SECONDS = 2  # a writer restarts, or space comes back, within seconds

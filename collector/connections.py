@@ -30,7 +30,7 @@ LINGER_BYTES = 1024 * 1024  # dropped at most meanwhile
 
 
 class ConnectionLimits(NamedTuple):
-    """The bounds on one client connection (footfall/settings.py)."""
+    """The bounds on one client connection (services/settings.py)."""
 
     header_timeout: float
     body_timeout: float

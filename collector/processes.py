@@ -1,7 +1,7 @@
 """The collector's processes end with the one that started them (Linux), so that a collector killed
 hard (kill -9) leaves no worker holding its port and no writer holding its database; and they
 carry names (footfall-writer, footfall-http) that ps shows. On a team server, a collector says
-which of the duties done for all (db/duties.py) it has taken on."""
+which of the leases on work done for all (db/operations/leases.py) it has taken on."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 
-from db.duties import Duty
+from db.operations.leases import Lease
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 PR_SET_NAME = 15
@@ -41,11 +41,11 @@ def die_with_parent(signum: int = signal.SIGTERM) -> None:
         os._exit(1)
 
 
-class StopSignals:
-    """SIGTERM and SIGINT, noted for a main loop to see (`if stop: ...`). The handler only appends
-    to a list: setting a threading.Event there can deadlock the process for good, since the main
-    thread may hold the Event's lock when the signal lands, and a second SIGTERM may land inside
-    the first handler (a collector stopping sends its writer several)."""
+class StopRequest:
+    """A request to stop: SIGTERM or SIGINT, noted for a main loop to see (`if stop: ...`). The
+    handler only appends to a list: setting a threading.Event there can deadlock the process for
+    good, since the main thread may hold the Event's lock when the signal lands, and a second
+    SIGTERM may land inside the first handler (a collector stopping sends its writer several)."""
 
     def __init__(self) -> None:
         self._seen: list[int] = []
@@ -56,19 +56,19 @@ class StopSignals:
         return bool(self._seen)
 
 
-class DutyLog:
-    """A duty that says on stderr when this collector takes it on, or stands by for another."""
+class LeaseLog:
+    """A lease that says on stderr when this collector takes it on, or stands by for another."""
 
-    def __init__(self, duty: Duty, work: str):
-        self.duty, self.work, self.was = duty, work, None
+    def __init__(self, lease: Lease, work: str):
+        self.lease, self.work, self.was = lease, work, None
 
     def held(self) -> bool:
-        held = self.duty.held()
-        if held != self.was and self.duty.shared:
+        held = self.lease.held()
+        if held != self.was and self.lease.contended:
             print(f"footfall collector: {'this collector' if held else 'another collector'} {self.work}"
                   f"{'' if held else '; this one stands by'}", file=sys.stderr, flush=True)
         self.was = held
         return held
 
     def close(self) -> None:
-        self.duty.close()
+        self.lease.close()

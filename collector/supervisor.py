@@ -17,12 +17,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from collector.processes import StopSignals
+from collector.processes import StopRequest
 from collector.signals import run_signals
 from collector.workers import run_workers, serve_http
 from collector.writer import serve
 from db.connection import database
-from footfall.settings import settings
+from services.settings import settings
 
 WRITER_START_SECONDS = 60  # a writer that is not listening by then did not start
 
@@ -111,7 +111,7 @@ def run_collector(db_path: str | Path, host: str, port: int, workers: int, reten
             else:
                 # uvicorn raises the SIGTERM it caught again once it has shut down: with a handler
                 # that only notes it, this process lives on to stop its writer (in `finally`).
-                StopSignals()
+                StopRequest()
                 serve_http(host, port)  # in this process
         finally:
             signals.kill()

@@ -19,8 +19,8 @@ from multiprocessing.connection import wait
 import uvicorn
 
 from collector.connections import ConnectionLimits, GuardedHttpToolsProtocol
-from collector.processes import StopSignals, die_with_parent, name_process
-from footfall.settings import settings
+from collector.processes import StopRequest, die_with_parent, name_process
+from services.settings import settings
 
 # A worker that dies is started again, but not in a tight loop when it cannot start at all.
 RESTART_PAUSE_SECONDS = 1.0
@@ -79,7 +79,7 @@ def run_workers(host: str, port: int, count: int) -> None:
     SIGINT, then stop them all. The caller has checked the port is free (check_port_free) and
     set the environment the workers read."""
     spawn = multiprocessing.get_context("spawn")
-    stop = StopSignals()
+    stop = StopRequest()
 
     def start() -> multiprocessing.Process:
         process = spawn.Process(target=_worker, args=(host, port), name="footfall-http", daemon=True)

@@ -20,15 +20,16 @@ import time
 from multiprocessing.connection import Connection, Listener, wait
 from pathlib import Path
 
-from collector.processes import DutyLog, StopSignals, die_with_parent, name_process
+from collector.processes import LeaseLog, StopRequest, die_with_parent, name_process
 from core.quiet import QuietRule
 from core.record import Record
+from db.backends.dialect import on_postgres
+from db.backends.partitions import DAYS_BEHIND, create_ahead
 from db.connection import bound_wal, checkpoint_in_background, connect, connection_lost
-from db.dialect import on_postgres
-from db.duties import ALERTS_DUTY, Duty
-from db.partitions import DAYS_BEHIND, create_ahead
-from db.writes import RecordWriter, probe_commit
-from footfall.settings import settings
+from db.operations.leases import ALERTS_LEASE, Lease
+from db.writes.records import RecordWriter, probe_commit
+from services.retention import prune_expired
+from services.settings import settings
 
 # Records per transaction, at most: a commit stays short even under a flood.
 MAX_BATCH = 5000
@@ -44,16 +45,16 @@ def serve(db_path: str | Path, address: str, ready=None, retention_days: int | N
 
     On SQLite a thread of its own checkpoints the WAL. On PostgreSQL there is no WAL file to keep
     small; instead the partitions of today and the days ahead are made at the start and every
-    PARTITIONS_EVERY_SECONDS (db/partitions.py), and a connection that lost its server (a restart,
+    PARTITIONS_EVERY_SECONDS (db/backends/partitions.py), and a connection that lost its server (a restart,
     a network cut) is replaced as soon as the server answers again."""
-    stop = StopSignals()
+    stop = StopRequest()
     stopping = threading.Event()  # set once the main loop ends: the other threads stop with it
     with contextlib.suppress(FileNotFoundError):
         os.unlink(address)  # a writer that died left its socket behind
     listener = Listener(address, family="AF_UNIX")
     workers: list[Connection] = []
     threading.Thread(target=_accept, args=(listener, workers), daemon=True).start()
-    writer = RecordWriter(connect(db_path), partition_days_behind=DAYS_BEHIND)  # live traffic: db/partitions.py
+    writer = RecordWriter(connect(db_path), partition_days_behind=DAYS_BEHIND)  # live traffic: db/backends/partitions.py
     postgres = on_postgres(writer.conn)
     checkpoints = None
     if postgres:
@@ -139,8 +140,6 @@ def _prune_on_schedule(db_path: str | Path, retention_days: int, stopping: threa
     """Prune expired raw requests now and then on a connection of this thread's own, its batches
     leaving the write lock free in between for the writer's commits; an error is reported and the
     next round tries again."""
-    from footfall.lifecycle import prune_expired
-
     while not stopping.is_set():
         try:
             report = prune_expired(db_path, retention_days, time.time())
@@ -154,17 +153,19 @@ def _prune_on_schedule(db_path: str | Path, retention_days: int, stopping: threa
 
 def _check_alerts_on_schedule(db_path: str | Path, interval: float, webhook: str | None, quiet_rule: QuietRule,
                               stopping: threading.Event) -> None:
-    """Check the alert rules and deliver firings (footfall/alerts.py) now and every `interval`
+    """Check the alert rules and deliver firings (services/alert_rounds.py) now and every `interval`
     seconds, on a connection of this thread's own; an error is reported and the next round tries
     again."""
-    from footfall.alerts import round_lines, run_alert_check
+    # Here, not above: the writer loads the dashboard's dataframe library (polars, which the
+    # alert checks read through) only once it checks alerts.
+    from services.alert_rounds import round_lines, run_alert_check
 
     conn = None
-    duty = DutyLog(Duty(db_path, ALERTS_DUTY), "checks the alerts")
+    lease = LeaseLog(Lease(db_path, ALERTS_LEASE), "checks the alerts")
     try:
         while not stopping.is_set():
             try:
-                if not duty.held():  # another collector on the same server checks them
+                if not lease.held():  # another collector on the same server checks them
                     stopping.wait(interval)
                     continue
                 conn = conn or connect(db_path)
@@ -180,7 +181,7 @@ def _check_alerts_on_schedule(db_path: str | Path, interval: float, webhook: str
                     conn = None
             stopping.wait(interval)
     finally:
-        duty.close()
+        lease.close()
         if conn is not None:
             conn.close()
 

@@ -73,7 +73,7 @@ def is_allowed(email: str | None, allowed: tuple[str, ...], email_verified: obje
 # --- Sessions -------------------------------------------------------------------------------------
 # A session is one sign-in: the ID token's claims Streamlit keeps in its signed cookie. Footfall
 # bounds its age (iat, FOOTFALL_SESSION_HOURS) and can end it before that: at sign-out, or all at
-# once (`footfall sessions rotate-key`), by what db/sessions.py records.
+# once (`footfall sessions rotate-key`), by what db/writes/sessions.py records.
 
 # 12 hours: one working day on one sign-in, and a stolen cookie is of use for half a day at most.
 DEFAULT_SESSION_HOURS = 12.0

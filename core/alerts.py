@@ -2,7 +2,7 @@
 
 A rule watches one customer of an API, or (no customer) every customer of it. Its kind and
 threshold say when it holds for a customer, judged by a check at a moment `now`; every figure comes
-from the rollups (db/alerts.py reads them):
+from the rollups (db/reads/alerts.py reads them):
 
 - spike: the last complete hour's requests >= threshold x the customer's hourly baseline: their
   mean requests per hour over the 7 days (168 hours) before that hour. A baseline under 1 request

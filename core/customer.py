@@ -7,7 +7,7 @@ IDs keep the design's order, in which a request header comes before the response
 for the user-id beside it (or with none beside it); and a server's name counts as the server's when
 the ID came from the server too, or the server put that same ID beside it: otherwise the caller
 chose whom it names.
-db/writes.py stores a caller's name only for a customer nothing named yet: no caller renames a
+db/writes/records.py stores a caller's name only for a customer nothing named yet: no caller renames a
 customer.
 
 IDs and names lose every Unicode control (Cc) and format (Cf) character before anything else:

@@ -1,6 +1,6 @@
 """Dashboard figures: pure functions over plain values and polars frames.
 
-db/ reads the numbers (db/figures.py says where each comes from), pages lay them out, and what
+db/ reads the numbers (db/queries/figures.py says where each comes from), pages lay them out, and what
 lies between (changes, shares, rates, graph buckets) is decided here, where it can be tested.
 How a value is written on screen is ui/format.py's business.
 """

@@ -10,7 +10,7 @@ revoked, it expires later than now, and its customer still exists (link_state). 
 shows one neutral message, INVALID_LINK, and nothing of any customer.
 
 The signing key is FOOTFALL_LINK_SECRET, else a random key kept beside the database
-(db.links.signing_key).
+(db.writes.links.signing_key).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class SharedLink:
 
 @dataclass(frozen=True)
 class StoredLink:
-    """A link as stored (db.links.link_by_token_hash), before it is judged."""
+    """A link as stored (db.writes.links.link_by_token_hash), before it is judged."""
 
     link_id: int
     cid: int

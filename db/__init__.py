@@ -1,2 +1,22 @@
-"""Storage: the only place with SQL. One module per read model (home, customers, profile, history,
-sidebar), every figure built once (figures), edits, freshness, writes, schema and connections."""
+"""Storage: the only place with SQL, each folder one role.
+
+- connection.py: where the database is (a SQLite file or a PostgreSQL URL), connect and
+  connect_readonly, transactions, the WAL's upkeep.
+- backends/: what differs by engine: postgres.py (the PostgreSQL connection and its SQL
+  translation), postgres_url.py (a PostgreSQL URL read and printed safely), dialect.py (which
+  engine a connection talks to), read_pools.py (the dashboard's read-only pools), partitions.py
+  (PostgreSQL's day partitions of the raw requests).
+- schema/: both engines' schemas side by side, as migrations: sqlite.py, postgres.py.
+- queries/: what the read models are built from, not read models themselves: figures.py (every
+  figure built once), scope.py (the WHERE for an API and a period), frames.py (rows to polars),
+  activity.py (a period's active customers), snapshots.py (reading the scheduled signals).
+- reads/: the read models, and nothing else, one module per page or part of one: this folder is
+  the list ui.data.read accepts (tests/architecture/test_imports.py holds it to that).
+- writes/: the write side: records.py (RecordWriter: a batch of records with every rollup),
+  upserts.py, activity.py, endpoints.py (endpoint adoption's rollups; reads/endpoints.py is its
+  read side), counters.py, edits.py (the dashboard's edits), apis.py, links.py, sessions.py,
+  analysts.py, kept_keys.py, snapshots.py (keeping the scheduled signals).
+- operations/: whole-database work: prune.py, erase.py, backup.py (raw_requests.py: what prune
+  and erase share), copy.py (SQLite into PostgreSQL), leases.py (work one collector does for all
+  on a team server), alert_checks.py.
+"""

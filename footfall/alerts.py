@@ -1,77 +1,30 @@
-"""The `alerts` commands, and one round of checking and delivering, which the running collector
-does on a schedule (collector/writer.py) and `alerts check` once (for cron).
+"""The `alerts` commands; `alerts check` runs one round of checking and delivering
+(services/alert_rounds.py) once, for cron, as the running collector does on a schedule.
 
 - `alerts add --api NAME [--customer ID] --kind spike|drop|error_rate|p95 --threshold X`: a rule
   for one customer, or every customer of the API (core/alerts.py says what each kind watches).
 - `alerts list`: the rules with how many customers each holds for now; `alerts remove RULE_ID`.
 - `alerts check`: judge every rule now, open and resolve firings, send the undelivered ones.
 - `alerts firings`: the latest firings, newest first.
-
-Delivery: each undelivered firing is POSTed to FOOTFALL_ALERT_WEBHOOK (footfall/webhook.py: three
-attempts, 0.5 s then 1 s apart). Once a firing fails every attempt the webhook counts as down and
-the other firings wait for the next round, so nothing is lost and a round stays short. Without a
-webhook, firings are kept and shown, and sent once one is set (those of the last 7 days).
 """
 
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import time
 from contextlib import closing
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from core.alerts import KINDS, FiringMessage
-from core.quiet import QuietRule
-from db.alert_checks import CheckReport, check_alerts, claim_attempt, mark_delivered, mark_failed, pending_firings
-from db.alerts import alert_firings, alert_rules
+from core.alerts import KINDS
 from db.connection import connect
-from db.edits import add_alert_rule, remove_alert_rule
+from db.reads.alerts import alert_firings, alert_rules
+from db.writes.edits import add_alert_rule, remove_alert_rule
 from footfall.errors import UserError
 from footfall.output import FORMATS, iso, render, scope_of
-from footfall.settings import settings
-from footfall.webhook import BACKOFF_SECONDS, post_json, where
-
-
-@dataclass
-class AlertRound:
-    """What one round of checking and delivering did."""
-
-    report: CheckReport
-    delivered: list[FiringMessage] = field(default_factory=list)
-    failed: list[tuple[FiringMessage, str]] = field(default_factory=list)  # with the last error
-    waiting: int = 0  # undelivered firings left for the next round (the webhook was down)
-
-
-def run_alert_check(conn: sqlite3.Connection, now: float, webhook: str | None, quiet_rule: QuietRule = QuietRule(),
-                    backoff: tuple[float, ...] = BACKOFF_SECONDS) -> AlertRound:
-    """Judge every rule as of `now` (db/alert_checks.py), then POST every undelivered firing to the
-    webhook, if there is one."""
-    outcome = AlertRound(check_alerts(conn, now, quiet_rule))
-    if not webhook:
-        return outcome
-    pending = pending_firings(conn, now)
-    for index, (message, attempts) in enumerate(pending):
-        counted = [attempts]
-
-        def claim(firing_id: int = message.firing_id) -> bool:
-            claimed = claim_attempt(conn, firing_id, counted[0])
-            counted[0] += claimed
-            return claimed
-
-        sent = post_json(webhook, message.body(), claim, backoff)
-        if sent.delivered:
-            mark_delivered(conn, message.firing_id, now)
-            outcome.delivered.append(message)
-        elif sent.attempts:  # tried, and the webhook would not take it
-            mark_failed(conn, message.firing_id, sent.error or "not delivered")
-            outcome.failed.append((message, sent.error or "not delivered"))
-            outcome.waiting = len(pending) - index - 1
-            break
-    return outcome
+from services.alert_rounds import round_lines, run_alert_check
+from services.settings import settings
 
 
 def add_alert_commands(commands, common: argparse.ArgumentParser) -> None:
@@ -142,28 +95,6 @@ def cmd_alerts_check(args, db_path: Path) -> None:
         outcome = run_alert_check(conn, time.time(), config.alert_webhook, config.quiet_rule)
     for line in round_lines(outcome, config.alert_webhook):
         print(line)
-
-
-def round_lines(outcome: AlertRound, webhook: str | None) -> list[str]:
-    """A round in words, a line each: fired, resolved, delivered, failed, and what waits."""
-    lines = [f"fired: {m.line()}" for m in outcome.report.opened]
-    lines += [f"resolved: rule {m.rule_id} for {m.customer_id} (fired {iso_text(m.fired_at)})"
-              for m in outcome.report.resolved]
-    if webhook:
-        lines += [f"delivered: firing {m.firing_id} (rule {m.rule_id}, {m.customer_id}) to {where(webhook)}"
-                  for m in outcome.delivered]
-        lines += [f"not delivered: firing {m.firing_id} ({error}); retried at the next check"
-                  for m, error in outcome.failed]
-        if outcome.waiting:
-            lines.append(f"{outcome.waiting} more firings wait for the next check")
-    elif outcome.report.opened:
-        lines.append("no webhook set (FOOTFALL_ALERT_WEBHOOK): firings are kept, not sent")
-    return lines or ["nothing fired or resolved"]
-
-
-def iso_text(ts: int) -> str:
-    """An epoch time as ISO 8601 UTC."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def cmd_alerts_firings(args, db_path: Path) -> None:

@@ -8,9 +8,9 @@ from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
-from db.apis import add_api, api_id_by_name, api_list, retire_api, rotate_key
 from db.connection import connect
-from db.lifecycle import delete_api
+from db.operations.erase import delete_api
+from db.writes.apis import add_api, api_id_by_name, api_list, retire_api, rotate_key
 from footfall.errors import UserError
 
 KEY_SHOWN_ONCE = "Keep this key now: Footfall stores only its hash and cannot show it again."

@@ -16,25 +16,25 @@ import orjson
 import polars as pl
 
 from core.masking import Masking
-from db.apis import add_api, api_count
-from db.connection import BadDatabaseUrl, CannotConnect, connect, database, without_password
-from db.customers import customer_list
-from db.history import customer_requests
-from db.writes import RecordWriter
+from db.backends.postgres_url import BadDatabaseUrl, CannotConnect, without_password
+from db.connection import connect, database
+from db.reads.customers import customer_list
+from db.reads.history import customer_requests
+from db.writes.records import RecordWriter
 from footfall.alerts import add_alert_commands
 from footfall.apis import add_api_commands
 from footfall.copy import add_copy_commands
 from footfall.errors import UserError
-from footfall.output import iso, render, scope_of
 from footfall.lifecycle import add_lifecycle_commands
 from footfall.links import add_link_commands
+from footfall.output import iso, render, scope_of
 from footfall.serve import add_serve_commands
 from footfall.sessions import add_session_commands
 from footfall.signals import add_signal_commands
-from footfall.settings import settings
+from services.demo_seeding import DatabaseHasApis, seed_demo
+from services.ingest import IMPORT_BATCH, enrichment_pool, in_batches, ingest_batches
+from services.settings import settings
 
-IMPORT_BATCH = 2000  # payloads per task for the enrichment workers
-DEMO_DAYS = 42  # six weeks: enough history for gone quiet's baseline (core/quiet.py)
 PARALLEL_IMPORT_BYTES = 8_000_000
 
 
@@ -101,8 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_import(args, db_path: str | Path) -> int:
     """import: JSONL files of payloads through the ingest path; bad lines are counted, never fatal."""
-    from collector.ingest import enrichment_pool, ingest_batches
-
     for path in args.files:
         if not path.exists():
             raise UserError(f"{path}: no such file")
@@ -112,7 +110,7 @@ def cmd_import(args, db_path: str | Path) -> int:
         writer = RecordWriter(connect(db_path))
         unreadable: list[str] = []
         lines = _jsonl_lines(args.files, unreadable)
-        report = ingest_batches(writer, _batches(lines, IMPORT_BATCH), received_at=time.time(), pool=pool,
+        report = ingest_batches(writer, in_batches(lines, IMPORT_BATCH), received_at=time.time(), pool=pool,
                                 masking=Masking(settings().masked_names))
     accepted, rejected = report.accepted, report.rejected
     print(f"imported {accepted} payloads, rejected {len(rejected)}")
@@ -143,45 +141,13 @@ def _jsonl_lines(files: list[Path], unreadable: list[str] | None = None) -> Iter
             unreadable.append(f"{path}: could not be read past line {number}: {error or type(error).__name__}")
 
 
-def _batches(items, size: int):
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def cmd_demo(args, db_path: str | Path) -> None:
     """demo: generate demo traffic into the database."""
-    count = seed_demo(db_path, args.requests, args.seed)
+    try:
+        count = seed_demo(db_path, args.requests, args.seed)
+    except DatabaseHasApis as error:
+        raise UserError(str(error)) from None
     print(f"generated {count} demo requests into {without_password(db_path)}")
-
-
-def seed_demo(db_path: str | Path, requests: int, seed: int) -> int:
-    """Register the demo APIs, with random keys, and feed demo payloads through the ingest path.
-    Only into a database without APIs: demo traffic must never mix with an API's real traffic."""
-    from collector.ingest import enrichment_pool, ingest_batches
-    from core.demo import DEMO_APIS, demo_payloads
-
-    with enrichment_pool(None if requests > 5 * IMPORT_BATCH else 1) as pool:
-        conn = connect(db_path)
-        try:
-            if api_count(conn):
-                raise UserError(f"{without_password(db_path)} has APIs already: demo data goes only into a database"
-                                " without any")
-            keys = [add_api(conn, name) for name, _ in DEMO_APIS]
-            now = time.time()
-            payloads = demo_payloads(keys, requests, seed=seed, now=now, days=DEMO_DAYS)
-            report = ingest_batches(RecordWriter(conn), _batches((("demo", p) for p in payloads), IMPORT_BATCH),
-                                    received_at=now, pool=pool)
-        finally:
-            conn.close()
-    if report.rejected:
-        raise RuntimeError(f"demo generated a payload Footfall refuses: {report.rejected[0]}")
-    return report.accepted
 
 
 def cmd_customers(args, db_path: str | Path) -> None:

@@ -1,5 +1,5 @@
 """`footfall copy --to postgresql://...`: move the current SQLite database (--db) up to a
-PostgreSQL server (db/copy.py), rollups and edits included, and the key its customer links are
+PostgreSQL server (db/operations/copy.py), rollups and edits included, and the key its customer links are
 signed with; safe to run again."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ import argparse
 from contextlib import closing
 from pathlib import Path
 
-from db.connection import connect, is_postgres, without_password
-from db.copy import CopyRefused, copy_database, source_name
-from db.links import key_file
+from db.backends.postgres_url import without_password
+from db.connection import connect, is_postgres
+from db.operations.copy import CopyRefused, copy_database, source_name
+from db.writes.links import key_file
 from footfall.errors import UserError
 
 

@@ -1,5 +1,5 @@
-"""The data's lifecycle on the command line: `prune`, `erase` and `backup`, and the retention
-prune the collector runs on a schedule (prune_expired)."""
+"""The data's lifecycle on the command line: `prune`, `erase` and `backup` (the retention prune the
+collector runs on a schedule is services/retention.py's)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,17 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from core.periods import DAY, floor_hour, parse_time
-from db.connection import connect, connect_readonly, is_postgres, without_password
-from db.lifecycle import (
-    PRUNE_PAUSE, BackupFailed, PruneReport, UnknownCustomer, backup, erase_customer, footfall_database, prune)
-from db.links import copy_signing_key
+from core.periods import parse_time
+from db.backends.postgres_url import without_password
+from db.connection import connect, connect_readonly, is_postgres
+from db.operations.backup import BackupFailed, backup
+from db.operations.erase import UnknownCustomer, erase_customer
+from db.operations.prune import prune
+from db.schema import footfall_database
+from db.writes.links import copy_signing_key
 from footfall.errors import UserError
-from footfall.settings import settings
+from services.retention import retention_cutoff
+from services.settings import settings
 
 
 def add_lifecycle_commands(commands, common: argparse.ArgumentParser) -> None:
@@ -40,35 +44,6 @@ def add_lifecycle_commands(commands, common: argparse.ArgumentParser) -> None:
     copy.add_argument("path", type=Path, help="the new file (readable by its owner only)")
     copy.add_argument("--overwrite", action="store_true", help="replace PATH if it exists")
     copy.set_defaults(run=cmd_backup)
-
-
-def retention_cutoff(retention_days: int, now: float) -> int:
-    """The moment before which raw requests have outlived a retention of `retention_days` days:
-    the start of the hour `retention_days` days before now (whole hours go, as the rollups keep
-    them)."""
-    return floor_hour(now) - retention_days * DAY
-
-
-def prune_expired(db: str | Path | sqlite3.Connection, retention_days: int | None, now: float,
-                  pause: float = PRUNE_PAUSE) -> PruneReport | None:
-    """Prune the raw requests past their retention age (None: kept forever, nothing done), for the
-    collector to call on a schedule, given a database path (opened and closed here) or a
-    connection. When nothing is that old it costs one index lookup per API and no write.
-
-    Call it from a thread or process of its own, not the collector's writer: the first prune
-    after a retention is set may take minutes (about 15,000 requests a second), and between its
-    batches it leaves the write lock free for `pause` seconds so that the writer commits
-    meanwhile (on the writer's own connection, pass pause=0)."""
-    if retention_days is None:
-        return None
-    before = retention_cutoff(retention_days, now)
-    if not isinstance(db, str | Path):  # a connection (SQLite's or PostgreSQL's)
-        return prune(db, before, pause=pause)
-    conn = connect(db)
-    try:
-        return prune(conn, before, pause=pause)
-    finally:
-        conn.close()
 
 
 def cmd_prune(args, db_path: str | Path) -> None:

@@ -17,10 +17,10 @@ import polars as pl
 
 from core.links import DEFAULT_EXPIRY_DAYS, EXPIRY_DAYS, expires_at, link_url
 from db.connection import connect
-from db.links import create_link, customer_db_id, links_of, revoke_link, signing_key
+from db.writes.links import create_link, customer_db_id, links_of, revoke_link, signing_key
 from footfall.errors import UserError
 from footfall.output import FORMATS, iso, render, scope_of
-from footfall.settings import settings
+from services.settings import settings
 
 LINK_SHOWN_ONCE = "Send this link now: Footfall stores only its hash and cannot show it again."
 

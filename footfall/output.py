@@ -12,7 +12,7 @@ import polars as pl
 from core.periods import hour_period, parse_time
 from core.scope import Scope
 from core.spreadsheet import safe_cell
-from db.apis import api_id_by_name
+from db.writes.apis import api_id_by_name
 from footfall.errors import UserError
 
 FORMATS = ["table", "json", "csv"]

@@ -15,14 +15,16 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from collector.processes import StopSignals
+from collector.processes import StopRequest
 from core.access import exposure_refusal, is_loopback
-from db.apis import api_count
-from db.connection import connect, database, without_password
-from db.sessions import cookie_key
+from db.backends.postgres_url import without_password
+from db.connection import connect, database
+from db.writes.apis import api_count
+from db.writes.sessions import cookie_key
 from footfall.errors import UserError
-from footfall.processes import stop_process
-from footfall.settings import Settings, settings
+from services.demo_seeding import DatabaseHasApis, seed_demo
+from services.processes import stop_process
+from services.settings import Settings, settings
 
 ROOT = Path(__file__).resolve().parent.parent  # the checkout: streamlit_app.py and pages/
 
@@ -54,6 +56,7 @@ def cmd_collect(args, db_path: str | Path) -> None:
     """collect: one writer process owns the database's write side, and is started again if it
     dies; HTTP workers (one per core by default) serve HTTP, parse and enrich, and send it their
     records (collector/supervisor.py)."""
+    # Here, not above: the other commands start without loading the HTTP server.
     from collector.supervisor import WriterDidNotStart, run_collector
     from collector.workers import PortInUse, check_port_free
 
@@ -89,8 +92,6 @@ def cmd_dashboard(args, db_path: str | Path) -> int:
 
 def cmd_up(args, db_path: str | Path) -> int:
     """up: demo data if the database has no APIs, then the collector and the dashboard until stopped."""
-    from footfall.cli import seed_demo
-
     config = settings()
     collector_host = args.collector_host or config.collector_host
     dashboard_host = args.dashboard_host or config.dashboard_host
@@ -102,7 +103,10 @@ def cmd_up(args, db_path: str | Path) -> int:
     conn.close()  # closed before seed_demo forks its workers
     if empty:
         print(f"no APIs yet: generating {args.demo_requests} demo requests ...", flush=True)
-        seed_demo(db_path, args.demo_requests, seed=7)
+        try:
+            seed_demo(db_path, args.demo_requests, seed=7)
+        except DatabaseHasApis as error:  # APIs registered meanwhile
+            raise UserError(str(error)) from None
     # The database goes in the environment, not the command line: a URL's password stays out of `ps`.
     collector = subprocess.Popen(
         [sys.executable, "-m", "footfall", "collect", "--host", collector_host, "--port", str(collector_port)],
@@ -157,7 +161,7 @@ def dashboard_process(db_path: str | Path, host: str, port: int, config: Setting
 
 def _write_auth_secrets(folder: Path, config: Settings, cookie_secret: str) -> Path:
     """Streamlit's [auth] section for st.login, from Footfall's settings. Session cookies are
-    signed with a key of their own (db.sessions.cookie_key), never one derived from the client
+    signed with a key of their own (db.writes.sessions.cookie_key), never one derived from the client
     secret: whoever holds the provider's secret cannot sign a session."""
     values = {
         "redirect_uri": config.dashboard_url + "/oauth2callback",
@@ -176,7 +180,7 @@ def _write_auth_secrets(folder: Path, config: Settings, cookie_secret: str) -> P
 
 def _run_until_stopped(processes: list[subprocess.Popen]) -> int:
     """Wait until SIGTERM, Ctrl-C or one of the processes ends; the caller stops them all."""
-    stopping = StopSignals()
+    stopping = StopRequest()
     while not stopping and all(p.poll() is None for p in processes):
         time.sleep(0.5)
     return 0

@@ -1,5 +1,5 @@
 """The `sessions` command: `sessions rotate-key` gives the dashboard's session cookies a new key and
-ends every session signed in so far, on every dashboard running on the database, at once (db/sessions.py).
+ends every session signed in so far, on every dashboard running on the database, at once (db/writes/sessions.py).
 A dashboard signs with the new key from its next start; sessions signed in after the rotation and
 before that restart must sign in again then."""
 
@@ -10,8 +10,8 @@ from contextlib import closing
 from pathlib import Path
 
 from db.connection import connect
-from db.sessions import rotate_cookie_key
-from footfall.settings import settings
+from db.writes.sessions import rotate_cookie_key
+from services.settings import settings
 
 
 def add_session_commands(commands, common: argparse.ArgumentParser) -> None:

@@ -1,37 +1,24 @@
 """The signal commands: `quiet` (customers gone quiet), `endpoints` (endpoint adoption) and
-`signals` (compute the scheduled signals now); and refresh_signals, which the collector runs on a
-schedule (collector/signals.py)."""
+`signals` (compute the scheduled signals now, as the collector does on a schedule:
+services/signal_refresh.py)."""
 
 from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 
-from core.periods import parse_time, preset_period
-from core.quiet import QuietRule
-from core.scope import Scope
-from db.adoption import (
-    TOP_CALLERS,
-    TOP_CALLERS_SIGNAL,
-    endpoint_by_name,
-    endpoint_counts,
-    endpoint_customers,
-    endpoint_ids,
-    endpoint_list,
-    top_callers_key,
-)
-from db.apis import api_list
-from db.connection import connect, transaction
-from db.quiet import quiet_customers, quiet_key, quiet_verdict_frame
-from db.snapshots import forget_snapshots, period_key, save_snapshot
-from db.standing import peers
+from core.periods import parse_time
+from db.connection import connect
+from db.reads.endpoints import endpoint_by_name, endpoint_customers, endpoint_list
+from db.reads.quiet import quiet_customers
 from footfall.errors import UserError
 from footfall.output import FORMATS, iso, render, scope_of
-from footfall.settings import settings
+from services.settings import settings
+from services.signal_refresh import refresh_signals
 
 
 def add_signal_commands(commands, common: argparse.ArgumentParser) -> None:
@@ -61,50 +48,6 @@ def add_signal_commands(commands, common: argparse.ArgumentParser) -> None:
     signals = commands.add_parser("signals", parents=[common],
                                   help="compute gone quiet and peer standing now (the collector does every few minutes)")
     signals.set_defaults(run=cmd_signals)
-
-
-# The periods whose peer figures and endpoints' busiest callers are kept ready (the sidebar's
-# presets; custom periods are computed when asked for).
-PRESETS = ("24h", "7d", "30d", "90d", "all")
-
-
-@dataclass(frozen=True)
-class RefreshReport:
-    """What one refresh computed."""
-
-    scopes: int  # APIs, "All APIs" included
-    quiet: int  # customers gone quiet, over every scope
-    seconds: float
-
-
-def refresh_signals(db_path: Path, now: int, rule: QuietRule) -> RefreshReport:
-    """Compute gone quiet and the peer figures of every preset period, for every API and for all
-    APIs, and each endpoint's busiest callers in every preset period, and keep them (db/snapshots.py). The reads go first, on their own; the writes then take
-    one short transaction, so ingest waits only for that."""
-    started = time.perf_counter()
-    conn = connect(db_path)
-    try:
-        scopes = [None, *sorted(api["id"] for api in api_list(conn))]
-        frames = []
-        for api_id in scopes:
-            frames.append(("quiet", api_id, quiet_key(rule), quiet_verdict_frame(conn, api_id, now, rule)))
-            for preset in PRESETS:
-                scope = Scope(api_id, preset_period(preset, now))
-                frames.append(("peers", api_id, period_key(scope), peers(conn, scope)))
-        for endpoint_id in endpoint_ids(conn):
-            for preset in PRESETS:
-                scope = Scope(None, preset_period(preset, now))
-                frames.append((TOP_CALLERS_SIGNAL, None, top_callers_key(endpoint_id, scope),
-                               endpoint_counts(conn, endpoint_id, scope, TOP_CALLERS)))
-        with transaction(conn):
-            for signal, api_id, key, frame in frames:
-                save_snapshot(conn, signal, api_id, key, frame, now)
-            for signal in ("quiet", "peers", TOP_CALLERS_SIGNAL):
-                forget_snapshots(conn, signal, older_than=now)  # keys of other periods and rules
-    finally:
-        conn.close()
-    quiet = sum(frame.height for signal, *_, frame in frames if signal == "quiet")
-    return RefreshReport(len(scopes), quiet, time.perf_counter() - started)
 
 
 def cmd_signals(args, db_path: Path) -> None:

@@ -7,9 +7,8 @@ import polars as pl
 import streamlit as st
 
 from core.alerts import KINDS
-from db import alerts as alert_reads
-from db import edits
-from db import sidebar as sidebar_reads
+from db.reads import alerts as alert_reads, sidebar as sidebar_reads
+from db.writes import edits
 from ui import data
 from ui.format import format_count, format_time, plain
 from ui.sidebar import current_view

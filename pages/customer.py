@@ -8,8 +8,15 @@ import streamlit as st
 
 from core.figures import STATUS_CLASSES, bucket_label, graph_bucket, peak
 from core.periods import DAY, HOUR, custom_period
-from db import adoption, edits, history, profile as profile_reads, quiet as quiet_reads, standing as standing_reads
-from db.history import ANY_AI_AGENT, NO_VALUE, HistoryFilter
+from db.reads import (
+    endpoints as endpoint_reads,
+    history,
+    profile as profile_reads,
+    quiet as quiet_reads,
+    standing as standing_reads,
+)
+from db.reads.history import ANY_AI_AGENT, NO_VALUE, HistoryFilter
+from db.writes import edits
 from ui import data
 from ui.format import (
     HISTORY_COLUMNS,
@@ -163,7 +170,7 @@ else:
 
 st.subheader("Endpoints", help="Every endpoint the customer called: requests and errors in the period, "
                                "first and last call of all time")
-endpoints = data.read(adoption.customer_endpoints, profile.id, view.scope)
+endpoints = data.read(endpoint_reads.customer_endpoints, profile.id, view.scope)
 if endpoints.is_empty():
     st.caption("No endpoint calls from this customer.")
 else:

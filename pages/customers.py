@@ -4,7 +4,7 @@ import math
 
 import streamlit as st
 
-from db import customers, quiet
+from db.reads import customers, quiet
 from ui import data
 from ui.format import format_count, plain
 from ui.sidebar import ALL_APIS, current_view

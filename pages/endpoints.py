@@ -3,7 +3,7 @@ started and who moved off it (called it before the period and not in it)."""
 
 import streamlit as st
 
-from db import adoption
+from db.reads import endpoints as endpoint_reads
 from ui import data
 from ui.format import format_count, format_percent, plain
 from ui.sidebar import ALL_APIS, current_view
@@ -24,7 +24,7 @@ where = "every API" if view.api_name == ALL_APIS else plain(view.api_name)
 st.title("Endpoints")
 st.caption(f"Endpoints of {where} called by customers · {view.period_text}. Pick one to see its customers.")
 
-endpoints = data.read(adoption.endpoint_list, view.scope)
+endpoints = data.read(endpoint_reads.endpoint_list, view.scope)
 if endpoints.is_empty():
     st.info("No customer has called an endpoint yet. Send traffic to the collector, or fill a demo database "
             "with `python -m footfall demo`.")
@@ -50,7 +50,7 @@ st.session_state["_endpoint_picked"] = picked
 chosen = st.selectbox("Endpoint", list(labels), format_func=labels.get, key="endpoint_choice")
 st.query_params["endpoint"] = st.session_state["_endpoint_in_url"] = str(chosen)
 
-summary = data.read(adoption.endpoint_summary, chosen, view.scope)
+summary = data.read(endpoint_reads.endpoint_summary, chosen, view.scope)
 callers, requests, new, moved = st.columns(4)
 callers.metric("Customers", format_count(summary.customers), border=True, help="Customers who called it in the period")
 requests.metric("Requests", format_count(summary.requests), border=True,
@@ -66,7 +66,7 @@ shown = st.segmented_control(
     format_func={"calling": f"Calling it ({format_count(summary.customers)})",
                  "moved_off": f"Moved off ({format_count(summary.moved_off)})"}.get)
 if shown == "moved_off":
-    rows = data.read(adoption.endpoint_moved_off, chosen, view.scope, adoption.TOP_CALLERS)
+    rows = data.read(endpoint_reads.endpoint_moved_off, chosen, view.scope, endpoint_reads.TOP_CALLERS)
     if rows.is_empty():
         st.caption("Nobody moved off it: every customer who called it before the period called it in the period too.")
     else:
@@ -75,7 +75,7 @@ if shown == "moved_off":
         customer_table(adoption_table(rows), "endpoint_moved_off", MOVED_OFF_COLUMNS,
                        height=min(38 + 35 * rows.height, 38 + 35 * 15))
 else:
-    top = data.read(adoption.endpoint_top_callers, chosen, view.scope, signals_now())
+    top = data.read(endpoint_reads.endpoint_top_callers, chosen, view.scope, signals_now())
     if top.rows.is_empty():
         st.caption("No customer called it in this period.")
     else:

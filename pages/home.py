@@ -4,7 +4,8 @@ import streamlit as st
 
 from core.figures import Figure, average_requests, unattributed_share
 from core.home_widgets import WIDGETS
-from db import edits, home, quiet
+from db.reads import home, quiet
+from db.writes import edits
 from ui import data
 from ui.format import format_count, format_percent, plain
 from ui.sidebar import ALL_APIS, current_view

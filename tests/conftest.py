@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from db.connection import connect
-from db.apis import add_api
-from db.writes import RecordWriter
+from db.writes.apis import add_api
+from db.writes.records import RecordWriter
 from factories import API_KEY
-from footfall.processes import free_port, stop_process as stop  # the tests start and stop servers with these
+from services.processes import free_port, stop_process as stop  # the tests start and stop servers with these
 from postgres_cluster import throwaway_cluster
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from collections.abc import Iterator
 from pathlib import Path
 
-from footfall.processes import free_port
+from services.processes import free_port
 
 SUPERUSER = "footfall"
 

@@ -1,10 +1,10 @@
 """Who is looking: the sign-in gate every page passes first, and the analyst it lets in.
 
-With sign-in configured (footfall.settings: FOOTFALL_OIDC_*), an analyst signs in with the
+With sign-in configured (services.settings: FOOTFALL_OIDC_*), an analyst signs in with the
 company's OpenID Connect provider through st.login, and enters only when FOOTFALL_ALLOWED_USERS
 lists their address or its domain and the provider verified that address. Anyone else sees a
 sign-in page and no data, whatever page or deep link they opened. A sign-in lasts
-FOOTFALL_SESSION_HOURS, and ends at once when the analyst signs out (db/sessions.py): a copy of its
+FOOTFALL_SESSION_HOURS, and ends at once when the analyst signs out (db/writes/sessions.py): a copy of its
 cookie opens nothing afterwards. Off loopback without sign-in the dashboard shows nothing at all,
 unless the operator states that a proxy in front signs analysts in (FOOTFALL_AUTH_PROXY=1).
 
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core.access import SHARED_ANALYST, Session, exposure_refusal, is_allowed, is_current, session_of
-from db import edits, sessions
-from footfall.settings import settings
+from db.writes import edits, sessions
+from services.settings import settings
 from ui import data
 from ui.format import plain
 from ui.navigation import navigation

@@ -1,13 +1,13 @@
 """The pages' access to the database: cached reads and the dashboard's edits.
 
-`read(fn, *args)` runs a read-model function of db/ (db.home, db.customers, db.profile,
-db.history, db.sidebar, db.freshness, db.shared_view, db.alerts) as fn(conn, *args), cached with st.cache_data under the
+`read(fn, *args)` runs a read-model function, a public function of a module of db/reads/ (that
+folder is the list of read models), as fn(conn, *args), cached with st.cache_data under the
 function, its arguments, the database file and a cheap data version (the newest request id plus
 the dashboard's own edit counter): a request the collector commits shows on the next rerun, and
 nothing is read twice while nothing changed. Reads run on read-only connections, from a small pool
-per database (db/read_pools.py), one connection per script run at a time.
+per database (db/backends/read_pools.py), one connection per script run at a time.
 
-`write(fn, *args)` runs an edit of db.edits on a connection of its own; only those can be written
+`write(fn, *args)` runs an edit of db.writes.edits on a connection of its own; only those can be written
 through it, and none of them can be read through the cache.
 """
 
@@ -17,7 +17,6 @@ import contextlib
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from types import ModuleType
 from typing import Any
 
 import polars as pl
@@ -26,14 +25,13 @@ import streamlit as st
 from core.charts import request_chart
 from core.figures import graph_frame, peak
 from core.scope import Scope
-from db import adoption, alerts, customers, edits, freshness, history, home, profile, quiet, shared_view, sidebar, standing
+from db.backends.read_pools import ServerPool, SqlitePool, read_pool
 from db.connection import connect, database
-from db.read_pools import ServerPool, SqlitePool, read_pool
-from footfall.settings import settings
+from db.reads import freshness
+from db.writes import edits
+from services.settings import settings
 
-READ_MODELS: tuple[ModuleType, ...] = (home, customers, profile, history, sidebar, freshness, shared_view, alerts,
-                                       quiet, adoption, standing)
-_READ_MODULES = frozenset(module.__name__ for module in READ_MODELS)
+READ_MODELS = "db.reads"  # the package whose modules are the read models, each and every one
 _POOL_SIZE = 8
 _pools: dict[str, SqlitePool | ServerPool] = {}
 _pools_lock = threading.Lock()
@@ -88,13 +86,21 @@ def version() -> tuple:
     return st.session_state.get(_VERSION_KEY) or refresh_version()
 
 
-def _name(fn: Callable, allowed: frozenset[str], what: str) -> str:
-    """fn's module and name, once fn is known to be a public function of an allowed module."""
+def _name(fn: Callable, allowed: Callable[[str], bool], what: str) -> str:
+    """fn's module and name, once fn is known to be a public function of a module whose name is
+    allowed."""
     module = sys.modules.get(getattr(fn, "__module__", None) or "")
     name = getattr(fn, "__name__", "")
-    if module is None or module.__name__ not in allowed or name.startswith("_") or getattr(module, name, None) is not fn:
+    if module is None or not allowed(module.__name__) or name.startswith("_") or getattr(module, name, None) is not fn:
         raise TypeError(f"{getattr(fn, '__qualname__', fn)!r} is not {what}")
     return f"{module.__name__}.{name}"
+
+
+def read_model_name(fn: Callable) -> str:
+    """fn's module and name, once fn is known to be a read-model function: a public function of a
+    module of db/reads/. TypeError for anything else (a figure builder, an edit, the writer)."""
+    return _name(fn, lambda module: module.startswith(READ_MODELS + "."),
+                 f"a read-model function (a public function of a module of {READ_MODELS})")
 
 
 @st.cache_data(show_spinner=False, max_entries=1000, ttl=6 * 3600)
@@ -106,13 +112,13 @@ def _cached_read(path: str, data_version: tuple, name: str, args: tuple, _fn: Ca
 
 def read(fn: Callable, *args: Any) -> Any:
     """fn(conn, *args) for a read-model function fn, cached until the data changes."""
-    return _cached_read(db_path(), version(), _name(fn, _READ_MODULES, "a read-model function"), args, fn)
+    return _cached_read(db_path(), version(), read_model_name(fn), args, fn)
 
 
 def read_past(scope: Scope, fn: Callable, *args: Any) -> Any:
     """fn(conn, *args) about the past period `scope`, cached until a request for that period
-    arrives (db.freshness.period_fingerprint), however much else the collector stores."""
-    name = _name(fn, _READ_MODULES, "a read-model function")
+    arrives (db.reads.freshness.period_fingerprint), however much else the collector stores."""
+    name = read_model_name(fn)
     path = db_path()
     with connection(path) as conn:
         fingerprint = freshness.period_fingerprint(conn, scope)
@@ -127,9 +133,9 @@ def request_chart_spec(wide: pl.DataFrame, bucket_seconds: int, since: int, unti
 
 
 def write(fn: Callable, *args: Any) -> Any:
-    """fn(conn, *args) for an edit fn of db.edits, which bumps the data version; returns what fn
-    returns (a new customer link's token)."""
-    _name(fn, frozenset({edits.__name__}), "an edit of db.edits")
+    """fn(conn, *args) for an edit fn of db.writes.edits, which bumps the data version; returns what
+    fn returns (a new customer link's token)."""
+    _name(fn, lambda module: module == edits.__name__, f"an edit of {edits.__name__}")
     conn = connect(db_path())
     try:
         result = fn(conn, *args)

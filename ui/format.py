@@ -120,7 +120,7 @@ def location_expr() -> pl.Expr:
 
 
 def history_table(frame: pl.DataFrame) -> pl.DataFrame:
-    """Request rows (db.history.history) with the request history's columns, in its order."""
+    """Request rows (db.reads.history.history) with the request history's columns, in its order."""
     columns = {
         "Method": pl.col("method"), "Response": pl.col("status"), "Name": pl.col("endpoint"),
         "Load Time": pl.col("load_time_ms"), "Threat Level": pl.col("threat_level").str.to_titlecase(),

@@ -8,8 +8,8 @@ from functools import partial
 import streamlit as st
 
 from core.scope import Scope
-from db.history import HistoryFilter, history
-from db.profile import Profile
+from db.reads.history import HistoryFilter, history
+from db.reads.profile import Profile
 from ui import data
 from ui.format import format_count, history_csv
 

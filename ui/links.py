@@ -2,14 +2,14 @@
 carries, and the profile's "Share with this customer" expander.
 
 A URL with `link=` (the dashboard's root with a token, core.links.link_url) is routed by
-customer_link_page to the customer's own page, pages/shared.py, alone: st.navigation with that
+customer_link_page to the customer's own page, pages/own_page.py, alone: st.navigation with that
 one page, hidden, and nothing else of the app runs (no sign-in gate, no shared sidebar with its
 API selector and favorites, no way to another page). The page then asks opened_link for the link:
 signature (core.links), the token's hash among the stored links, not revoked, not expired, the
 customer still there; checked on every run, uncached, so that a revoked link stops at once.
 Anything else gets one neutral message and nothing of any customer.
 
-Signing key: FOOTFALL_LINK_SECRET, else `<db file>.link-key` beside the database (db.links.signing_key).
+Signing key: FOOTFALL_LINK_SECRET, else `<db file>.link-key` beside the database (db.writes.links.signing_key).
 """
 
 from __future__ import annotations
@@ -21,27 +21,36 @@ import polars as pl
 import streamlit as st
 
 from core.keys import key_hash
-from core.links import DEFAULT_EXPIRY_DAYS, EXPIRY_DAYS, MAX_TOKEN_LENGTH, SharedLink, link_state, link_url, token_link_id
-from db import edits, shared_view
-from db.links import signing_key
-from footfall.settings import settings
+from core.links import (
+    DEFAULT_EXPIRY_DAYS,
+    EXPIRY_DAYS,
+    MAX_TOKEN_LENGTH,
+    SharedLink,
+    link_state,
+    link_url,
+    token_link_id,
+)
+from db.reads import own_page
+from db.writes import edits
+from db.writes.links import signing_key
+from services.settings import settings
 from ui import data
 from ui.format import format_time, plain
 
 if TYPE_CHECKING:
-    from db.profile import Profile
+    from db.reads.profile import Profile
     from ui.sidebar import View
 
 LINK_PARAM = "link"
-SHARED_PAGE = "pages/shared.py"
+OWN_PAGE = "pages/own_page.py"
 _ROUTED_KEY = "_footfall_shared_route"  # set by the route, taken by the page: it ran through streamlit_app.py
 LINKS_LISTED = 20
 
 
-def shared_navigation() -> st.navigation:
+def own_page_navigation() -> st.navigation:
     """st.navigation with the customer's own page alone, hidden: no menu and no other page to reach."""
     return st.navigation(
-        [st.Page(SHARED_PAGE, title="Usage", icon=":material/monitoring:", url_path="usage", default=True)],
+        [st.Page(OWN_PAGE, title="Usage", icon=":material/monitoring:", url_path="usage", default=True)],
         position="hidden",
     )
 
@@ -51,7 +60,7 @@ def customer_link_page() -> st.Page | None:
     if LINK_PARAM not in st.query_params:
         return None
     st.session_state[_ROUTED_KEY] = True
-    return shared_navigation()
+    return own_page_navigation()
 
 
 def link_key() -> bytes:
@@ -65,7 +74,7 @@ def opened_link() -> SharedLink | None:
     unknown, revoked, expired, its customer erased). A page run without the route (Streamlit's
     old pages-directory mode, on a first visit straight to it) is routed first."""
     if not st.session_state.pop(_ROUTED_KEY, False):
-        shared_navigation()
+        own_page_navigation()
         st.rerun()
     token = st.query_params.get(LINK_PARAM, "")
     if not token or len(token) > MAX_TOKEN_LENGTH:
@@ -75,7 +84,7 @@ def opened_link() -> SharedLink | None:
         return None
     data.refresh_version()  # this run's cached reads see the latest data (there is no sidebar to do it)
     with data.connection() as conn:  # uncached: a link revoked a moment ago must not open
-        stored = shared_view.link_for_token_hash(conn, key_hash(token))
+        stored = own_page.link_for_token_hash(conn, key_hash(token))
     return link_state(stored, claimed, time.time())
 
 
@@ -112,7 +121,7 @@ def share_with_customer(profile: Profile, view: View) -> None:
         if new_link:
             st.success("Copy the link now: it is shown only this once.", icon=":material/link:")
             st.code(new_link, language=None, wrap_lines=True)
-        links = data.read(shared_view.links_of_customer, cid)
+        links = data.read(own_page.links_of_customer, cid)
         if links.is_empty():
             st.caption("No links made for this customer yet.")
             return
@@ -145,7 +154,7 @@ def _utc(column: str) -> pl.Expr:
 
 
 def endpoints_table(endpoints: pl.DataFrame, every_api: bool) -> pl.DataFrame:
-    """The customer's endpoints (db.shared_view.shared_endpoints) as their page shows them."""
+    """The customer's endpoints (db.reads.own_page.shared_endpoints) as their page shows them."""
     columns = {"API": pl.col("api"), "Endpoint": pl.col("endpoint"), "Requests": pl.col("requests"),
                "Errors": pl.col("errors"), "First call": _utc("first_call"), "Last call": _utc("last_call")}
     if not every_api:
@@ -154,7 +163,7 @@ def endpoints_table(endpoints: pl.DataFrame, every_api: bool) -> pl.DataFrame:
 
 
 def latest_table(latest: pl.DataFrame, every_api: bool) -> pl.DataFrame:
-    """The customer's latest requests (db.shared_view.shared_latest_requests), without their bodies."""
+    """The customer's latest requests (db.reads.own_page.shared_latest_requests), without their bodies."""
     columns = {"Time": _utc("time"), "API": pl.col("api"), "Method": pl.col("method"), "Path": pl.col("path"),
                "Response": pl.col("status"), "Load Time": pl.col("load_time_ms")}
     if not every_api:

@@ -2,7 +2,7 @@
 but Streamlit also answers plain HTTP requests outside the page: an exported CSV's download URL
 (/media/...), its metrics, uploads, the agent API. With sign-in on, those answer only a request
 carrying the cookie of a current session of an allowed analyst, by the same rules as admit()
-(core/access.py, db/sessions.py); anything else gets 403 and nothing of the route's.
+(core/access.py, db/writes/sessions.py); anything else gets 403 and nothing of the route's.
 
 Streamlit 1.67 lets an app wrap its server in ASGI middleware through st.App (dashboard_app.py, which
 `footfall dashboard` runs); this module is that middleware and the one place Footfall leans on
@@ -26,8 +26,8 @@ from streamlit.web.server.starlette.starlette_server_config import USER_COOKIE_N
 from streamlit.web.server.starlette.starlette_websocket import _get_signed_cookie_with_chunks
 
 from core.access import is_allowed, is_current, session_of
-from db import edits, sessions
-from footfall.settings import Settings, settings
+from db.writes import edits, sessions
+from services.settings import Settings, settings
 from ui import data
 
 # Every route of Streamlit 1.67's server, by the start of its path: whether it needs a session.

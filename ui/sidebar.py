@@ -10,8 +10,8 @@ import streamlit as st
 
 from core.periods import PRESETS, Period, custom_period, preset_period
 from core.scope import Scope
-from db import edits
-from db import sidebar as sidebar_reads
+from db.reads import sidebar as sidebar_reads
+from db.writes import edits
 from ui import data
 from ui.auth import Analyst, signed_in_as
 from ui.format import PERIOD_LABELS, describe_period, plain

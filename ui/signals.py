@@ -10,8 +10,8 @@ import streamlit as st
 
 from core.quiet import QuietRule
 from core.standing import MIN_PEER_REQUESTS, Standing
-from db.adoption import TopCallers
-from footfall.settings import settings
+from db.reads.endpoints import TopCallers
+from services.settings import settings
 from ui.format import ago, format_count, format_ms, format_percent, format_time
 
 CLOCK_STEP = 60  # seconds: signals judged "now" are read again at most once a minute (the cache key)
@@ -106,7 +106,7 @@ def callers_caption(top: TopCallers, customers: int) -> str:
 
 
 def endpoint_table(frame: pl.DataFrame) -> pl.DataFrame:
-    """Endpoints (db.adoption.endpoint_list) with their error rate in percent."""
+    """Endpoints (db.reads.endpoints.endpoint_list) with their error rate in percent."""
     return frame.with_columns(
         pl.when(pl.col("requests") > 0).then(100 * pl.col("errors") / pl.col("requests")).alias("error_rate"))
 

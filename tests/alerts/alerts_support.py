@@ -17,9 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import send_calls, start_collector, stop
-from db.dialect import on_postgres
+from db.backends.dialect import on_postgres
 from factories import API_KEY, payload
-from footfall.processes import free_port
+from services.processes import free_port
 
 HOUR = 3600
 DAY = 86400

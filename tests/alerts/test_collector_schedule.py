@@ -9,7 +9,7 @@ from alerts_support import (  # noqa: F401 (webhook: a fixture)
     DAY, HOUR, Sent, clear_of_the_hour, daily, firing_rows, in_hour, send, spread, webhook,
 )
 from conftest import start_collector, stop
-from db.edits import add_alert_rule
+from db.writes.edits import add_alert_rule
 
 
 def test_the_collector_fires_each_rule_once_for_the_customers_it_holds_for(conn, db_path, webhook):

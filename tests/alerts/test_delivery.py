@@ -10,8 +10,8 @@ import time
 from alerts_support import (  # noqa: F401 (webhook: a fixture)
     HOUR, SECRET_PATH, database_text, firing_rows, in_hour, through_collector, webhook,
 )
-from db.edits import add_alert_rule
-from footfall.alerts import run_alert_check
+from db.writes.edits import add_alert_rule
+from services.alert_rounds import run_alert_check
 
 HOUR_JUDGED = int(time.time()) // HOUR * HOUR - HOUR
 NOW = HOUR_JUDGED + HOUR + 120

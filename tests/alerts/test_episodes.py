@@ -7,11 +7,11 @@ import threading
 import time
 
 from alerts_support import HOUR, firing_rows, in_hour, through_collector, webhook  # noqa: F401 (webhook: a fixture)
-from db import alert_checks
-from db.alert_checks import check_alerts
 from db.connection import connect
-from db.edits import add_alert_rule, remove_alert_rule
-from footfall.alerts import run_alert_check
+from db.operations import alert_checks
+from db.operations.alert_checks import check_alerts
+from db.writes.edits import add_alert_rule, remove_alert_rule
+from services.alert_rounds import run_alert_check
 
 FIRST = int(time.time()) // HOUR * HOUR - 6 * HOUR  # three hours judged in turn: failing, fine, failing again
 CALLS = [*in_hour("acme", FIRST, 30, errors=12), *in_hour("acme", FIRST + HOUR, 30, errors=0),

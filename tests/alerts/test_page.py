@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from dashboard.dashboard_support import Call, dash, live_markup  # noqa: F401 (dash: a fixture)
-from db.alert_checks import check_alerts
+from db.operations.alert_checks import check_alerts
 
 PAGE = "pages/alerts.py"
 HOUR = 3600

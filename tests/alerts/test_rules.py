@@ -10,8 +10,8 @@ import pytest
 from alerts_support import (  # noqa: F401 (webhook: a fixture)
     DAY, HOUR, count, daily, errors, firing_rows, hourly, in_hour, p95, spread, through_collector, webhook,
 )
-from db.alert_checks import check_alerts
-from db.edits import add_alert_rule
+from db.operations.alert_checks import check_alerts
+from db.writes.edits import add_alert_rule
 
 NOW = int(time.time()) // HOUR * HOUR  # the checks' clock: the last complete hour ends here
 HOUR_JUDGED = NOW - HOUR

@@ -19,9 +19,9 @@ from bench.dashboard import postgres_database
 from bench.synthetic import DataSpec, build_database
 from core.demo import DEMO_APIS
 from core.record import Record
-from db.apis import add_api
 from db.connection import connect
-from db.writes import RecordWriter
+from db.writes.apis import add_api
+from db.writes.records import RecordWriter
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--requests", "20000", "--customers", "400", "--days", "40"]  # the 30-day period and the one before

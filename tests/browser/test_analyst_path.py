@@ -28,8 +28,8 @@ from playwright.sync_api import Page, expect
 
 from core.access import SHARED_ANALYST
 from core.home_widgets import WIDGETS
-from db.edits import save_widget_choices
-from db.home import widget_choices_saved
+from db.reads.home import widget_choices_saved
+from db.writes.edits import save_widget_choices
 
 pytestmark = pytest.mark.browser
 

@@ -36,7 +36,7 @@ from streamlit.web.server.starlette.starlette_server_config import USER_COOKIE_N
 from conftest import ROOT, footfall, free_port, stop, wait_for_http
 from core.access import DEFAULT_SESSION_HOURS
 from db.connection import connect
-from db.sessions import cookie_key
+from db.writes.sessions import cookie_key
 from ui.session_gate import REFUSED, ROUTES
 
 pytestmark = pytest.mark.browser

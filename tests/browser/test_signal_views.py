@@ -27,8 +27,8 @@ from playwright.sync_api import Page, expect
 from core.periods import preset_period
 from core.quiet import QuietRule
 from core.scope import Scope
-from db.adoption import endpoint_list, endpoint_summary
-from db.quiet import quiet_customers
+from db.reads.endpoints import endpoint_list, endpoint_summary
+from db.reads.quiet import quiet_customers
 
 pytestmark = pytest.mark.browser
 

@@ -11,19 +11,19 @@ import pytest
 
 from conftest import footfall
 from core.periods import Period
-from core.scope import Scope
-from db.apis import add_api
-from db.connection import connect
-from db.copy import copied_tables
-from db.customers import customer_list
-from db.edits import add_alert_rule, save_description, save_display_name, save_favorite
-from db.home import home_figures
-from db.writes import RecordWriter
 from core.record import record_from_payload
+from core.scope import Scope
+from db.connection import connect
+from db.operations.copy import copied_tables
+from db.reads.customers import customer_list
+from db.reads.home import home_figures
+from db.writes.apis import add_api
+from db.writes.edits import add_alert_rule, save_description, save_display_name, save_favorite
+from db.writes.records import RecordWriter
 from factories import payload
 from core.keys import key_hash
 from core.links import link_state, token_link_id
-from db.links import key_file, link_by_token_hash, signing_key
+from db.writes.links import key_file, link_by_token_hash, signing_key
 
 EVERYTHING = Scope(None, Period(None, None))
 

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from conftest import ROOT, footfall, free_port, stop, wait_for_http
-from db.connection import without_password
+from db.backends.postgres_url import without_password
 
 SECRET = "Zq7-not-the-pw"  # trust authentication lets any password in: what matters is where it shows
 

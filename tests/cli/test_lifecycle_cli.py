@@ -15,7 +15,7 @@ from conftest import footfall
 from core.keys import key_hash
 from core.links import link_state, token_link_id
 from db.connection import connect, is_postgres
-from db.links import link_by_token_hash, signing_key
+from db.writes.links import link_by_token_hash, signing_key
 from factories import jsonl, payload
 from stored_bytes import stored_bytes
 

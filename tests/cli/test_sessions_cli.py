@@ -7,7 +7,7 @@ from contextlib import closing
 from conftest import footfall
 from core.access import session_of
 from db.connection import connect
-from db.sessions import cookie_key, is_ended
+from db.writes.sessions import cookie_key, is_ended
 
 
 def test_rotate_key_makes_a_new_cookie_key_and_ends_every_session_so_far(db_path):

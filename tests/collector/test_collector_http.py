@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from collector.app import ApiKeys, refusal_status
-from collector.ingest import Reason, Rejection
 from db.connection import is_postgres
+from services.ingest import Reason, Rejection
 from factories import API_KEY, format_b, gzipped, payload
 from stored_bytes import stored_bytes
 
@@ -87,7 +87,7 @@ def test_secret_headers_never_reach_the_database_file(collector, conn, db_path):
 
 
 def test_an_api_registered_while_running_is_accepted_within_seconds(collector, conn):
-    from db.apis import add_api
+    from db.writes.apis import add_api
     import time
 
     add_api(conn, "Later API", "later-key")

@@ -15,7 +15,7 @@ from core.periods import Period
 from db.connection import connect, connect_readonly
 from conftest import child_processes, start_collector, stop
 from core.scope import Scope
-from db.customers import customer_list
+from db.reads.customers import customer_list
 from factories import payload
 
 

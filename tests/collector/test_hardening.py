@@ -13,8 +13,8 @@ import orjson
 import pytest
 
 from conftest import footfall, start_collector, stop
-from db.apis import add_api
 from db.connection import connect
+from db.writes.apis import add_api
 from factories import API_KEY, jsonl, payload
 from raw_http import connect_to, read_reply, request_head
 

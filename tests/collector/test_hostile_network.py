@@ -24,10 +24,10 @@ import pytest
 
 from collector.app import MAX_REQUESTS_AT_ONCE, READING_LIMIT_BODIES
 from conftest import child_processes, start_collector, stop, until
-from db.apis import add_api
 from db.connection import connect
+from db.writes.apis import add_api
 from factories import API_KEY, payload
-from footfall.settings import settings
+from services.settings import settings
 from raw_http import closed, connect_to, read_reply, request_head
 
 MiB = 1024 * 1024

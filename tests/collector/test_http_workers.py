@@ -15,7 +15,7 @@ import orjson
 
 from conftest import ROOT, child_processes, start_collector, stop, wait_for_http
 from factories import payload
-from footfall.processes import free_port
+from services.processes import free_port
 
 LISTEN, ESTABLISHED = "0A", "01"
 

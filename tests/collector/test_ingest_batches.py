@@ -4,8 +4,8 @@ process writes, and the result is exactly what one process would have stored."""
 import orjson
 import pytest
 
-from collector.ingest import Reason, enrichment_pool, ingest_batches
-from db.writes import RecordWriter
+from db.writes.records import RecordWriter
+from services.ingest import Reason, enrichment_pool, ingest_batches
 from factories import IPHONE, payload
 
 STORED = "SELECT r.*, d.* FROM requests r JOIN request_details d ON d.request_id = r.id ORDER BY r.id"
@@ -31,7 +31,7 @@ def ingest(conn, items, workers: int, size: int = 25):
 
 def test_worker_processes_store_exactly_what_one_process_stores(conn, new_db):
     from db.connection import connect
-    from db.apis import add_api
+    from db.writes.apis import add_api
 
     serial = connect(new_db("serial.db"))
     add_api(serial, "Test API", "test-project-key")

@@ -11,11 +11,11 @@ import httpx
 from conftest import start_collector, stop, until
 from core.periods import DAY, Period
 from core.scope import Scope
-from db.customers import customer_list
-from db.dialect import on_postgres
-from db.figures import api_totals
-from db.history import customer_requests
-from db.partitions import DAYS_AHEAD, PARTITION_LOCK, existing_spans
+from db.backends.dialect import on_postgres
+from db.backends.partitions import DAYS_AHEAD, PARTITION_LOCK, existing_spans
+from db.queries.figures import api_totals
+from db.reads.customers import customer_list
+from db.reads.history import customer_requests
 from factories import payload
 
 Y2K = 946_684_800  # 2000-01-01 00:00 UTC

@@ -7,7 +7,7 @@ from conftest import start_collector, stop
 from core.periods import Period
 from core.record import record_from_payload
 from core.scope import Scope
-from db.customers import customer_list
+from db.reads.customers import customer_list
 from factories import payload
 
 

@@ -18,10 +18,10 @@ from load import Load, stored_paths
 
 from conftest import ROOT, child_processes, start_collector, stop, until
 from collector.app import UNAVAILABLE
-from db.apis import add_api
 from db.connection import connect
+from db.writes.apis import add_api
 from factories import API_KEY, payload
-from footfall.processes import free_port
+from services.processes import free_port
 
 RECOVERY_SECONDS = 10  # the most a client waits for the collector to take payloads again
 

@@ -14,8 +14,8 @@ import pytest
 from pyroaring import BitMap
 
 from conftest import start_collector, stop, until
-from db.apis import add_api
 from db.connection import connect
+from db.writes.apis import add_api
 from factories import API_KEY, payload
 
 CLIENTS_PER_COLLECTOR = 4
@@ -110,7 +110,7 @@ def test_one_collector_computes_the_signals_and_checks_the_alerts_for_all_and_an
         said_second = Said(second)
         assert until(lambda: said_second.has("another collector computes the signals; this one stands by")
                      and said_second.has("another collector checks the alerts; this one stands by"))
-        time.sleep(3)  # rounds of both: the duties stay where they are
+        time.sleep(3)  # rounds of both: the leases stay where they are
         assert not said_second.has("this collector") and not said_first.has("another collector")
 
         first.kill()  # SIGKILL: its sessions end, and their locks with them

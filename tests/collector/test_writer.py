@@ -75,7 +75,7 @@ def test_on_postgresql_the_collector_makes_the_partitions_of_today_and_the_week_
     from conftest import start_collector, stop
     from core.periods import DAY
     from db.connection import connect
-    from db.partitions import DAYS_AHEAD, existing_days
+    from db.backends.partitions import DAYS_AHEAD, existing_days
 
     url = pg_cluster.create_database(template=pg_cluster.template)
     conn = connect(url)

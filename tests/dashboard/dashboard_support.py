@@ -14,12 +14,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from core.access import SHARED_ANALYST
 from core.record import record_from_payload
 from db.connection import connect
-from core.access import SHARED_ANALYST
-from db.apis import add_api
-from db.edits import save_favorite
-from db.writes import RecordWriter
+from db.writes.apis import add_api
+from db.writes.edits import save_favorite
+from db.writes.records import RecordWriter
 from factories import payload
 from ui import data
 

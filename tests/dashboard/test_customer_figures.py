@@ -10,7 +10,8 @@ from dashboard_support import API_IDS, BILLING_KEY, SHOP_KEY, Call, dash  # noqa
 
 from core.periods import HOUR, Period, custom_period, floor_hour
 from core.scope import Scope
-from db import customers, figures, home
+from db.queries import figures
+from db.reads import customers, home
 
 
 @pytest.fixture

@@ -9,9 +9,11 @@ from dashboard_support import Call, dash, pg_dash, table  # noqa: F401, F811 (fi
 
 from core.periods import Period
 from core.scope import Scope
-from db import apis, customers, edits, figures, home, sidebar, writes
+from db.backends.dialect import on_postgres
 from db.connection import transaction
-from db.dialect import on_postgres
+from db.queries import figures
+from db.reads import customers, home, sidebar
+from db.writes import apis, edits, records
 from ui import data
 
 
@@ -29,7 +31,7 @@ def test_a_read_is_cached_under_its_function_and_arguments_until_an_edit(dash):
     assert "Acme" in rows["display_name"].to_list()
 
 
-@pytest.mark.parametrize("fn", [edits.save_favorite, edits.save_widget_choices, apis.add_api, writes.RecordWriter,
+@pytest.mark.parametrize("fn", [edits.save_favorite, edits.save_widget_choices, apis.add_api, records.RecordWriter,
                                 figures.active_count, customers._busiest, lambda conn: conn.execute("DELETE FROM apis")],
                          ids=["an edit", "another edit", "an API registration", "the writer", "a figure builder",
                               "a private function", "a lambda"])

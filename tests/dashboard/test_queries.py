@@ -8,11 +8,12 @@ import re
 import pytest
 from dashboard_support import BILLING_KEY, Call, dash, pg_dash  # noqa: F401, F811 (fixtures)
 
+from core.links import SharedLink
 from core.periods import DAY, HOUR, Period, preset_period
 from core.scope import Scope
-from core.links import SharedLink
-from db import customers, figures, history, home, profile, shared_view, sidebar
-from db.partitions import partition_name
+from db.backends.partitions import partition_name
+from db.queries import figures
+from db.reads import customers, history, home, own_page, profile, sidebar
 from pg_plans import children, index_wherever_possible, plan_nodes
 from pg_plans import statements as pg_statements
 
@@ -286,9 +287,9 @@ def test_on_postgres_the_customer_s_own_page_reads_the_latest_bodies_from_their_
     cid = conn.execute("SELECT id FROM customers WHERE external_id = 'a'").fetchone()[0]
     link = SharedLink(link_id=0, cid=cid, api_id=None, show_bodies=True, expires_at=2**40)
     period = preset_period("30d", pg_dash.now)
-    latest = shared_view.shared_latest_requests(conn, link, period)
+    latest = own_page.shared_latest_requests(conn, link, period)
     assert latest.height == 4 and latest["request_body"].null_count() == 0
-    [nodes] = [nodes for sql, nodes in pg_plans(conn, lambda: shared_view.shared_latest_requests(conn, link, period))
+    [nodes] = [nodes for sql, nodes in pg_plans(conn, lambda: own_page.shared_latest_requests(conn, link, period))
                if "FROM request_details" in sql]
     searched = {n["Relation Name"] for n in nodes if n.get("Relation Name", "").startswith("request_details")}
     first, last = conn.execute("SELECT MIN(ts), MAX(ts) FROM requests WHERE customer_id = ?", (cid,)).fetchone()

@@ -8,11 +8,11 @@ import pytest
 
 from core.periods import Period
 from core.record import record_from_payload
-from db.activity import active_set
-from db.connection import connect
-from db.schema import MIGRATIONS
 from core.scope import Scope
-from db.apis import add_api
+from db.connection import connect
+from db.queries.activity import active_set
+from db.schema.sqlite import MIGRATIONS
+from db.writes.apis import add_api
 from factories import payload
 
 OTHER_KEY = "other-project-key"
@@ -68,7 +68,7 @@ def test_an_open_ended_period_is_refused_rather_than_miscounted(conn):
         active_set(conn, Scope(None, Period(None, None)))
 
 
-@pytest.mark.sqlite_only  # about SQLite's migrations (db/schema.py)
+@pytest.mark.sqlite_only  # about SQLite's migrations (db/schema/sqlite.py)
 def test_migration_3_fills_the_sets_of_a_database_written_before_them(conn, writer, db_path):
     rows = write_traffic(conn, writer)
     conn.executescript("DROP TABLE active_daily; DROP TABLE active_hourly;")

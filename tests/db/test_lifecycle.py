@@ -24,30 +24,23 @@ from conftest import start_collector, stop
 from core.periods import DAY, Period
 from core.record import record_from_payload
 from core.scope import Scope
-from db.apis import add_api
+from db.backends.dialect import on_postgres
+from db.backends.partitions import existing_days
 from db.connection import connect, is_postgres
-from db.dialect import on_postgres
-from db.customers import customer_list
-from db.freshness import EDITS_KEY, INGEST_KEY
-from db.edits import save_description, save_display_name, save_favorite
-from db.figures import active_count
-from db.history import customer_requests
-from db.home import home_figures, period_counts
-from db.lifecycle import (
-    ERASURES_KEY,
-    UnknownCustomer,
-    backup,
-    delete_api,
-    erase_customer,
-    erasures,
-    oldest_request,
-    prune,
-)
-from db.partitions import existing_days
-from db.profile import customer_profile
-from db.writes import RecordWriter
+from db.operations.backup import backup
+from db.operations.erase import ERASURES_KEY, UnknownCustomer, delete_api, erase_customer, erasures
+from db.operations.prune import oldest_request, prune
+from db.queries.figures import active_count
+from db.reads.customers import customer_list
+from db.reads.history import customer_requests
+from db.reads.home import home_figures, period_counts
+from db.reads.profile import customer_profile
+from db.writes.apis import add_api
+from db.writes.counters import EDITS_KEY, INGEST_KEY
+from db.writes.edits import save_description, save_display_name, save_favorite
+from db.writes.records import RecordWriter
 from factories import API_KEY, format_b, payload
-from footfall.lifecycle import prune_expired, retention_cutoff
+from services.retention import prune_expired, retention_cutoff
 from stored_bytes import stored_bytes
 
 OTHER_KEY = "other-project-key"
@@ -396,7 +389,7 @@ def test_an_erased_customer_leaves_no_byte_in_the_database_or_its_wal(conn, db_p
 
 
 def test_on_postgresql_an_erased_customer_leaves_no_row_and_with_vacuum_no_byte_in_the_table_files(pg_cluster):
-    """What PostgreSQL guarantees (db.lifecycle.erase_customer): no row of the customer in any
+    """What PostgreSQL guarantees (db.operations.erase.erase_customer): no row of the customer in any
     table, the tables vacuumed; with vacuum (VACUUM FULL), no byte of it in any file of the
     database's tables and indexes. Its write-ahead log is the server's: not looked at."""
     cluster = pg_cluster
@@ -528,7 +521,7 @@ def test_a_backup_taken_while_the_collector_writes_holds_exactly_the_requests_co
     add_api(same, "Test API", API_KEY)
     RecordWriter(same).write([bulk] * 1500 + [record_from_payload(call(n), received_at=time.time()) for n in held])
     copied = connect(tmp_path / "copy.db") if backend == "sqlite" else copy
-    # The signals the collector computed on its own (db/snapshots.py) are made anew from the figures.
+    # The signals the collector computed on its own (db/queries/snapshots.py) are made anew from the figures.
     assert_same(contents(copied, ("signal_snapshots",)), contents(same, ("signal_snapshots",)))
     for period in PERIODS:
         assert_same(customer_list(copied, Scope(None, period)).to_dicts(),

@@ -10,11 +10,12 @@ import pytest
 from core.periods import DAY, Period
 from core.record import record_from_payload
 from core.scope import Scope
-from db.customers import customer_list
-from db.history import customer_requests
-from db.lifecycle import erase_customer, prune
-from db.partitions import DAYS_BEHIND, LOWEST, Span, create_ahead, existing_spans, partitions_holding
-from db.writes import RecordWriter
+from db.backends.partitions import DAYS_BEHIND, LOWEST, Span, create_ahead, existing_spans, partitions_holding
+from db.operations.erase import erase_customer
+from db.operations.prune import prune
+from db.reads.customers import customer_list
+from db.reads.history import customer_requests
+from db.writes.records import RecordWriter
 from factories import payload
 
 pytestmark = pytest.mark.postgres_only

@@ -7,9 +7,10 @@ import time
 import pytest
 import sqlite_utils
 
-from db.apis import add_api
+from db.backends.dialect import on_postgres
 from db.connection import connect
-from db.schema import MIGRATIONS
+from db.schema.sqlite import MIGRATIONS
+from db.writes.apis import add_api
 from pg_plans import children, index_wherever_possible, plan_nodes, statements
 
 
@@ -35,7 +36,7 @@ def test_the_history_query_uses_the_customer_index_not_a_scan(db_path):
 
 
 def test_a_semicolon_inside_a_sql_comment_does_not_split_a_statement():
-    from db.schema import _statements
+    from db.schema.sqlite import _statements
 
     script = "CREATE TABLE a (\n  x INTEGER -- one; two\n);\nCREATE TABLE b (y TEXT);\n"
     assert [s.strip() for s in _statements(script)] == ["CREATE TABLE a (\n  x INTEGER -- one; two\n);", "CREATE TABLE b (y TEXT);"]
@@ -48,7 +49,7 @@ def test_a_customers_history_for_one_api_reads_the_customer_index_in_time_order(
     from core.periods import Period
     from core.record import record_from_payload
     from core.scope import Scope
-    from db.history import customer_requests
+    from db.reads.history import customer_requests
     from factories import payload
 
     writer.write([record_from_payload(payload(user_id=f"c{i % 7}"), received_at=time.time()) for i in range(300)])
@@ -74,7 +75,7 @@ def pg_url(pg_cluster):
 
 
 def test_a_new_postgres_database_is_migrated_to_the_latest_version_once(pg_url):
-    from db.schema_postgres import MIGRATIONS as PG_MIGRATIONS
+    from db.schema.postgres import MIGRATIONS as PG_MIGRATIONS
 
     conn = connect(pg_url)
     assert conn.execute("SELECT MAX(version) FROM footfall_schema").fetchone()[0] == len(PG_MIGRATIONS)
@@ -87,9 +88,9 @@ def test_a_new_postgres_database_is_migrated_to_the_latest_version_once(pg_url):
 
 
 def test_a_postgres_database_of_an_earlier_version_is_brought_up_to_date_keeping_its_requests(pg_url):
-    from db.partitions import create_partitions
-    from db.postgres import PgConnection
-    from db.schema_postgres import MIGRATIONS as PG_MIGRATIONS
+    from db.backends.partitions import create_partitions
+    from db.backends.postgres import PgConnection
+    from db.schema.postgres import MIGRATIONS as PG_MIGRATIONS
     from factories import API_KEY
 
     old = PgConnection(pg_url)  # as an earlier Footfall left it: version 2
@@ -112,7 +113,7 @@ def test_a_postgres_database_of_an_earlier_version_is_brought_up_to_date_keeping
     assert "INCLUDE (api_id, method, status, endpoint, device, ai_agent, country)" in definition
     assert conn.execute("SELECT COUNT(*) FROM requests r JOIN customers c ON c.id = r.customer_id"
                         " WHERE c.external_id = 'acme'").fetchone()[0] == 1
-    # A name kept so far counts as the server's: no caller can change it (db/writes.py).
+    # A name kept so far counts as the server's: no caller can change it (db/writes/records.py).
     assert conn.execute("SELECT name_from_traffic, name_by_caller FROM customers").fetchall() == [("Acme", 0)]
     conn.close()
 
@@ -120,8 +121,8 @@ def test_a_postgres_database_of_an_earlier_version_is_brought_up_to_date_keeping
 def test_postgres_keeps_raw_requests_in_day_partitions_with_brin_on_time(pg_url):
     from core.periods import DAY
     from core.record import record_from_payload
-    from db.partitions import partition_name
-    from db.writes import RecordWriter
+    from db.backends.partitions import partition_name
+    from db.writes.records import RecordWriter
     from factories import API_KEY, payload
 
     conn = connect(pg_url)
@@ -153,8 +154,8 @@ def test_postgres_reads_a_customers_history_through_the_customer_index_not_a_sca
     from core.periods import Period
     from core.record import record_from_payload
     from core.scope import Scope
-    from db.history import customer_requests, history
-    from db.writes import RecordWriter
+    from db.reads.history import customer_requests, history
+    from db.writes.records import RecordWriter
     from factories import API_KEY, payload
 
     conn = connect(pg_url)
@@ -187,3 +188,39 @@ def _priced_out(conn, sql, params):
     """The plan with sequential scans and sorts priced out: what the indexes can do alone."""
     with index_wherever_possible(conn, in_order=True):
         return plan_nodes(conn, sql, params)
+
+
+def table_columns(conn) -> dict[str, set[str]]:
+    """Every table with its columns, as the database itself lists them (PostgreSQL: a partitioned
+    table as a whole, without its partitions; neither engine's own bookkeeping of the version)."""
+    if on_postgres(conn):
+        rows = conn.execute(
+            "SELECT c.relname, a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid"
+            " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')"
+            " AND NOT c.relispartition AND a.attnum > 0 AND NOT a.attisdropped AND c.relname <> 'footfall_schema'")
+    else:
+        rows = conn.execute("SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p"
+                            " WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'")
+    tables: dict[str, set[str]] = {}
+    for table, column in rows:
+        tables.setdefault(table, set()).add(column)
+    return tables
+
+
+# Columns one engine has for a reason of its own: PostgreSQL partitions request_details by day, so
+# each row carries its request's time (db/schema/postgres.py).
+ONE_ENGINE_ONLY = {"postgresql": {("request_details", "ts")}, "sqlite": set()}
+
+
+def test_both_engines_define_the_same_tables_and_columns(tmp_path, pg_url):
+    sqlite_conn, pg_conn = connect(tmp_path / "footfall.db"), connect(pg_url)
+    try:
+        sqlite_tables, pg_tables = table_columns(sqlite_conn), table_columns(pg_conn)
+    finally:
+        sqlite_conn.close()
+        pg_conn.close()
+    assert sorted(sqlite_tables) == sorted(pg_tables)
+    columns = {engine: {(table, column) for table, names in tables.items() for column in names}
+               for engine, tables in (("sqlite", sqlite_tables), ("postgresql", pg_tables))}
+    assert columns["postgresql"] - columns["sqlite"] == ONE_ENGINE_ONLY["postgresql"]
+    assert columns["sqlite"] - columns["postgresql"] == ONE_ENGINE_ONLY["sqlite"]

@@ -13,13 +13,14 @@ from core.access import analyst_key, session_of
 from core.periods import Period
 from core.record import record_from_payload
 from core.scope import Scope
-from db.analysts import record_sign_in
 from db.connection import connect
-from db.edits import save_description, save_favorite, save_widget_choices
-from db.home import widget_choices_saved
-from db.links import signing_key
-from db.profile import customer_profile
-from db.sessions import (
+from db.reads.home import widget_choices_saved
+from db.reads.profile import customer_profile
+from db.reads.sidebar import favorites
+from db.writes.analysts import record_sign_in
+from db.writes.edits import save_description, save_favorite, save_widget_choices
+from db.writes.links import signing_key
+from db.writes.sessions import (
     COOKIE_KEY_SETTING,
     COOKIE_KEY_SUFFIX,
     ENDED_KEPT_SECONDS,
@@ -28,7 +29,6 @@ from db.sessions import (
     is_ended,
     rotate_cookie_key,
 )
-from db.sidebar import favorites
 from factories import payload
 
 NOW = 1_800_000_000

@@ -8,11 +8,11 @@ import pytest
 from core.periods import Period
 from core.record import record_from_payload
 from core.scope import Scope
-from db.customers import customer_list
-from db.edits import save_display_name
-from db.figures import api_totals
-from db.history import customer_requests, request_detail
-from db.writes import UnknownApiKey
+from db.queries.figures import api_totals
+from db.reads.customers import customer_list
+from db.reads.history import customer_requests, request_detail
+from db.writes.edits import save_display_name
+from db.writes.records import UnknownApiKey
 from factories import payload
 
 NOW = time.time()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from footfall.settings import settings
+from services.settings import settings
 
 
 def test_both_services_listen_on_loopback_unless_told_otherwise():

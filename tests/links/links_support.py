@@ -1,5 +1,5 @@
 """Helpers for the customer link tests: two APIs on a real SQLite file, traffic sent to the real
-collector over HTTP (kept in the test to count from), links made through db.links with the key
+collector over HTTP (kept in the test to count from), links made through db.writes.links with the key
 the dashboard uses, and the real app under AppTest with everything it rendered as text."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from streamlit.testing.v1 import AppTest
 from conftest import ROOT, start_collector, stop
 from core.links import expires_at, token_link_id
 from core.periods import DAY, HOUR, floor_hour
-from db.apis import add_api
-from db.links import create_link, customer_db_id, signing_key
+from db.writes.apis import add_api
+from db.writes.links import create_link, customer_db_id, signing_key
 from factories import API_KEY, payload
 from ui import data
 

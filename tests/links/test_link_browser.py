@@ -21,9 +21,9 @@ from playwright.sync_api import Page, expect
 
 from conftest import ROOT, footfall, free_port, stop, wait_for_http
 from core.links import INVALID_LINK, link_url
-from db.apis import add_api
 from db.connection import connect
-from db.links import revoke_link
+from db.writes.apis import add_api
+from db.writes.links import revoke_link
 from factories import API_KEY, jsonl
 
 pytestmark = pytest.mark.browser

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.links import INVALID_LINK
 from core.periods import DAY
-from db.links import customer_db_id
+from db.writes.links import customer_db_id
 from factories import API_KEY
 
 ACME, ACME_NAME = "acme", "Acme Corp"
@@ -132,7 +132,7 @@ SIGN_IN = {
     "FOOTFALL_OIDC_CLIENT_ID": "footfall-dashboard",
     "FOOTFALL_OIDC_CLIENT_SECRET": "test-client-secret",
     "FOOTFALL_ALLOWED_USERS": "@corp.example",
-}  # sign-in configured (footfall.settings); the provider is never reached: nobody signs in here
+}  # sign-in configured (services.settings); the provider is never reached: nobody signs in here
 
 
 def test_with_sign_in_configured_a_link_opens_without_it_and_every_other_page_still_asks(sent, conn, db_path,

@@ -18,10 +18,10 @@ from conftest import ROOT
 from core.keys import key_hash
 from core.links import INVALID_LINK, link_state, token_link_id
 from db.connection import connect
-from db.links import KEY_FILE_SUFFIX, KEY_SETTING, link_by_token_hash, signing_key
+from db.writes.links import KEY_FILE_SUFFIX, KEY_SETTING, link_by_token_hash, signing_key
 
 ACME_NAME_SENT = "Acme Corp"
-PRINT_KEY = "import sys; from db.links import signing_key; print(signing_key(sys.argv[1]).decode())"
+PRINT_KEY = "import sys; from db.writes.links import signing_key; print(signing_key(sys.argv[1]).decode())"
 
 
 def in_empty_folder(folder: Path, args: list[str], **env: str) -> subprocess.Popen:

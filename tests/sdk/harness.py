@@ -26,7 +26,7 @@ from typing import Any, Callable
 import httpx
 import pytest
 
-from footfall.processes import free_port
+from services.processes import free_port
 
 SDK_DIR = Path(__file__).resolve().parent
 ROOT = SDK_DIR.parent.parent

@@ -12,8 +12,15 @@ import pytest
 from conftest import footfall
 from core.periods import Period
 from core.scope import Scope
-from db.adoption import customer_endpoints, endpoint_by_name, endpoint_customers, endpoint_list, endpoint_moved_off, endpoint_summary
-from db.lifecycle import erase_customer
+from db.operations.erase import erase_customer
+from db.reads.endpoints import (
+    customer_endpoints,
+    endpoint_by_name,
+    endpoint_customers,
+    endpoint_list,
+    endpoint_moved_off,
+    endpoint_summary,
+)
 from signals_support import DAY, HOUR, Sent, send
 
 NOW = int(time.time()) // HOUR * HOUR

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import footfall
 from core.quiet import QuietRule
-from db.quiet import customer_quiet, quiet_customers
+from db.reads.quiet import customer_quiet, quiet_customers
 from signals_support import DAY, HOUR, Sent, daily, send
 
 TODAY = int(time.time()) // DAY * DAY

@@ -11,12 +11,12 @@ from conftest import footfall, start_collector, stop
 from core.periods import preset_period
 from core.quiet import QuietRule
 from core.scope import Scope
-from db.adoption import TOP_CALLERS, endpoint_by_name, endpoint_customers, endpoint_top_callers
 from db.connection import connect
-from db.lifecycle import erase_customer
-from db.quiet import gone_quiet, quiet_customers
-from db.snapshots import snapshot_keys
-from db.standing import peer_standing
+from db.operations.erase import erase_customer
+from db.queries.snapshots import snapshot_keys
+from db.reads.endpoints import TOP_CALLERS, endpoint_by_name, endpoint_customers, endpoint_top_callers
+from db.reads.quiet import gone_quiet, quiet_customers
+from db.reads.standing import peer_standing
 from signals_support import DAY, Sent, daily, send
 
 TODAY = int(time.time()) // DAY * DAY

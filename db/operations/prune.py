@@ -1,0 +1,124 @@
+"""Pruning: raw requests (requests, request_details) older than a moment go, in short transactions;
+every rollup is kept (api_hourly, customer_hourly, customer_daily, customer_latency_daily,
+api_customers, customers, active_daily, active_hourly), so every dashboard figure stays exactly
+what it was for every period: db/queries/figures.py reads only rollups. What goes is the request
+history (db/reads/history.py: the profile's table, one request's details, the CLI's `requests`)
+before then.
+
+Deleted content is overwritten with zeros (PRAGMA secure_delete). Writes requests,
+request_details and settings (the edit counter of db/writes/counters.py, so that cached figures are
+read afresh). On PostgreSQL prune drops the partitions wholly past the cutoff
+(db/backends/partitions.py) and deletes the older rows of the one holding it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from db.backends.dialect import on_postgres
+from db.backends.partitions import drop_partition, spans_before
+from db.connection import transaction
+from db.operations.raw_requests import delete_requests
+from db.writes.counters import EDITS_KEY, bump_counter
+
+PRUNE_BATCH = 10_000  # raw requests per prune transaction: the longest a collector's commit waits
+PRUNE_PAUSE = 0.1  # seconds the write lock stays free between two prune transactions
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    """What a prune removed."""
+
+    before: int  # requests with ts < before (epoch seconds, UTC) were pruned
+    requests: int  # raw requests removed, each with its details
+    transactions: int  # write transactions it took (none when there was nothing to prune)
+    longest_transaction_ms: float  # the longest time a concurrent writer may have waited
+    seconds: float
+
+
+def prune(conn: sqlite3.Connection, before: int, batch: int = PRUNE_BATCH, pause: float = PRUNE_PAUSE) -> PruneReport:
+    """Delete raw requests with ts < before and their details, `batch` at a time per API, oldest
+    first, each batch in a transaction of its own (BEGIN IMMEDIATE), so that a collector writing
+    meanwhile waits for one batch at most. Between batches the WAL is checkpointed (PASSIVE) and
+    the lock left free for `pause` seconds: a writer waiting for it (SQLite's busy handler looks
+    again every 100 ms at most) gets its turn rather than waiting for the whole prune.
+
+    Every rollup is kept: the dashboard's figures (db/queries/figures.py) stay the same for every period,
+    before `before` too; only the request history (db/reads/history.py) of that time is gone. Costs one
+    index lookup per API when nothing is older than `before`. Deleted rows are overwritten with
+    zeros.
+
+    On PostgreSQL the partitions wholly before `before` go first (requests and details), each
+    dropped in a transaction of its own (db/backends/partitions.py); then the older rows of the partition
+    holding `before` (a day's, or one shared by older days) are deleted in batches as above (no
+    checkpoints: the server has no WAL file to keep small)."""
+    started = time.perf_counter()
+    removed = transactions = 0
+    longest = 0.0
+    postgres = on_postgres(conn)
+    if postgres:
+        for span in spans_before(conn, before):
+            began = time.perf_counter()
+            removed += drop_partition(conn, span)
+            longest = max(longest, (time.perf_counter() - began) * 1000)
+            transactions += 1
+        if transactions:
+            with transaction(conn):
+                bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
+    with _checkpoints_between_transactions(conn):
+        for api_id in request_api_ids(conn):
+            while (oldest := oldest_request(conn, api_id)) is not None and oldest < before:
+                if transactions:
+                    if not postgres:
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    time.sleep(pause)
+                began = time.perf_counter()
+                with transaction(conn):
+                    ids = [row[0] for row in conn.execute(
+                        "SELECT id FROM requests WHERE api_id = ? AND ts < ? ORDER BY ts LIMIT ?",
+                        (api_id, before, batch),
+                    )]
+                    delete_requests(conn, "id IN (SELECT value FROM json_each(?))", json.dumps(ids))
+                    bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
+                longest = max(longest, (time.perf_counter() - began) * 1000)
+                removed += len(ids)
+                transactions += 1
+    return PruneReport(before, removed, transactions, longest, time.perf_counter() - started)
+
+
+def request_api_ids(conn: sqlite3.Connection) -> list[int]:
+    """Every API with raw requests stored, registered or not: a skip through the requests_api_ts
+    index, one lookup per API."""
+    found: list[int] = []
+    while (row := conn.execute("SELECT MIN(api_id) FROM requests WHERE api_id > ?",
+                               (found[-1] if found else -1,)).fetchone())[0] is not None:
+        found.append(row[0])
+    return found
+
+
+def oldest_request(conn: sqlite3.Connection, api_id: int | None = None) -> int | None:
+    """The time (ts) of the oldest raw request stored, of one API or of all; None when there is
+    none. One lookup in the requests_api_ts index per API."""
+    ids = [api_id] if api_id is not None else request_api_ids(conn)
+    times = [conn.execute("SELECT MIN(ts) FROM requests WHERE api_id = ?", (i,)).fetchone()[0] for i in ids]
+    return min((t for t in times if t is not None), default=None)
+
+
+@contextmanager
+def _checkpoints_between_transactions(conn: sqlite3.Connection) -> Iterator[None]:
+    """No automatic checkpoint at the end of a commit: the caller checkpoints between its
+    transactions (the connection's own setting comes back after). Nothing on PostgreSQL."""
+    if on_postgres(conn):
+        yield
+        return
+    before = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA wal_autocheckpoint = {int(before):d}")

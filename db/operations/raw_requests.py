@@ -1,0 +1,12 @@
+"""Deleting raw requests with their details: what pruning and erasing share."""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+def delete_requests(conn: sqlite3.Connection, where: str, param: object) -> int:
+    """Delete the raw requests matching `where` (one bound parameter) and their details; returns
+    how many requests went."""
+    conn.execute(f"DELETE FROM request_details WHERE request_id IN (SELECT id FROM requests WHERE {where})", (param,))
+    return conn.execute(f"DELETE FROM requests WHERE {where}", (param,)).rowcount

@@ -1,0 +1,31 @@
+"""The sidebar's read model, on every page: the APIs to choose from and the analyst's favorite
+customers.
+
+Reads apis, favorites and customers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import polars as pl
+
+from core.access import SHARED_ANALYST
+from db.queries.figures import DISPLAY_NAME
+from db.queries.frames import frame
+
+
+def api_choices(conn: sqlite3.Connection) -> pl.DataFrame:
+    """Every API: id, name; by name."""
+    return frame(conn, "SELECT id, name FROM apis ORDER BY name", schema={"id": pl.Int64})
+
+
+def favorites(conn: sqlite3.Connection, analyst: str = SHARED_ANALYST) -> pl.DataFrame:
+    """Every customer the analyst starred: customer_id, display_name; by display name."""
+    return frame(
+        conn,
+        f"SELECT c.external_id AS customer_id, {DISPLAY_NAME} AS display_name"
+        " FROM favorites f JOIN customers c ON c.id = f.customer_id"
+        f" WHERE f.analyst = ? ORDER BY lower({DISPLAY_NAME}), c.external_id",
+        [analyst],
+    )
