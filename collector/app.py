@@ -32,7 +32,8 @@ from collector.writer_client import WriterClient, WriterUnavailable
 from core.keys import key_hash
 from core.masking import NO_EXTRA_NAMES, Masking
 from core.record import Record, warm_up
-from db.connection import DatabaseError, connect_readonly, connection_lost
+from db.connection import connect_readonly, connection_lost
+from db.errors import DatabaseError
 from db.writes.apis import api_ids_by_hash
 from services.ingest import Reason, Rejection, records_or_reasons
 from services.settings import settings

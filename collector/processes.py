@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 
-from db.operations.leases import Lease
+from db.backends.base import Lease
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 PR_SET_NAME = 15

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from collector.processes import LeaseLog, die_with_parent, name_process
-from db.operations.leases import SIGNALS_LEASE, Lease
+from db.operations.leases import SIGNALS_LEASE, lease
 from services.settings import settings
 from services.signal_refresh import refresh_signals
 
@@ -24,11 +24,11 @@ def run_signals(db_path: str | Path, interval: float) -> None:
     die_with_parent(signal.SIGKILL)
     name_process("footfall-signal")
     rule = settings().quiet_rule
-    lease = LeaseLog(Lease(db_path, SIGNALS_LEASE), "computes the signals")
+    lease_log = LeaseLog(lease(db_path, SIGNALS_LEASE), "computes the signals")
     while True:
         started = time.monotonic()
         try:
-            if lease.held():
+            if lease_log.held():
                 refresh_signals(db_path, int(time.time()), rule)
         except Exception as error:  # noqa: BLE001 - reported, and tried again next time
             print(f"footfall collector: computing signals failed: {error!r}", file=sys.stderr, flush=True)

@@ -23,10 +23,10 @@ from pathlib import Path
 from collector.processes import LeaseLog, StopRequest, die_with_parent, name_process
 from core.quiet import QuietRule
 from core.record import Record
-from db.backends.dialect import on_postgres
-from db.backends.partitions import DAYS_BEHIND, create_ahead
-from db.connection import bound_wal, checkpoint_in_background, connect, connection_lost
-from db.operations.leases import ALERTS_LEASE, Lease
+from db.backends.base import Upkeep
+from db.backends.partitions import DAYS_BEHIND
+from db.connection import connect, connection_lost
+from db.operations.leases import ALERTS_LEASE, lease
 from db.writes.records import RecordWriter, probe_commit
 from services.retention import prune_expired
 from services.settings import settings
@@ -35,18 +35,19 @@ from services.settings import settings
 MAX_BATCH = 5000
 PRUNE_EVERY_SECONDS = 3600.0  # with a retention: how often expired raw requests are pruned
 PROBE_AFTER_SECONDS = 3.0  # broken health is probed with a commit of its own only after this long
-PARTITIONS_EVERY_SECONDS = 3600.0  # PostgreSQL: how often the days ahead get their partitions
-RECONNECT_EVERY_SECONDS = 1.0  # PostgreSQL: how often a writer that lost its server tries to reach it again
+UPKEEP_EVERY_SECONDS = 3600.0  # how often the database's upkeep is tended (PostgreSQL: the days ahead's partitions)
+RECONNECT_EVERY_SECONDS = 1.0  # how often a writer that lost its server (PostgreSQL) tries to reach it again
 
 
 def serve(db_path: str | Path, address: str, ready=None, retention_days: int | None = None) -> None:
     """Run the writer until SIGTERM or SIGINT; `ready` (an Event) is set once it listens. With a
     retention, raw requests past it are pruned at the start and every PRUNE_EVERY_SECONDS.
 
-    On SQLite a thread of its own checkpoints the WAL. On PostgreSQL there is no WAL file to keep
-    small; instead the partitions of today and the days ahead are made at the start and every
-    PARTITIONS_EVERY_SECONDS (db/backends/partitions.py), and a connection that lost its server (a restart,
-    a network cut) is replaced as soon as the server answers again."""
+    The database's upkeep (Backend.writer_upkeep) starts with it and is tended at the start and
+    every UPKEEP_EVERY_SECONDS: on SQLite a thread of its own checkpoints the WAL; on PostgreSQL
+    there is no WAL file to keep small, instead the partitions of today and the days ahead are made
+    (db/backends/partitions.py). A connection that lost its server (a PostgreSQL restart, a network
+    cut) is replaced as soon as the server answers again."""
     stop = StopRequest()
     stopping = threading.Event()  # set once the main loop ends: the other threads stop with it
     with contextlib.suppress(FileNotFoundError):
@@ -55,14 +56,9 @@ def serve(db_path: str | Path, address: str, ready=None, retention_days: int | N
     workers: list[Connection] = []
     threading.Thread(target=_accept, args=(listener, workers), daemon=True).start()
     writer = RecordWriter(connect(db_path), partition_days_behind=DAYS_BEHIND)  # live traffic: db/backends/partitions.py
-    postgres = on_postgres(writer.conn)
-    checkpoints = None
-    if postgres:
-        partitions, reconnects = Schedule(PARTITIONS_EVERY_SECONDS), Schedule(0, RECONNECT_EVERY_SECONDS)
-        _partitions_ahead(writer, partitions)
-    else:
-        bound_wal(writer.conn)
-        checkpoints = checkpoint_in_background(writer.conn, db_path, stopping)
+    upkeep = writer.conn.backend.writer_upkeep(writer.conn, db_path, stopping)
+    tending, reconnects = Schedule(UPKEEP_EVERY_SECONDS), Schedule(0, RECONNECT_EVERY_SECONDS)
+    _tend(upkeep, writer, tending)
     if retention_days is not None:
         threading.Thread(target=_prune_on_schedule, args=(db_path, retention_days, stopping), name="retention",
                          daemon=True).start()
@@ -81,15 +77,13 @@ def serve(db_path: str | Path, address: str, ready=None, retention_days: int | N
             batch = receive(wait(list(workers), timeout=0.2), workers)
             if batch:
                 commit_together(writer, batch, health)
-            if postgres:
-                writer = _reconnected(writer, db_path, health, reconnects)
-                if partitions.due():
-                    _partitions_ahead(writer, partitions)
+            writer = _reconnected(writer, db_path, health, reconnects)
+            if tending.due():
+                _tend(upkeep, writer, tending)
     finally:
         listener.close()
         stopping.set()
-        if checkpoints is not None:
-            checkpoints.join()
+        upkeep.stop()
         writer.conn.close()
 
 
@@ -107,20 +101,21 @@ class Schedule:
         self._next = time.monotonic() + (self.seconds if ok else self.retry_seconds)
 
 
-def _partitions_ahead(writer: RecordWriter, schedule: Schedule) -> None:
-    """PostgreSQL: today's partitions and the days' ahead, outside any transaction, so that an
-    insert never waits for one; a failure is reported and tried again within a minute."""
+def _tend(upkeep: Upkeep, writer: RecordWriter, schedule: Schedule) -> None:
+    """The database's upkeep on the writer's connection (PostgreSQL: today's partitions and the
+    days' ahead, outside any transaction, so that an insert never waits for one); a failure is
+    reported and tried again within a minute."""
     try:
-        create_ahead(writer.conn, int(time.time()))
+        upkeep.tend(writer.conn)
         schedule.done()
     except Exception as error:  # noqa: BLE001 - ingest goes on; the days ahead exist already, mostly
-        print(f"footfall collector: making the partitions ahead failed, will retry: {_failure(error)}",
+        print(f"footfall collector: the database's upkeep failed, will retry: {_failure(error)}",
               file=sys.stderr, flush=True)
         schedule.done(ok=False)
 
 
 def _reconnected(writer: RecordWriter, db_path: str | Path, health: Health, schedule: Schedule) -> RecordWriter:
-    """The writer, or, when its PostgreSQL connection lost the server, a writer on a new
+    """The writer, or, when its connection lost the server (PostgreSQL), a writer on a new
     connection once the server answers (tried at most every RECONNECT_EVERY_SECONDS). Meanwhile
     commits fail and senders hear 503: nothing is acknowledged that was not committed."""
     if not connection_lost(writer.conn) or not schedule.due():
@@ -161,11 +156,11 @@ def _check_alerts_on_schedule(db_path: str | Path, interval: float, webhook: str
     from services.alert_rounds import round_lines, run_alert_check
 
     conn = None
-    lease = LeaseLog(Lease(db_path, ALERTS_LEASE), "checks the alerts")
+    alerts_lease = LeaseLog(lease(db_path, ALERTS_LEASE), "checks the alerts")
     try:
         while not stopping.is_set():
             try:
-                if not lease.held():  # another collector on the same server checks them
+                if not alerts_lease.held():  # another collector on the same server checks them
                     stopping.wait(interval)
                     continue
                 conn = conn or connect(db_path)
@@ -181,7 +176,7 @@ def _check_alerts_on_schedule(db_path: str | Path, interval: float, webhook: str
                     conn = None
             stopping.wait(interval)
     finally:
-        lease.close()
+        alerts_lease.close()
         if conn is not None:
             conn.close()
 

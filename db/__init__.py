@@ -1,11 +1,12 @@
 """Storage: the only place with SQL, each folder one role.
 
-- connection.py: where the database is (a SQLite file or a PostgreSQL URL), connect and
-  connect_readonly, transactions, the WAL's upkeep.
-- backends/: what differs by engine: postgres.py (the PostgreSQL connection and its SQL
-  translation), postgres_url.py (a PostgreSQL URL read and printed safely), dialect.py (which
-  engine a connection talks to), read_pools.py (the dashboard's read-only pools), partitions.py
-  (PostgreSQL's day partitions of the raw requests).
+- connection.py: where the database is (a SQLite file or a PostgreSQL URL), its backend, connect
+  and connect_readonly, transactions. errors.py: the errors callers catch, on either engine.
+- backends/: what differs by engine: base.py (the Backend interface, one method per operation
+  that differs, and the Connection protocol), sqlite.py and postgres.py (each engine's backend and
+  connection; postgres.py translates db/'s SQL), postgres_url.py (a PostgreSQL URL read and printed
+  safely), read_pools.py (the dashboard's read-only pools), partitions.py (PostgreSQL's day
+  partitions of the raw requests).
 - schema/: both engines' schemas side by side, as migrations: sqlite.py, postgres.py.
 - queries/: what the read models are built from, not read models themselves: figures.py (every
   figure built once), scope.py (the WHERE for an API and a period), frames.py (rows to polars),

@@ -8,6 +8,7 @@ from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
+from db.backends.base import Connection
 from db.connection import connect
 from db.operations.erase import delete_api
 from db.writes.apis import add_api, api_id_by_name, api_list, retire_api, rotate_key
@@ -36,7 +37,7 @@ def add_api_commands(commands, common: argparse.ArgumentParser) -> None:
     remove.set_defaults(run=cmd_apis_remove)
 
 
-def _api_id(conn, name: str) -> int:
+def _api_id(conn: Connection, name: str) -> int:
     api_id = api_id_by_name(conn, name)
     if api_id is None:
         raise UserError(f"no API named {name!r}; see `footfall apis list`")

@@ -16,8 +16,9 @@ import orjson
 import polars as pl
 
 from core.masking import Masking
-from db.backends.postgres_url import BadDatabaseUrl, CannotConnect, without_password
+from db.backends.postgres_url import without_password
 from db.connection import connect, database
+from db.errors import BadDatabaseUrl, CannotConnect
 from db.reads.customers import customer_list
 from db.reads.history import customer_requests
 from db.writes.records import RecordWriter

@@ -9,7 +9,7 @@ from contextlib import closing
 from pathlib import Path
 
 from db.backends.postgres_url import without_password
-from db.connection import connect, is_postgres
+from db.connection import backend_for, connect
 from db.operations.copy import CopyRefused, copy_database, source_name
 from db.writes.links import key_file
 from footfall.errors import UserError
@@ -26,9 +26,9 @@ def add_copy_commands(commands, common: argparse.ArgumentParser) -> None:
 def cmd_copy(args, db_path: Path | str) -> None:
     """copy: the --db file into the --to server, in one transaction; refused when the target holds
     other data."""
-    if is_postgres(db_path):
+    if backend_for(db_path).name != "sqlite":
         raise UserError("copy reads a SQLite file: give it with --db (the source), and the server with --to")
-    if not is_postgres(args.to):
+    if backend_for(args.to).name != "postgresql":
         raise UserError(f"--to must be a postgresql:// URL, not {without_password(args.to)!r}")
     if not Path(db_path).exists():
         raise UserError(f"no database at {db_path}")

@@ -4,7 +4,6 @@ collector runs on a schedule is services/retention.py's)."""
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,12 +11,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from core.periods import parse_time
+from db.backends.base import Connection
 from db.backends.postgres_url import without_password
-from db.connection import connect, connect_readonly, is_postgres
-from db.operations.backup import BackupFailed, backup
+from db.connection import backend_for, connect
+from db.errors import BackupFailed, OperationalError
+from db.operations.backup import backup
 from db.operations.erase import UnknownCustomer, erase_customer
 from db.operations.prune import prune
-from db.schema import footfall_database
 from db.writes.links import copy_signing_key
 from footfall.errors import UserError
 from services.retention import retention_cutoff
@@ -76,18 +76,8 @@ def cmd_erase(args, db_path: str | Path) -> None:
     print(f"erased customer {report.customer_id!r}: {report.requests} raw requests"
           f" ({report.all_time_requests} counted in the figures, taken out of the API totals),"
           f" {report.rollup_rows} rollup rows, from {report.apis} APIs")
-    if is_postgres(db_path):
-        if not report.vacuumed:
-            print("PostgreSQL does not zero the space deleted rows leave: run with --vacuum to rewrite the tables"
-                  " touched (VACUUM FULL), so that no file of them holds a byte of the customer")
-        print("the server's write-ahead log, its archive, replicas and earlier backups keep copies until they age out")
-        return
-    if not report.wal_truncated:
-        print("the -wal file may still hold old pages (other connections kept reading): stop every Footfall"
-              " process once, the last one to close the database removes it")
-    if not (report.freed_space_zeroed or report.vacuumed):
-        print("this SQLite does not zero freed space by default: run with --vacuum to be sure that"
-              " no copy moved earlier is left in the file")
+    for caveat in report.caveats:  # where the customer's bytes may remain, on this database's engine
+        print(caveat)
 
 
 def cmd_backup(args, db_path: str | Path) -> None:
@@ -104,28 +94,23 @@ def cmd_backup(args, db_path: str | Path) -> None:
             raise UserError(str(error)) from None
     print(f"backed up {without_password(db_path)} to {report.path}"
           f" ({report.bytes / 1e6:.1f} MB in {report.seconds:.1f} s)")
-    if is_postgres(db_path):
-        print(f"restore it into an empty database with: pg_restore --no-owner --dbname postgresql://... {report.path}")
-        return
-    key = copy_signing_key(db_path, report.path)
+    if report.restore_command:  # PostgreSQL's dump
+        print(f"restore it into an empty database with: {report.restore_command}")
+    key = copy_signing_key(db_path, report.path)  # beside a SQLite file's copy; a dump holds it already
     if key is not None:
         print(f"and the key customer links are signed with, to {key}")
 
 
 @contextmanager
-def _database(db_path: str | Path) -> Iterator[sqlite3.Connection]:
+def _database(db_path: str | Path) -> Iterator[Connection]:
     """A connection to a database that exists, closed after: these commands never create one (on
     PostgreSQL: a database without Footfall's tables is refused, not migrated)."""
-    if is_postgres(db_path):
-        try:
-            with connect_readonly(db_path) as probe:
-                exists = footfall_database(probe)
-        except sqlite3.OperationalError as error:
-            raise UserError(str(error)) from None
-        if not exists:
-            raise UserError(f"no Footfall database at {without_password(db_path)}")
-    elif not Path(db_path).exists():
-        raise UserError(f"no database at {db_path}")
+    try:
+        missing = backend_for(db_path).missing(db_path)
+    except OperationalError as error:  # the server cannot be reached: its message never holds the password
+        raise UserError(str(error)) from None
+    if missing:
+        raise UserError(missing)
     conn = connect(db_path)
     try:
         yield conn

@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from core.links import DEFAULT_EXPIRY_DAYS, EXPIRY_DAYS, expires_at, link_url
+from db.backends.base import Connection
 from db.connection import connect
 from db.writes.links import create_link, customer_db_id, links_of, revoke_link, signing_key
 from footfall.errors import UserError
@@ -45,7 +46,7 @@ def add_link_commands(commands, common: argparse.ArgumentParser) -> None:
     revoke.set_defaults(run=cmd_links_revoke)
 
 
-def _customer(conn, external_id: str) -> int:
+def _customer(conn: Connection, external_id: str) -> int:
     cid = customer_db_id(conn, external_id)
     if cid is None:
         raise UserError(f"no customer with the ID {external_id!r}; see `footfall customers`")

@@ -12,13 +12,14 @@ import polars as pl
 from core.periods import hour_period, parse_time
 from core.scope import Scope
 from core.spreadsheet import safe_cell
+from db.backends.base import Connection
 from db.writes.apis import api_id_by_name
 from footfall.errors import UserError
 
 FORMATS = ["table", "json", "csv"]
 
 
-def scope_of(conn, api: str | None, since: str | None = None, until: str | None = None) -> Scope:
+def scope_of(conn: Connection, api: str | None, since: str | None = None, until: str | None = None) -> Scope:
     """The scope the options name: the API (by name or key; None: every API) and the whole hours
     from since to until (ISO 8601; open when not given). An unknown API is a UserError."""
     api_id = None

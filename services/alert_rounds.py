@@ -9,12 +9,12 @@ webhook, firings are kept and shown, and sent once one is set (those of the last
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass, field
 
 from core.alerts import FiringMessage
 from core.quiet import QuietRule
+from db.backends.base import Connection
 from db.operations.alert_checks import (
     CheckReport,
     check_alerts,
@@ -36,7 +36,7 @@ class AlertRound:
     waiting: int = 0  # undelivered firings left for the next round (the webhook was down)
 
 
-def run_alert_check(conn: sqlite3.Connection, now: float, webhook: str | None, quiet_rule: QuietRule = QuietRule(),
+def run_alert_check(conn: Connection, now: float, webhook: str | None, quiet_rule: QuietRule = QuietRule(),
                     backoff: tuple[float, ...] = BACKOFF_SECONDS) -> AlertRound:
     """Judge every rule as of `now` (db/operations/alert_checks.py), then POST every undelivered firing to the
     webhook, if there is one."""

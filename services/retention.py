@@ -3,10 +3,10 @@ the collector's writer does on a schedule (collector/writer.py); `footfall prune
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from core.periods import DAY, floor_hour
+from db.backends.base import Connection
 from db.connection import connect
 from db.operations.prune import PRUNE_PAUSE, PruneReport, prune
 
@@ -18,7 +18,7 @@ def retention_cutoff(retention_days: int, now: float) -> int:
     return floor_hour(now) - retention_days * DAY
 
 
-def prune_expired(db: str | Path | sqlite3.Connection, retention_days: int | None, now: float,
+def prune_expired(db: str | Path | Connection, retention_days: int | None, now: float,
                   pause: float = PRUNE_PAUSE) -> PruneReport | None:
     """Prune the raw requests past their retention age (None: kept forever, nothing done), for the
     collector to call on a schedule, given a database path (opened and closed here) or a

@@ -1,16 +1,23 @@
 """Shared fixtures: a real database (a SQLite file, or a database on a throwaway PostgreSQL
-cluster), and the real collector over HTTP.
+cluster), the real collector over HTTP, and the real command line.
 
-The tests of the folders in BOTH_BACKENDS run twice, once per backend (the `backend` parameter);
-the others, and any test marked sqlite_only (it is about the file itself), on SQLite alone; a test
-marked postgres_only (about sharing one server) runs on PostgreSQL alone."""
+Where the SQL differs by engine, tests run twice, once per backend (the `backend` parameter): the
+folders in BOTH_BACKENDS (storage and the collector) and any test marked both_backends (what an
+operation stores or removes, elsewhere). The others (pages, command-line output) run on SQLite
+alone: tests/dashboard/test_backend_parity.py checks that every read model gives PostgreSQL's
+figures too. A test marked sqlite_only (about the file itself, or what no engine changes: sockets,
+processes) runs on SQLite alone; one marked postgres_only (about sharing one server) on PostgreSQL
+alone."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import httpx
@@ -26,8 +33,51 @@ from postgres_cluster import throwaway_cluster
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def footfall(*args: str, db: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    """Run the real command line."""
+# Every process the tests start inherits this from here: the leak check counts only this run's own.
+RUN_TAG = "FOOTFALL_TEST_RUN"
+os.environ[RUN_TAG] = str(os.getpid())
+
+SERVING = {"collect", "dashboard", "up"}  # commands that serve until stopped: only as processes
+
+
+def footfall(*args: str, db: Path | str, check: bool = True, env: dict[str, str] | None = None
+             ) -> subprocess.CompletedProcess:
+    """Run the real command line in this process (footfall.cli.main), as `python -m footfall --db DB
+    ARGS` would run: its exit status, and what it printed to stdout and stderr (a traceback too, for
+    an error it does not catch). `env`, when given, is the whole environment of the run, as for a
+    process. The entry point itself, and the commands that serve, run as processes: footfall_process."""
+    assert not SERVING & set(args[:1]), f"footfall {args[0]} serves until stopped: use footfall_process"
+    from footfall.cli import main
+
+    argv = ["--db", str(db), *args]
+    out, err = io.StringIO(), io.StringIO()
+    saved = dict(os.environ)
+    if env is not None:
+        os.environ.clear()
+        os.environ.update(env)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as exit:  # argparse refusing the arguments
+                code = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
+                if isinstance(exit.code, str):
+                    print(exit.code, file=sys.stderr)
+            except Exception:  # noqa: BLE001 - what Python does at the top of a process
+                traceback.print_exc()
+                code = 1
+    finally:
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(saved)
+    result = subprocess.CompletedProcess(["footfall", *argv], code, out.getvalue(), err.getvalue())
+    if check and code != 0:
+        raise AssertionError(f"footfall {' '.join(args)} exited {code}:\n{result.stderr}{result.stdout}")
+    return result
+
+
+def footfall_process(*args: str, db: Path | str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run the real command line as a process of its own: `python -m footfall --db DB ARGS`."""
     return subprocess.run(
         [sys.executable, "-m", "footfall", "--db", str(db), *args],
         cwd=ROOT, capture_output=True, text=True, check=check, timeout=120, **kwargs,
@@ -52,21 +102,25 @@ COLLECTOR_PROCESSES = ("footfall-writer", "footfall-http", "footfall-signal")  #
 
 
 def collector_processes() -> set[int]:
-    """Every live process (not a zombie) named as the collector names its processes."""
+    """Every live process (not a zombie) named as the collector names its processes, started by this
+    test run (its environment holds this run's RUN_TAG: an orphan's too, which no parent chain shows;
+    another run's, such as another xdist worker's, does not)."""
     found = set()
+    tag = f"{RUN_TAG}={os.environ[RUN_TAG]}".encode()
     for proc in Path("/proc").iterdir():
         try:
             if proc.name.isdigit() and (proc / "comm").read_text().strip() in COLLECTOR_PROCESSES:
-                if (proc / "stat").read_text().split(")")[-1].split()[0] != "Z":
+                if (proc / "stat").read_text().split(")")[-1].split()[0] != "Z" and \
+                        tag in (proc / "environ").read_bytes().split(b"\0"):
                     found.add(int(proc.name))
-        except (FileNotFoundError, ProcessLookupError):  # gone meanwhile
+        except (FileNotFoundError, ProcessLookupError, PermissionError):  # gone meanwhile; not ours
             continue
     return found
 
 
 @pytest.fixture(scope="session", autouse=True)
 def no_collector_process_outlives_the_tests():
-    """Every collector process the tests started is gone at the end: none hangs on its way out."""
+    """Every collector process this run started is gone at the end: none hangs on its way out."""
     before = collector_processes()
     yield
     deadline = time.monotonic() + 10
@@ -85,13 +139,14 @@ def send_calls(url: str, calls: list, api_key: str, batch: int = 200) -> None:
         assert reply.json() == {"accepted": len(chunk)}
 
 
-BOTH_BACKENDS = {"db", "collector", "cli", "dashboard", "signals", "alerts", "links", "sdk"}
+BOTH_BACKENDS = {"db", "collector"}
 
 
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
         marked = metafunc.definition.get_closest_marker
-        both = metafunc.definition.path.parent.name in BOTH_BACKENDS and not marked("sqlite_only")
+        both = (metafunc.definition.path.parent.name in BOTH_BACKENDS or marked("both_backends")) \
+            and not marked("sqlite_only")
         metafunc.parametrize("backend", ["postgresql"] if marked("postgres_only") else
                              ["sqlite", "postgresql"] if both else ["sqlite"])
 

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from core.periods import DAY
+from db.backends.base import Connection
 
 PARTITIONED = ("requests", "request_details")
 PARTITION_LOCK = 7_346_002
@@ -64,7 +65,7 @@ def partition_name(table: str, day: int) -> str:
 _BOUND = re.compile(r"FROM \((MINVALUE|'?-?\d+'?)\) TO \('?(-?\d+)'?\)")
 
 
-def existing_spans(conn) -> list[Span]:
+def existing_spans(conn: Connection) -> list[Span]:
     """Every partition of requests, by start."""
     rows = conn.execute(
         "SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
@@ -76,7 +77,7 @@ def existing_spans(conn) -> list[Span]:
     return sorted(spans)
 
 
-def existing_days(conn) -> set[int]:
+def existing_days(conn: Connection) -> set[int]:
     """The days (UTC midnights) that have a requests partition of their own."""
     return {span.start for span in existing_spans(conn) if span.end - span.start == DAY}
 
@@ -97,7 +98,7 @@ class Partitions:
         self.days_behind = days_behind
         self._known: list[Span] = []
 
-    def ensure(self, conn, timestamps: Iterable[int], now: float | None = None) -> None:
+    def ensure(self, conn: Connection, timestamps: Iterable[int], now: float | None = None) -> None:
         """Every day these timestamps fall on lies in a partition, created if need be (outside any
         transaction of the caller's)."""
         days = {ts - ts % DAY for ts in timestamps}
@@ -119,7 +120,7 @@ class Partitions:
         self._known = []
 
 
-def create_partitions(conn, days: Iterable[int], own_from: int | None = None) -> None:
+def create_partitions(conn: Connection, days: Iterable[int], own_from: int | None = None) -> None:
     """Partitions for the days that lie in none, DAYS_PER_TRANSACTION at a time, each batch in a
     transaction of its own under the partition lock. A day before `own_from` goes into a partition
     shared with the gap it lies in; with no `own_from` every day gets its own."""
@@ -128,7 +129,7 @@ def create_partitions(conn, days: Iterable[int], own_from: int | None = None) ->
         _create(conn, days[first:first + DAYS_PER_TRANSACTION], own_from)
 
 
-def _create(conn, days: list[int], own_from: int | None) -> None:
+def _create(conn: Connection, days: list[int], own_from: int | None) -> None:
     conn.execute("BEGIN")
     try:
         conn.execute("SELECT pg_advisory_xact_lock(?)", (PARTITION_LOCK,))
@@ -156,25 +157,25 @@ def _gap(spans: list[Span], day: int, own_from: int) -> Span:
     return Span(start, min(end, own_from))
 
 
-def create_ahead(conn, now: int, days: int = DAYS_AHEAD) -> None:
+def create_ahead(conn: Connection, now: int, days: int = DAYS_AHEAD) -> None:
     """Today's partitions and the next `days` days'."""
     today = now - now % DAY
     Partitions().ensure(conn, (today + n * DAY for n in range(days + 1)))
 
 
-def spans_before(conn, cutoff: int) -> list[Span]:
+def spans_before(conn: Connection, cutoff: int) -> list[Span]:
     """The partitions that hold only times before `cutoff`, oldest first."""
     return [span for span in existing_spans(conn) if span.end <= cutoff]
 
 
-def partitions_holding(conn, timestamps: Iterable[int]) -> list[str]:
+def partitions_holding(conn: Connection, timestamps: Iterable[int]) -> list[str]:
     """The partitions (of requests and of request_details) that hold these times."""
     spans = existing_spans(conn)
     holding = {covering(spans, ts) for ts in timestamps} - {None}
     return [span.name(table) for span in sorted(holding) for table in PARTITIONED]
 
 
-def drop_partition(conn, span: Span) -> int:
+def drop_partition(conn: Connection, span: Span) -> int:
     """Drop one partition of requests and its twin of request_details; returns the requests it held."""
     conn.execute("SELECT pg_advisory_lock(?)", (PARTITION_LOCK,))
     try:
@@ -189,7 +190,7 @@ def drop_partition(conn, span: Span) -> int:
     return rows
 
 
-def drop_before(conn, cutoff: int) -> tuple[int, int]:
+def drop_before(conn: Connection, cutoff: int) -> tuple[int, int]:
     """Drop every partition wholly older than `cutoff`; returns (partitions dropped, requests in them).
     The partition holding the cutoff is left for a DELETE of its older rows."""
     spans = spans_before(conn, cutoff)

@@ -1,27 +1,18 @@
 """A PostgreSQL URL as libpq reads it (psycopg imported only when one is read), fit to print
 without its password, and the errors about one: a URL libpq cannot read, or would read otherwise
-than it looks, and a server that cannot be reached. Every message is one line and never holds the
-password."""
+than it looks (db/errors.py's BadDatabaseUrl), and a server that cannot be reached (CannotConnect).
+Every message is one line and never holds the password."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from urllib.parse import unquote, urlsplit
+
+from db.errors import BadDatabaseUrl
 
 # libpq's parameters that hold a secret (https://www.postgresql.org/docs/current/libpq-connect.html).
 SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
 HIDDEN = "***"
-
-
-class BadDatabaseUrl(ValueError):
-    """A PostgreSQL URL libpq cannot read, or would read otherwise than it looks; the message is
-    one line and never holds the password."""
-
-
-class CannotConnect(sqlite3.OperationalError):
-    """The PostgreSQL server did not answer or refused the connection; the message is one line
-    and never holds the password."""
 
 
 def without_password(setting: object) -> str:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -41,7 +40,7 @@ from core.latency import percentile_ms
 from core.periods import DAY, Period
 from core.quiet import QuietRule
 from core.scope import Scope
-from db.backends.dialect import on_postgres
+from db.backends.base import Connection
 from db.connection import transaction
 from db.queries.figures import DISPLAY_NAME, period_requests
 from db.reads.quiet import customer_quiet, quiet_customers
@@ -69,14 +68,14 @@ class CheckReport:
     resolved: list[FiringMessage]
 
 
-def active_rules(conn: sqlite3.Connection) -> list[Rule]:
+def active_rules(conn: Connection) -> list[Rule]:
     """The rules of the APIs still taking traffic (a removed API's customers are all quiet by now)."""
     rows = conn.execute("SELECT r.id, r.api_id, r.customer_id, r.kind, r.threshold FROM alert_rules r"
                         " JOIN apis a ON a.id = r.api_id WHERE a.removed_at IS NULL ORDER BY r.id")
     return [Rule(*row) for row in rows]
 
 
-def check_alerts(conn: sqlite3.Connection, now: float, quiet_rule: QuietRule = QuietRule()) -> CheckReport:
+def check_alerts(conn: Connection, now: float, quiet_rule: QuietRule = QuietRule()) -> CheckReport:
     """Judge every rule as of `now` and write its episodes; `quiet_rule` gives drop's windows and
     sizes (its min_drop is each rule's threshold)."""
     opened: list[int] = []
@@ -90,7 +89,7 @@ def check_alerts(conn: sqlite3.Connection, now: float, quiet_rule: QuietRule = Q
     return CheckReport(firing_messages(conn, opened), firing_messages(conn, resolved))
 
 
-def readings(conn: sqlite3.Connection, rule: Rule, now: float, quiet_rule: QuietRule = QuietRule()) -> dict[int, float | None]:
+def readings(conn: Connection, rule: Rule, now: float, quiet_rule: QuietRule = QuietRule()) -> dict[int, float | None]:
     """The rule's value for each customer that could hold as of `now` (core/alerts.py says how
     each kind is valued; None: too few requests to judge)."""
     customers = None if rule.customer is None else [rule.customer]
@@ -113,7 +112,7 @@ def readings(conn: sqlite3.Connection, rule: Rule, now: float, quiet_rule: Quiet
     return {cid: drop_value(change) for cid, change in zip(flagged["cid"], flagged["change"])}
 
 
-def _hour_rows(conn: sqlite3.Connection, api_id: int, hour: int, customers: list[int] | None) -> list[tuple]:
+def _hour_rows(conn: Connection, api_id: int, hour: int, customers: list[int] | None) -> list[tuple]:
     """(customer, requests, errors) of each customer with requests in the hour."""
     sql = "SELECT customer_id, requests, s4xx + s5xx FROM customer_hourly WHERE api_id = ? AND hour = ?"
     params: list = [api_id, hour]
@@ -123,7 +122,7 @@ def _hour_rows(conn: sqlite3.Connection, api_id: int, hour: int, customers: list
     return conn.execute(sql, params).fetchall()
 
 
-def _p95_readings(conn: sqlite3.Connection, api_id: int, now: float, customers: list[int] | None) -> dict[int, float | None]:
+def _p95_readings(conn: Connection, api_id: int, now: float, customers: list[int] | None) -> dict[int, float | None]:
     """p95 over the hours p95_window judges, for the customers with at least MIN_REQUESTS in them."""
     start, end = p95_window(now)
     sql = "SELECT customer_id, SUM(requests) FROM customer_hourly WHERE api_id = ? AND hour >= ? AND hour < ?"
@@ -146,13 +145,12 @@ def _p95_readings(conn: sqlite3.Connection, api_id: int, now: float, customers: 
             for cid, requests in counts.items()}
 
 
-def _write_episodes(conn: sqlite3.Connection, rule: Rule, holding: dict[int, float], now: int) -> tuple[list, list]:
+def _write_episodes(conn: Connection, rule: Rule, holding: dict[int, float], now: int) -> tuple[list, list]:
     """Open and resolve the rule's firings; the open ones are read under the write lock (on
     PostgreSQL: the rule's row locked, FOR UPDATE), so two checks at once (two collectors) cannot
     both open one. A rule removed meanwhile changes nothing. Returns (opened ids, resolved ids)."""
     with transaction(conn):
-        lock = " FOR UPDATE" if on_postgres(conn) else ""
-        if conn.execute(f"SELECT id FROM alert_rules WHERE id = ?{lock}", (rule.id,)).fetchone() is None:
+        if conn.execute(conn.backend.for_update("SELECT id FROM alert_rules WHERE id = ?"), (rule.id,)).fetchone() is None:
             return [], []
         open_firings = dict(conn.execute(
             "SELECT customer_id, id FROM alert_firings WHERE rule_id = ? AND resolved_at IS NULL", (rule.id,)))
@@ -168,7 +166,7 @@ def _write_episodes(conn: sqlite3.Connection, rule: Rule, holding: dict[int, flo
     return opened, changes.resolved
 
 
-def firing_messages(conn: sqlite3.Connection, firing_ids: list[int]) -> list[FiringMessage]:
+def firing_messages(conn: Connection, firing_ids: list[int]) -> list[FiringMessage]:
     """The firings' messages (what the webhook is sent), in the order of the ids."""
     if not firing_ids:
         return []
@@ -184,7 +182,7 @@ def firing_messages(conn: sqlite3.Connection, firing_ids: list[int]) -> list[Fir
 # --- Delivery ----------------------------------------------------------------------------------
 
 
-def pending_firings(conn: sqlite3.Connection, now: float) -> list[tuple[FiringMessage, int]]:
+def pending_firings(conn: Connection, now: float) -> list[tuple[FiringMessage, int]]:
     """The firings of the last DELIVERY_DAYS not delivered yet, oldest first, each with its
     attempts so far."""
     rows = conn.execute("SELECT id, attempts FROM alert_firings WHERE fired_at >= ? AND delivered_at IS NULL"
@@ -193,7 +191,7 @@ def pending_firings(conn: sqlite3.Connection, now: float) -> list[tuple[FiringMe
     return [(message, attempts[message.firing_id]) for message in firing_messages(conn, [i for i, _ in rows])]
 
 
-def claim_attempt(conn: sqlite3.Connection, firing_id: int, attempts: int) -> bool:
+def claim_attempt(conn: Connection, firing_id: int, attempts: int) -> bool:
     """Count one more delivery attempt, if no one else attempted since `attempts` were counted and
     it is still undelivered: True means this check may send it now."""
     with transaction(conn):
@@ -201,14 +199,14 @@ def claim_attempt(conn: sqlite3.Connection, firing_id: int, attempts: int) -> bo
                             " AND delivered_at IS NULL", (firing_id, attempts)).rowcount == 1
 
 
-def mark_delivered(conn: sqlite3.Connection, firing_id: int, at: float) -> None:
+def mark_delivered(conn: Connection, firing_id: int, at: float) -> None:
     """The webhook took the firing."""
     with transaction(conn):
         conn.execute("UPDATE alert_firings SET delivered_at = ?, last_error = NULL WHERE id = ?", (int(at), firing_id))
         bump_counter(conn, EDITS_KEY)
 
 
-def mark_failed(conn: sqlite3.Connection, firing_id: int, error: str) -> None:
+def mark_failed(conn: Connection, firing_id: int, error: str) -> None:
     """Why the webhook did not take the firing (never the webhook's address: it is a secret)."""
     with transaction(conn):
         conn.execute("UPDATE alert_firings SET last_error = ? WHERE id = ?", (error, firing_id))

@@ -10,13 +10,13 @@ source lacks, traffic a PostgreSQL collector wrote) is refused, nothing touched.
 
 from __future__ import annotations
 
-import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.periods import DAY
-from db.backends.partitions import Partitions
+from db.backends.base import Connection
 from db.writes.links import carry_signing_key
 
 COPIED_FROM_KEY = "copy.source"  # settings: the file a target's data was copied from
@@ -37,7 +37,7 @@ class CopyReport:
     seconds: float
 
 
-def copied_tables(target) -> list[str]:
+def copied_tables(target: Connection) -> list[str]:
     """Every table of the target's schema but the migrations' own, partitions counted with their parent."""
     rows = target.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -47,7 +47,7 @@ def copied_tables(target) -> list[str]:
     return sorted((name for (name,) in rows), key=lambda name: (parents_first.get(name, 3), name))
 
 
-def _columns(target, table: str) -> list[str]:
+def _columns(target: Connection, table: str) -> list[str]:
     return [name for (name,) in target.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
         " AND table_name = ? ORDER BY ordinal_position", (table,))]
@@ -61,7 +61,7 @@ def _source_query(table: str, columns: list[str]) -> str:
     return f"SELECT {', '.join(columns)} FROM {table}"
 
 
-def check_target(source: sqlite3.Connection, target, source_name: str) -> None:
+def check_target(source: Connection, target: Connection, source_name: str) -> None:
     """Refuse a target that holds anything but a copy of this source."""
     marker = target.execute("SELECT value FROM settings WHERE key = ?", (COPIED_FROM_KEY,)).fetchone()
     if marker is not None and marker[0] == source_name:
@@ -74,29 +74,24 @@ def check_target(source: sqlite3.Connection, target, source_name: str) -> None:
                           " or over an earlier copy of the same file")
 
 
-def copy_database(source: sqlite3.Connection, target, source_name: str, link_key: bytes | None = None) -> CopyReport:
+def copy_database(source: Connection, target: Connection, source_name: str, link_key: bytes | None = None) -> CopyReport:
     """Copy every table of the source into the target in one transaction (see the module's
     docstring). link_key: the key the source's customer links are signed with (db.writes.links.key_file),
     kept as the target's, so that they keep opening there."""
     started = time.perf_counter()
     check_target(source, target, source_name)
     days = [day for (day,) in source.execute(f"SELECT DISTINCT ts - ts % {DAY:d} FROM requests")]
-    Partitions().ensure(target, days)  # outside the transaction: creating one locks the table
+    target.backend.partitions(None).ensure(target, days)  # outside the transaction: making one locks the table
     tables = copied_tables(target)
     rows = 0
     target.execute("BEGIN")
     try:
         check_target(source, target, source_name)  # again, inside: a collector may have written meanwhile
         target.execute(f"TRUNCATE {', '.join(tables)}")
-        cursor = target.cursor()
         for table in tables:
             columns = _columns(target, table)
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                read = source.execute(_source_query(table, columns))
-                while chunk := read.fetchmany(CHUNK):
-                    for row in chunk:
-                        copy.write_row(_without_nul(row))
-                    rows += len(chunk)
+            rows += target.backend.load_rows(target, table, columns,
+                                             _source_rows(source, _source_query(table, columns)))
         _continue_ids(target)
         if link_key is not None:
             carry_signing_key(link_key, target)
@@ -113,6 +108,14 @@ def copy_database(source: sqlite3.Connection, target, source_name: str, link_key
     return CopyReport(len(tables), rows, requests, time.perf_counter() - started)
 
 
+def _source_rows(source: Connection, sql: str) -> Iterator[tuple]:
+    """The rows of `sql` on the source, read CHUNK at a time, each _without_nul."""
+    read = source.execute(sql)
+    while chunk := read.fetchmany(CHUNK):
+        for row in chunk:
+            yield _without_nul(row)
+
+
 def _without_nul(row: tuple) -> tuple:
     """The row with every NUL in its text as U+FFFD, as the writer stores it on both servers now:
     PostgreSQL's text cannot hold NUL, which a SQLite file written before could."""
@@ -121,7 +124,7 @@ def _without_nul(row: tuple) -> tuple:
     return tuple(v.replace("\x00", "\ufffd") if type(v) is str else v for v in row)
 
 
-def _continue_ids(target) -> None:
+def _continue_ids(target: Connection) -> None:
     """Identities and the requests' sequence go on after the highest id copied."""
     identities = target.execute(
         "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"

@@ -14,24 +14,22 @@ every rollup, customers, favorites and settings (the edit counter of db/writes/c
 cached figures are read afresh).
 
 On PostgreSQL erase_customer and delete_api delete the same rows (the tables naming a customer
-found in the catalog), hold ERASE_LOCK against writers, and vacuum the tables touched (VACUUM FULL
+found in the catalog), hold writers off meanwhile, and vacuum the tables touched (VACUUM FULL
 with vacuum=True: then no file of those tables keeps a byte of the customer; the server's
-write-ahead log, archive, replicas and earlier backups are not Footfall's to purge).
+write-ahead log, archive, replicas and earlier backups are not Footfall's to purge): each backend
+cleans up after an erasure its own way (Backend.clean_after_erase).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pyroaring import BitMap
 
-from core.periods import DAY
-from db.backends.dialect import on_postgres
-from db.backends.partitions import PARTITIONED, partitions_holding
+from db.backends.base import Connection
 from db.connection import transaction
 from db.operations.raw_requests import delete_requests
 from db.writes.counters import EDITS_KEY, bump_counter
@@ -59,9 +57,10 @@ class EraseReport:
     vacuumed: bool  # the whole file (on PostgreSQL: every table touched) was rewritten afterwards
     freed_space_zeroed: bool  # SQLite zeroes freed space by default, so earlier writes left no copies
     seconds: float
+    caveats: tuple[str, ...] = ()  # where the customer's bytes may remain, and what removes them
 
 
-def erase_customer(conn: sqlite3.Connection, external_id: str, vacuum: bool = False) -> EraseReport:
+def erase_customer(conn: Connection, external_id: str, vacuum: bool = False) -> EraseReport:
     """Remove the customer (by the ID shown) everywhere, in one transaction: raw requests and
     their details; customer_hourly, customer_daily, customer_latency_daily, api_customers; the
     customers row with its description and display name; its rows in every table that declares a
@@ -84,8 +83,8 @@ def erase_customer(conn: sqlite3.Connection, external_id: str, vacuum: bool = Fa
     freed_space_zeroed). Otherwise, or to be sure, `vacuum` rewrites the whole file afterwards
     (VACUUM: it holds the write lock for as long as that takes, seconds per GB).
 
-    On PostgreSQL the rows go the same way, in one transaction that writers wait for (ERASE_LOCK:
-    a writer holding customer ids it remembers never writes one erased meanwhile); afterwards
+    On PostgreSQL the rows go the same way, in one transaction that writers wait for (an advisory
+    lock: a writer holding customer ids it remembers never writes one erased meanwhile); afterwards
     VACUUM (plain, with ANALYZE) runs on every table touched (of the raw requests, the day
     partitions that held the customer's), so that no query, backup or replica finds a row of the
     customer and the dead rows leave the tables and their indexes; PostgreSQL does not zero the
@@ -94,12 +93,10 @@ def erase_customer(conn: sqlite3.Connection, external_id: str, vacuum: bool = Fa
     tables holds a byte of the customer (writes to those tables wait meanwhile). What the server
     keeps beside the tables, its write-ahead log, an archive of it, replicas, earlier backups,
     holds the customer's bytes until they age out: wal_truncated and freed_space_zeroed are False
-    there."""
+    there. The report's caveats say, for the operator, what may remain (Backend.clean_after_erase)."""
     started = time.perf_counter()
-    postgres = on_postgres(conn)
     with transaction(conn):  # connect() zeroes what a connection deletes (secure_delete)
-        if postgres:
-            conn.execute("SELECT pg_advisory_xact_lock(?)", (ERASE_LOCK,))
+        conn.backend.hold_off_writers(conn)
         row = conn.execute("SELECT id, requests FROM customers WHERE external_id = ?", (external_id,)).fetchone()
         if row is None:
             raise UnknownCustomer(external_id)
@@ -113,61 +110,33 @@ def erase_customer(conn: sqlite3.Connection, external_id: str, vacuum: bool = Fa
         days = conn.execute("SELECT api_id, day FROM customer_daily WHERE customer_id = ?", (cid,)).fetchall()
         remove_from_activity(conn, cid, days, hours)
         erase_from_endpoints(conn, cid)
-        if postgres:  # the days whose partitions held the customer's requests, to vacuum afterwards
-            request_days = [day for (day,) in conn.execute(
-                "SELECT DISTINCT ts - ts % ? FROM requests WHERE customer_id = ?", (DAY, cid))]
+        request_tables = conn.backend.request_tables(conn, "customer_id = ?", cid)  # to clean afterwards
         requests = delete_requests(conn, "customer_id = ?", cid)
         rollup_rows = _delete_customer_rollups(conn, cid, apis)
         conn.execute("DELETE FROM signal_snapshots")  # they name customers; the next refresh makes them anew
         bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
         bump_counter(conn, ERASURES_KEY)
-    if postgres:
-        vacuum_tables(conn, [*(t for t in customer_tables(conn) + ERASE_ALSO_TOUCHES if t not in PARTITIONED),
-                             *partitions_holding(conn, request_days)], full=vacuum)
-        return EraseReport(external_id, requests, all_time, len(apis), rollup_rows, False, vacuum, False,
-                           time.perf_counter() - started)
-    if vacuum:
-        conn.execute("VACUUM")
-    truncated = checkpoint_truncate(conn)
-    return EraseReport(external_id, requests, all_time, len(apis), rollup_rows, truncated, vacuum,
-                       freed_space_zeroed(conn), time.perf_counter() - started)
+    touched = [t for t in _touched_tables(conn) if t not in RAW_REQUEST_TABLES] + request_tables
+    after = conn.backend.clean_after_erase(conn, touched, full=vacuum)
+    return EraseReport(external_id, requests, all_time, len(apis), rollup_rows, after.wal_truncated, after.vacuumed,
+                       after.freed_space_zeroed, time.perf_counter() - started, after.caveats)
 
 
-# Tables an erasure changes that have no customer_id column (customer_tables has the others).
-ERASE_ALSO_TOUCHES = ["request_details", "customers", "api_hourly", "active_daily", "active_hourly",
+RAW_REQUEST_TABLES = ("requests", "request_details")
+CUSTOMER_ROLLUPS = ("customer_hourly", "customer_daily", "customer_latency_daily", "api_customers")
+# Tables an erasure changes besides the raw requests, the rollups and the tables referring to customers.
+ERASE_ALSO_TOUCHES = ["customers", "api_hourly", "active_daily", "active_hourly",
                       "endpoints", "endpoint_totals", "endpoint_callers_daily", "endpoint_callers_hourly",
                       "signal_snapshots", "settings"]
-# PostgreSQL: erase_customer and delete_api hold it exclusively, writers shared (erasures()).
-ERASE_LOCK = 7_346_003
 
 
-def customer_tables(conn) -> list[str]:
-    """PostgreSQL: every table (a partitioned one as a whole) with a customer_id column, the
-    tables that reference others among them first (alert_firings before alert_rules), so that
-    deleting in this order never breaks a foreign key."""
-    tables = [name for (name,) in conn.execute(
-        "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid"
-        " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')"
-        " AND NOT c.relispartition AND a.attname = 'customer_id' AND NOT a.attisdropped ORDER BY c.relname")]
-    references = conn.execute(
-        "SELECT f.relname, t.relname FROM pg_constraint k JOIN pg_class f ON f.oid = k.conrelid"
-        " JOIN pg_class t ON t.oid = k.confrelid WHERE k.contype = 'f'").fetchall()
-    ordered: list[str] = []
-    while len(ordered) < len(tables):  # a table goes once no table left references it
-        left = [t for t in tables if t not in ordered]
-        free = [t for t in left if not any(target == t and source in left and source != t
-                                           for source, target in references)]
-        ordered += free or left
-    return ordered
+def _touched_tables(conn: Connection) -> list[str]:
+    """Every table an erasure may change."""
+    return [*RAW_REQUEST_TABLES, *CUSTOMER_ROLLUPS, *(table for table, _ in conn.backend.customer_references(conn)),
+            *ERASE_ALSO_TOUCHES]
 
 
-def vacuum_tables(conn, tables: Iterable[str], full: bool = False) -> None:
-    """PostgreSQL: VACUUM (and ANALYZE) these tables, outside any transaction; FULL rewrites them."""
-    names = ", ".join(dict.fromkeys(tables))
-    conn.execute(f"VACUUM ({'FULL, ' if full else ''}ANALYZE) {names}")
-
-
-def _subtract_from_api_hourly(conn: sqlite3.Connection, api_id: int, cid: int) -> list[tuple[int, int]]:
+def _subtract_from_api_hourly(conn: Connection, api_id: int, cid: int) -> list[tuple[int, int]]:
     """Take one customer's hourly requests, errors and load time out of the API's hourly totals;
     returns the (api_id, hour) keys touched."""
     rows = conn.execute(
@@ -181,7 +150,7 @@ def _subtract_from_api_hourly(conn: sqlite3.Connection, api_id: int, cid: int) -
     return keys
 
 
-def _delete_customer_rollups(conn: sqlite3.Connection, cid: int, apis: list[int]) -> int:
+def _delete_customer_rollups(conn: Connection, cid: int, apis: list[int]) -> int:
     """Delete the customer's rows of every per-customer rollup, of every table that declares a
     reference to customers (favorites, and whatever comes to name a customer that way), and the
     customers row; returns how many rows went."""
@@ -191,13 +160,7 @@ def _delete_customer_rollups(conn: sqlite3.Connection, cid: int, apis: list[int]
                     "DELETE FROM customer_latency_daily WHERE api_id = ? AND customer_id = ?",
                     "DELETE FROM api_customers WHERE api_id = ? AND customer_id = ?"):
             removed += conn.execute(sql, (api_id, cid)).rowcount
-    if on_postgres(conn):  # no foreign keys on the rollups there: every table naming a customer
-        references = [(table, "customer_id") for table in customer_tables(conn)]
-    else:
-        references = conn.execute(
-            "SELECT m.name, f.\"from\" FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f"
-            " WHERE m.type = 'table' AND f.\"table\" = 'customers'").fetchall()
-    for table, column in references:
+    for table, column in conn.backend.customer_references(conn):
         removed += conn.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', (cid,)).rowcount
     return removed + conn.execute("DELETE FROM customers WHERE id = ?", (cid,)).rowcount
 
@@ -210,18 +173,16 @@ class ApiDeleteReport:
     customers: int  # customers left without traffic, removed with it
 
 
-def delete_api(conn: sqlite3.Connection, api_id: int) -> ApiDeleteReport:
+def delete_api(conn: Connection, api_id: int) -> ApiDeleteReport:
     """Remove an API and everything of it, in one transaction: its raw requests and details,
     every rollup row and active-customer set of the API, its endpoints with their rollups, its
     alert rules with their firings, its customer links, the apis row. Customers who called other
     APIs too keep those, with their all-time totals (customers' first seen, last seen, requests)
     recomputed from what is left; customers who called only this API go, as erase_customer removes
-    one. Every other API's figures stay exactly as they were. On PostgreSQL writers wait for it
-    (ERASE_LOCK), and the tables touched are vacuumed afterwards, as erase_customer does."""
-    postgres = on_postgres(conn)
+    one. Every other API's figures stay exactly as they were. Writers wait for it, and it is
+    cleaned up after as erase_customer is (without rewriting the files)."""
     with transaction(conn):
-        if postgres:
-            conn.execute("SELECT pg_advisory_xact_lock(?)", (ERASE_LOCK,))
+        conn.backend.hold_off_writers(conn)
         cids = [cid for (cid,) in conn.execute("SELECT customer_id FROM api_customers WHERE api_id = ?", (api_id,))]
         requests = delete_requests(conn, "api_id = ?", api_id)
         for table in ("api_hourly", "customer_hourly", "customer_daily", "customer_latency_daily", "api_customers",
@@ -247,10 +208,7 @@ def delete_api(conn: sqlite3.Connection, api_id: int) -> ApiDeleteReport:
         conn.execute("DELETE FROM signal_snapshots")  # the next refresh makes them anew, without the API
         bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
         bump_counter(conn, ERASURES_KEY)  # customer ids went: writers must forget the ones they remember
-    if postgres:
-        vacuum_tables(conn, [*customer_tables(conn), *ERASE_ALSO_TOUCHES, "endpoints", "apis"])
-    else:
-        checkpoint_truncate(conn)
+    conn.backend.clean_after_erase(conn, [*_touched_tables(conn), "apis"], full=False)
     return ApiDeleteReport(requests, len(orphans))
 
 
@@ -258,15 +216,15 @@ def delete_api(conn: sqlite3.Connection, api_id: int) -> ApiDeleteReport:
 ACTIVITY_TABLES = {"active_daily": "day", "active_hourly": "hour"}
 
 
-def remove_from_activity(conn: sqlite3.Connection, cid: int, days: Iterable[tuple[int, int]],
+def remove_from_activity(conn: Connection, cid: int, days: Iterable[tuple[int, int]],
                          hours: Iterable[tuple[int, int]]) -> None:
     """Take a customer (database id) out of the active-customer sets of these (api_id, day) and
     (api_id, hour) keys (db/writes/activity.py), inside the caller's transaction; a set left empty goes."""
-    lock = " FOR UPDATE" if on_postgres(conn) else ""  # as writers lock the sets they add to (db/writes/upserts.py)
     for (table, column), keys in zip(ACTIVITY_TABLES.items(), (days, hours)):
-        for api_id, start in sorted(set(keys)):  # in key order, as writers go
-            row = conn.execute(f"SELECT customers FROM {table} WHERE api_id = ? AND {column} = ?{lock}",
-                               (api_id, start)).fetchone()
+        # Locked, in key order, as writers lock the sets they add to (db/writes/upserts.py).
+        select = conn.backend.for_update(f"SELECT customers FROM {table} WHERE api_id = ? AND {column} = ?")
+        for api_id, start in sorted(set(keys)):
+            row = conn.execute(select, (api_id, start)).fetchone()
             if row is None:
                 continue
             customers = BitMap.deserialize(row[0])
@@ -279,27 +237,12 @@ def remove_from_activity(conn: sqlite3.Connection, cid: int, days: Iterable[tupl
                          (customers.serialize(), api_id, start))
 
 
-def freed_space_zeroed(conn: sqlite3.Connection) -> bool:
-    """Whether this SQLite zeroes the space it frees by default (compiled with
-    SQLITE_SECURE_DELETE), on every connection, the collector's writes included: then rows it
-    moved or rewrote earlier left no stale copies in free space."""
-    return any(option == "SECURE_DELETE" for (option,) in conn.execute("PRAGMA compile_options"))
-
-
-def checkpoint_truncate(conn: sqlite3.Connection) -> bool:
-    """Copy every page of the WAL into the database file and truncate the WAL to nothing (waiting
-    for readers up to the busy timeout); False when a reader kept it from finishing."""
-    busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    return busy == 0
-
-
-def erasures(conn: sqlite3.Connection) -> int:
+def erasures(conn: Connection) -> int:
     """How many customers were ever erased from this database. A writer that remembers customer
     ids reads it in each write transaction and forgets them when it has changed: an erased
-    customer's id is gone, and may even be handed to a new customer. On PostgreSQL the writer holds
-    ERASE_LOCK shared until it commits: an erasure waits for the writes under way, and the writes
-    that come after it see its count."""
-    if on_postgres(conn):
-        conn.execute("SELECT pg_advisory_xact_lock_shared(?)", (ERASE_LOCK,))
+    customer's id is gone, and may even be handed to a new customer. The writer holds erasures off
+    until it commits (Backend.hold_off_erasures): an erasure waits for the writes under way, and the
+    writes that come after it see its count."""
+    conn.backend.hold_off_erasures(conn)
     row = conn.execute("SELECT value FROM settings WHERE key = ?", (ERASURES_KEY,)).fetchone()
     return int(row[0]) if row else 0

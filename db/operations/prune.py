@@ -14,14 +14,10 @@ read afresh). On PostgreSQL prune drops the partitions wholly past the cutoff
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-from db.backends.dialect import on_postgres
-from db.backends.partitions import drop_partition, spans_before
+from db.backends.base import Connection
 from db.connection import transaction
 from db.operations.raw_requests import delete_requests
 from db.writes.counters import EDITS_KEY, bump_counter
@@ -41,7 +37,7 @@ class PruneReport:
     seconds: float
 
 
-def prune(conn: sqlite3.Connection, before: int, batch: int = PRUNE_BATCH, pause: float = PRUNE_PAUSE) -> PruneReport:
+def prune(conn: Connection, before: int, batch: int = PRUNE_BATCH, pause: float = PRUNE_PAUSE) -> PruneReport:
     """Delete raw requests with ts < before and their details, `batch` at a time per API, oldest
     first, each batch in a transaction of its own (BEGIN IMMEDIATE), so that a collector writing
     meanwhile waits for one batch at most. Between batches the WAL is checkpointed (PASSIVE) and
@@ -60,22 +56,20 @@ def prune(conn: sqlite3.Connection, before: int, batch: int = PRUNE_BATCH, pause
     started = time.perf_counter()
     removed = transactions = 0
     longest = 0.0
-    postgres = on_postgres(conn)
-    if postgres:
-        for span in spans_before(conn, before):
-            began = time.perf_counter()
-            removed += drop_partition(conn, span)
-            longest = max(longest, (time.perf_counter() - began) * 1000)
-            transactions += 1
-        if transactions:
-            with transaction(conn):
-                bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
-    with _checkpoints_between_transactions(conn):
+    began = time.perf_counter()
+    for requests in conn.backend.drop_before(conn, before):  # each piece dropped whole, in a transaction
+        removed += requests
+        longest = max(longest, (time.perf_counter() - began) * 1000)
+        transactions += 1
+        began = time.perf_counter()
+    if transactions:
+        with transaction(conn):
+            bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
+    with conn.backend.deleting_in_batches(conn) as between_transactions:
         for api_id in request_api_ids(conn):
             while (oldest := oldest_request(conn, api_id)) is not None and oldest < before:
                 if transactions:
-                    if not postgres:
-                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    between_transactions()
                     time.sleep(pause)
                 began = time.perf_counter()
                 with transaction(conn):
@@ -91,7 +85,7 @@ def prune(conn: sqlite3.Connection, before: int, batch: int = PRUNE_BATCH, pause
     return PruneReport(before, removed, transactions, longest, time.perf_counter() - started)
 
 
-def request_api_ids(conn: sqlite3.Connection) -> list[int]:
+def request_api_ids(conn: Connection) -> list[int]:
     """Every API with raw requests stored, registered or not: a skip through the requests_api_ts
     index, one lookup per API."""
     found: list[int] = []
@@ -101,24 +95,10 @@ def request_api_ids(conn: sqlite3.Connection) -> list[int]:
     return found
 
 
-def oldest_request(conn: sqlite3.Connection, api_id: int | None = None) -> int | None:
+def oldest_request(conn: Connection, api_id: int | None = None) -> int | None:
     """The time (ts) of the oldest raw request stored, of one API or of all; None when there is
     none. One lookup in the requests_api_ts index per API."""
     ids = [api_id] if api_id is not None else request_api_ids(conn)
     times = [conn.execute("SELECT MIN(ts) FROM requests WHERE api_id = ?", (i,)).fetchone()[0] for i in ids]
     return min((t for t in times if t is not None), default=None)
 
-
-@contextmanager
-def _checkpoints_between_transactions(conn: sqlite3.Connection) -> Iterator[None]:
-    """No automatic checkpoint at the end of a commit: the caller checkpoints between its
-    transactions (the connection's own setting comes back after). Nothing on PostgreSQL."""
-    if on_postgres(conn):
-        yield
-        return
-    before = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-    conn.execute("PRAGMA wal_autocheckpoint = 0")
-    try:
-        yield
-    finally:
-        conn.execute(f"PRAGMA wal_autocheckpoint = {int(before):d}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
+from db.backends.base import Connection
 
 
-def delete_requests(conn: sqlite3.Connection, where: str, param: object) -> int:
+
+def delete_requests(conn: Connection, where: str, param: object) -> int:
     """Delete the raw requests matching `where` (one bound parameter) and their details; returns
     how many requests went."""
     conn.execute(f"DELETE FROM request_details WHERE request_id IN (SELECT id FROM requests WHERE {where})", (param,))

@@ -6,16 +6,15 @@ customers span the period.
 
 from __future__ import annotations
 
-import sqlite3
-
 from pyroaring import BitMap
 
 from core.periods import DAY, HOUR
 from core.scope import Scope
+from db.backends.base import Connection
 from db.queries.scope import rollup_part, whole_days_and_edge_hours_sql
 
 
-def active_set(conn: sqlite3.Connection, scope: Scope) -> BitMap:
+def active_set(conn: Connection, scope: Scope) -> BitMap:
     """The customers (database ids) with at least one request in the scope's bounded,
     hour-aligned period."""
     if not scope.period.is_bounded:

@@ -19,7 +19,6 @@ The read models (home, customers, profile, history) compose these; none counts i
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 
 from pyroaring import BitMap
@@ -27,6 +26,7 @@ from pyroaring import BitMap
 from core.latency import percentile_ms
 from core.periods import DAY, HOUR
 from core.scope import Scope
+from db.backends.base import Connection
 from db.queries.activity import active_set
 from db.queries.scope import api_where, like_pattern, rollup_part, scope_where, whole_days_and_edge_hours_sql
 
@@ -115,7 +115,7 @@ def _requests_by_day_sql(scope: Scope, customers: list[int], sums: str, daily: s
     return pairs + sql, [*api_params, ids, *scope.period.closed(), *params]
 
 
-def period_requests(conn: sqlite3.Connection, scope: Scope, customers: list[int]) -> dict[int, int]:
+def period_requests(conn: Connection, scope: Scope, customers: list[int]) -> dict[int, int]:
     """Requests in the scope of each of these customers (database ids); those without any are
     left out."""
     if not customers:
@@ -135,7 +135,7 @@ class ApiTotals:
     identified: int  # those that belong to a customer
 
 
-def api_totals(conn: sqlite3.Connection, scope: Scope) -> ApiTotals:
+def api_totals(conn: Connection, scope: Scope) -> ApiTotals:
     """The API's (or every API's) requests in the period, from api_hourly."""
     where, params = scope_where(scope, "hour", step=HOUR, every_api=True)
     requests, identified = conn.execute(
@@ -203,14 +203,14 @@ class ActiveCustomers:
         return self.ids is None or cid in self.ids
 
 
-def active_customers(conn: sqlite3.Connection, scope: Scope) -> ActiveCustomers:
+def active_customers(conn: Connection, scope: Scope) -> ActiveCustomers:
     """The period's active customers: for a bounded period the union of its days' and edge hours'
     sets (db/queries/activity.py); an open-ended one needs none, since customer_rows_sql keeps only the
     customers seen in it."""
     return ActiveCustomers(active_set(conn, scope) if scope.period.is_bounded else None)
 
 
-def active_count(conn: sqlite3.Connection, scope: Scope, search: str = "",
+def active_count(conn: Connection, scope: Scope, search: str = "",
                  active: ActiveCustomers | None = None) -> int:
     """How many customers of the scope (matching the search) made a request in the period."""
     active = active or active_customers(conn, scope)
@@ -225,7 +225,7 @@ def active_count(conn: sqlite3.Connection, scope: Scope, search: str = "",
 # --- Load time ---------------------------------------------------------------------------------
 
 
-def latency_percentiles(conn: sqlite3.Connection, cid: int, scope: Scope) -> tuple[float | None, float | None]:
+def latency_percentiles(conn: Connection, cid: int, scope: Scope) -> tuple[float | None, float | None]:
     """p50 and p95 load time from the daily histograms of the days the period touches (a period
     that starts or ends mid-day takes those whole days in)."""
     api, params = api_where(scope)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import polars as pl
 
+from db.backends.base import Connection
 
-def frame(conn: sqlite3.Connection, sql: str, params: list | tuple = (), schema: dict | None = None) -> pl.DataFrame:
+
+def frame(conn: Connection, sql: str, params: list | tuple = (), schema: dict | None = None) -> pl.DataFrame:
     """The rows of `sql` as a DataFrame. Columns named in `schema` get that type, the others text;
     without a schema the types are inferred from every row."""
     cursor = conn.execute(sql, params)

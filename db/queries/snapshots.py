@@ -11,12 +11,12 @@ db/reads/standing.py) and compute the signal themselves otherwise.
 from __future__ import annotations
 
 import io
-import sqlite3
 from dataclasses import dataclass
 
 import polars as pl
 
 from core.scope import Scope
+from db.backends.base import Connection
 
 EVERY_API = 0  # signal_snapshots.api_id for "All APIs"
 
@@ -36,14 +36,14 @@ def period_key(scope: Scope) -> str:
     return f"{'' if since is None else since}:{'' if until is None else until}"
 
 
-def snapshot(conn: sqlite3.Connection, signal: str, api_id: int | None, key: str) -> Snapshot | None:
+def snapshot(conn: Connection, signal: str, api_id: int | None, key: str) -> Snapshot | None:
     """The signal's snapshot for this API and key, or None."""
     row = conn.execute("SELECT computed_at, frame FROM signal_snapshots WHERE signal = ? AND api_id = ? AND key = ?",
                        (signal, EVERY_API if api_id is None else api_id, key)).fetchone()
     return None if row is None else Snapshot(key, row[0], pl.read_ipc(io.BytesIO(row[1])))
 
 
-def snapshot_keys(conn: sqlite3.Connection, signal: str, api_id: int | None) -> dict[str, int]:
+def snapshot_keys(conn: Connection, signal: str, api_id: int | None) -> dict[str, int]:
     """Every key the signal has a snapshot under for this API, with when each was computed."""
     return dict(conn.execute("SELECT key, computed_at FROM signal_snapshots WHERE signal = ? AND api_id = ?",
                              (signal, EVERY_API if api_id is None else api_id)))

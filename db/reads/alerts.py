@@ -8,18 +8,17 @@ Reads alert_rules, alert_firings (its rule and time indexes), apis and customers
 
 from __future__ import annotations
 
-import sqlite3
-
 import polars as pl
 
 from core.alerts import delivery_text, rule_text, value_text
+from db.backends.base import Connection
 from db.queries.figures import DISPLAY_NAME
 from db.queries.frames import frame
 
 FIRINGS_SHOWN = 200
 
 
-def alert_rules(conn: sqlite3.Connection) -> pl.DataFrame:
+def alert_rules(conn: Connection) -> pl.DataFrame:
     """Every rule, oldest first: rule_id, api_id, api, customer_id (None: every customer of the
     API), display_name, kind, threshold, created_by, created_at, open_firings (how many customers
     it holds for now) and rule (in words)."""
@@ -38,7 +37,7 @@ def alert_rules(conn: sqlite3.Connection) -> pl.DataFrame:
     ], dtype=pl.String))
 
 
-def alert_firings(conn: sqlite3.Connection, limit: int = FIRINGS_SHOWN) -> pl.DataFrame:
+def alert_firings(conn: Connection, limit: int = FIRINGS_SHOWN) -> pl.DataFrame:
     """The latest `limit` firings, newest first: firing_id, rule_id, kind, threshold, api,
     customer_id, display_name, value, fired_at, resolved_at, delivered_at, attempts, last_error,
     and in words: rule, value_text, state ("open" or "resolved") and delivery."""

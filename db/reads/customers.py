@@ -17,7 +17,6 @@ customer_hourly and the active-customer sets.
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import polars as pl
 
@@ -25,6 +24,7 @@ from core.access import SHARED_ANALYST
 from core.figures import with_share
 from core.periods import Period, split_into_days
 from core.scope import Scope
+from db.backends.base import Connection
 from db.queries.figures import (
     ActiveCustomers,
     active_count,
@@ -60,7 +60,7 @@ MAX_CANDIDATES = 20_000  # beyond this many candidates, aggregating the whole pe
 
 
 def customer_page(
-    conn: sqlite3.Connection,
+    conn: Connection,
     scope: Scope,
     search: str = "",
     sort: str = "requests",
@@ -96,13 +96,13 @@ def customer_page(
     return _customer_rows(conn, scope, counts, analyst), total
 
 
-def customer_list(conn: sqlite3.Connection, scope: Scope, analyst: str = SHARED_ANALYST) -> pl.DataFrame:
+def customer_list(conn: Connection, scope: Scope, analyst: str = SHARED_ANALYST) -> pl.DataFrame:
     """Every customer with requests in the scope, busiest first: the customers page's rows, all
     of them (the CLI's customers command)."""
     return _by_aggregation(conn, scope, "", True, 0, None, analyst)
 
 
-def busiest_customers(conn: sqlite3.Connection, scope: Scope, limit: int,
+def busiest_customers(conn: Connection, scope: Scope, limit: int,
                       analyst: str = SHARED_ANALYST) -> pl.DataFrame:
     """The `limit` busiest customers of the scope, as customer_page's rows."""
     busiest = _busiest(conn, scope, "", limit)  # without customer_page's count of every active customer
@@ -111,7 +111,7 @@ def busiest_customers(conn: sqlite3.Connection, scope: Scope, limit: int,
     return _customer_rows(conn, scope, dict(busiest), analyst)
 
 
-def _page_in_order(conn: sqlite3.Connection, scope: Scope, search: str, sort: str, descending: bool,
+def _page_in_order(conn: Connection, scope: Scope, search: str, sort: str, descending: bool,
                    offset: int, limit: int, active: ActiveCustomers, analyst: str) -> list[int]:
     """The page's customers (database ids) in a sort order other than requests: the rows of
     customer_rows_sql in that order, those active in the period kept. SQLite sorts only as many
@@ -131,7 +131,7 @@ def _page_in_order(conn: sqlite3.Connection, scope: Scope, search: str, sort: st
         batch *= 4
 
 
-def _customer_rows(conn: sqlite3.Connection, scope: Scope, counts: dict[int, int], analyst: str) -> pl.DataFrame:
+def _customer_rows(conn: Connection, scope: Scope, counts: dict[int, int], analyst: str) -> pl.DataFrame:
     """The customers' rows in the given order, with their requests in the period."""
     cids = list(counts)
     rows_sql, params = customer_rows_sql(Scope(scope.api_id, Period(None, None)), favorites_of=analyst)
@@ -150,7 +150,7 @@ def _customer_rows(conn: sqlite3.Connection, scope: Scope, counts: dict[int, int
     return with_share(rows, api_totals(conn, scope).requests).select(*CUSTOMER_SCHEMA)
 
 
-def _by_aggregation(conn: sqlite3.Connection, scope: Scope, search: str, descending: bool, offset: int,
+def _by_aggregation(conn: Connection, scope: Scope, search: str, descending: bool, offset: int,
                     limit: int | None, analyst: str) -> pl.DataFrame:
     """Customers by requests from every customer's count for the period (deep pages, ascending,
     the CLI's whole list)."""
@@ -170,7 +170,7 @@ def _by_aggregation(conn: sqlite3.Connection, scope: Scope, search: str, descend
     return with_share(rows, api_totals(conn, scope).requests).select(*CUSTOMER_SCHEMA)
 
 
-def _period_bounds(conn: sqlite3.Connection, scope: Scope, cids: list[int]) -> dict[int, tuple[int, int]]:
+def _period_bounds(conn: Connection, scope: Scope, cids: list[int]) -> dict[int, tuple[int, int]]:
     """(at least, at most) requests in the scope's period of each of these customers, from
     customer_daily alone, one range of its customer index per customer: the period's whole days,
     and every day it touches."""
@@ -185,7 +185,7 @@ def _period_bounds(conn: sqlite3.Connection, scope: Scope, cids: list[int]) -> d
     return {cid: (low, high) for cid, low, high in rows}
 
 
-def _busiest(conn: sqlite3.Connection, scope: Scope, search: str, k: int) -> list[tuple[int, int]] | None:
+def _busiest(conn: Connection, scope: Scope, search: str, k: int) -> list[tuple[int, int]] | None:
     """The k busiest customers of the scope as (cid, requests), busiest first, ties by customer ID;
     None when too many candidates would have to be counted."""
     rows_sql, params = customer_rows_sql(scope, search)
@@ -216,7 +216,7 @@ def _busiest(conn: sqlite3.Connection, scope: Scope, search: str, k: int) -> lis
         batch *= 4
 
 
-def _external_ids(conn: sqlite3.Connection, cids: list[int]) -> dict[int, str]:
+def _external_ids(conn: Connection, cids: list[int]) -> dict[int, str]:
     """The customer IDs shown (the tie-breaker of every ranking), by database id."""
     rows = conn.execute("SELECT id, external_id FROM customers WHERE id IN (SELECT value FROM json_each(?))",
                         [json.dumps(cids)])

@@ -12,7 +12,6 @@ each customer's rows); customers (names). Only identified requests are in them.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 
 import polars as pl
@@ -21,6 +20,7 @@ from pyroaring import BitMap
 from core.figures import error_rate
 from core.periods import HOUR
 from core.scope import Scope
+from db.backends.base import Connection
 from db.queries.figures import DISPLAY_NAME
 from db.queries.frames import frame
 from db.queries.scope import NO_LIMIT, PartSql, api_where, scope_where, whole_days_and_edge_hours_sql
@@ -46,7 +46,7 @@ def _period_sql(scope: Scope, select: str, where: str, params: list) -> tuple[st
     return whole_days_and_edge_hours_sql(scope.period, part("endpoint_daily", "day"), part("endpoint_hourly", "hour"))
 
 
-def customer_endpoints(conn: sqlite3.Connection, cid: int, scope: Scope) -> pl.DataFrame:
+def customer_endpoints(conn: Connection, cid: int, scope: Scope) -> pl.DataFrame:
     """Every endpoint of the scope's API (or APIs) the customer (database id) ever called:
     endpoint_id, api, endpoint ("GET /v1/orders/{id}"), requests and errors in the period, first
     and last call of all time. Busiest in the period first, then the most recently called."""
@@ -67,7 +67,7 @@ def customer_endpoints(conn: sqlite3.Connection, cid: int, scope: Scope) -> pl.D
     )
 
 
-def _callers(conn: sqlite3.Connection, endpoint_ids: list[int], scope: Scope) -> dict[int, BitMap]:
+def _callers(conn: Connection, endpoint_ids: list[int], scope: Scope) -> dict[int, BitMap]:
     """Who called each endpoint in the scope's period: the union of its days' and edge hours'
     caller sets; every caller of all time when the period is open at the start."""
     if scope.period.since is None:
@@ -88,7 +88,7 @@ def _callers(conn: sqlite3.Connection, endpoint_ids: list[int], scope: Scope) ->
     return callers
 
 
-def _callers_of_all_time(conn: sqlite3.Connection, endpoint_ids: list[int], scope: Scope) -> dict[int, BitMap]:
+def _callers_of_all_time(conn: Connection, endpoint_ids: list[int], scope: Scope) -> dict[int, BitMap]:
     """Callers from customer_endpoints (first and last call) when the period has no start."""
     until = scope.period.closed()[1]
     callers: dict[int, BitMap] = {eid: BitMap() for eid in endpoint_ids}
@@ -100,13 +100,13 @@ def _callers_of_all_time(conn: sqlite3.Connection, endpoint_ids: list[int], scop
     return callers
 
 
-def _api_endpoints(conn: sqlite3.Connection, scope: Scope) -> list[tuple[int, str, str]]:
+def _api_endpoints(conn: Connection, scope: Scope) -> list[tuple[int, str, str]]:
     api, params = api_where(scope, "e.api_id")
     return conn.execute(f"SELECT e.id, a.name, {ENDPOINT} FROM endpoints e JOIN apis a ON a.id = e.api_id"
                         f" WHERE {api} ORDER BY a.name, e.name, e.method", params).fetchall()
 
 
-def endpoint_list(conn: sqlite3.Connection, scope: Scope) -> pl.DataFrame:
+def endpoint_list(conn: Connection, scope: Scope) -> pl.DataFrame:
     """Every endpoint of the scope's API (or APIs) with identified traffic: endpoint_id, api,
     endpoint, customers who called it in the period, their requests and errors in it. Busiest first."""
     endpoints = _api_endpoints(conn, scope)
@@ -140,7 +140,7 @@ class EndpointSummary:
         return error_rate(self.errors, self.requests)
 
 
-def endpoint_summary(conn: sqlite3.Connection, endpoint_id: int, scope: Scope) -> EndpointSummary:
+def endpoint_summary(conn: Connection, endpoint_id: int, scope: Scope) -> EndpointSummary:
     """The endpoint's figures in the scope's period."""
     since, until = scope.period.closed()
     callers = _callers(conn, [endpoint_id], scope)[endpoint_id]
@@ -156,7 +156,7 @@ def endpoint_summary(conn: sqlite3.Connection, endpoint_id: int, scope: Scope) -
     return EndpointSummary(len(callers), requests, errors, new, before - (len(callers) - new))
 
 
-def endpoint_counts(conn: sqlite3.Connection, endpoint_id: int, scope: Scope, limit: int | None = None) -> pl.DataFrame:
+def endpoint_counts(conn: Connection, endpoint_id: int, scope: Scope, limit: int | None = None) -> pl.DataFrame:
     """(cid, requests, errors) of each customer who called the endpoint in the period, busiest
     first (ties: the customer who came first); `limit` rows at most."""
     if scope.period.is_all_time:  # all time is what customer_endpoints keeps
@@ -169,7 +169,7 @@ def endpoint_counts(conn: sqlite3.Connection, endpoint_id: int, scope: Scope, li
                  schema={"cid": pl.Int64, "requests": pl.Int64, "errors": pl.Int64})
 
 
-def _named_callers(conn: sqlite3.Connection, endpoint_id: int, counts: pl.DataFrame) -> pl.DataFrame:
+def _named_callers(conn: Connection, endpoint_id: int, counts: pl.DataFrame) -> pl.DataFrame:
     """endpoint_counts' rows with each customer's ID, name, and first and last call, in their order."""
     named = frame(
         conn,
@@ -185,7 +185,7 @@ def _named_callers(conn: sqlite3.Connection, endpoint_id: int, counts: pl.DataFr
         "cid", "customer_id", "display_name", "requests", "errors", "first_call", "last_call")
 
 
-def endpoint_customers(conn: sqlite3.Connection, endpoint_id: int, scope: Scope, limit: int | None = None) -> pl.DataFrame:
+def endpoint_customers(conn: Connection, endpoint_id: int, scope: Scope, limit: int | None = None) -> pl.DataFrame:
     """Who called the endpoint in the period: cid, customer_id (shown), display_name, requests,
     errors, first_call and last_call (all time). Busiest first; `limit` rows at most."""
     return _named_callers(conn, endpoint_id, endpoint_counts(conn, endpoint_id, scope, limit))
@@ -204,7 +204,7 @@ def top_callers_key(endpoint_id: int, scope: Scope) -> str:
     return f"{endpoint_id}|{period_key(scope)}"
 
 
-def endpoint_top_callers(conn: sqlite3.Connection, endpoint_id: int, scope: Scope, now: int) -> TopCallers:
+def endpoint_top_callers(conn: Connection, endpoint_id: int, scope: Scope, now: int) -> TopCallers:
     """The endpoint's TOP_CALLERS busiest callers: what the collector computed for this period
     within SNAPSHOT_MAX_AGE (the preset periods), else computed now. Adding up a popular endpoint's
     rows for a month takes a pass over tens of thousands of customers' days."""
@@ -214,12 +214,12 @@ def endpoint_top_callers(conn: sqlite3.Connection, endpoint_id: int, scope: Scop
     return TopCallers(endpoint_customers(conn, endpoint_id, scope, TOP_CALLERS), None)
 
 
-def endpoint_ids(conn: sqlite3.Connection) -> list[int]:
+def endpoint_ids(conn: Connection) -> list[int]:
     """Every endpoint's id."""
     return [eid for (eid,) in conn.execute("SELECT id FROM endpoints ORDER BY id")]
 
 
-def endpoint_moved_off(conn: sqlite3.Connection, endpoint_id: int, scope: Scope, limit: int | None = None) -> pl.DataFrame:
+def endpoint_moved_off(conn: Connection, endpoint_id: int, scope: Scope, limit: int | None = None) -> pl.DataFrame:
     """Who moved off the endpoint: called it before the period and not in it (cid, customer_id,
     display_name, requests and errors of all time, first_call, last_call), the most recent last
     call first; `limit` rows at most.
@@ -251,7 +251,7 @@ def endpoint_moved_off(conn: sqlite3.Connection, endpoint_id: int, scope: Scope,
     )
 
 
-def endpoint_by_name(conn: sqlite3.Connection, text: str, api_id: int | None = None) -> list[tuple[str, int]]:
+def endpoint_by_name(conn: Connection, text: str, api_id: int | None = None) -> list[tuple[str, int]]:
     """The endpoints shown as `text` ("GET /v1/orders/{id}"; the method in any case), of the API
     or of any: (API name, endpoint id) each."""
     method, _, name = text.strip().partition(" ")

@@ -6,23 +6,18 @@ Reads requests (its newest id), settings (the counters of db/writes/counters.py)
 
 from __future__ import annotations
 
-import sqlite3
-
 from core.scope import Scope
-from db.backends.dialect import on_postgres
+from db.backends.base import Connection
 from db.queries.figures import api_totals
 from db.writes.counters import EDITS_KEY, INGEST_KEY
 
 
-def data_version(conn: sqlite3.Connection) -> tuple[int, str]:
+def data_version(conn: Connection) -> tuple[int, str]:
     """Cheap and changing whenever a figure may: the newest request id (every ingest adds one) on
-    SQLite, the batches committed (INGEST_KEY) on PostgreSQL, and a counter the dashboard's own
-    edits bump (favorites, descriptions, names, widgets). On PostgreSQL the newest id is left out:
-    it misses a batch committed after a later one, and costs a look into every day's partition."""
-    if on_postgres(conn):
-        newest = 0
-    else:
-        newest = conn.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0]
+    SQLite, the batches committed (INGEST_KEY) on PostgreSQL (Backend.newest_request_id and
+    batch_written), and a counter the dashboard's own edits bump (favorites, descriptions, names,
+    widgets)."""
+    newest = conn.backend.newest_request_id(conn)
     edits, batches = conn.execute(
         "SELECT (SELECT value FROM settings WHERE key = ?), (SELECT value FROM settings WHERE key = ?)",
         (EDITS_KEY, INGEST_KEY),
@@ -30,7 +25,7 @@ def data_version(conn: sqlite3.Connection) -> tuple[int, str]:
     return int(newest), f"{edits or 0}.{batches or 0}"
 
 
-def period_fingerprint(conn: sqlite3.Connection, scope: Scope) -> tuple[int, int]:
+def period_fingerprint(conn: Connection, scope: Scope) -> tuple[int, int]:
     """Changes whenever any figure of the period may: every request stored for the period adds to
     these sums (new customers and active ones come only with requests). Past periods rarely
     change, so their figures can be kept while the collector stores today's traffic."""
@@ -38,6 +33,6 @@ def period_fingerprint(conn: sqlite3.Connection, scope: Scope) -> tuple[int, int
     return totals.requests, totals.identified
 
 
-def request_count(conn: sqlite3.Connection) -> int:
+def request_count(conn: Connection) -> int:
     """How many requests are stored (0: an empty database)."""
     return conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]

@@ -6,13 +6,12 @@ the CLI's requests command): the only reads of raw requests, always through the 
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 
 import polars as pl
 
 from core.scope import Scope
-from db.backends.dialect import on_postgres
+from db.backends.base import Connection
 from db.queries.figures import customer_totals_sql
 from db.queries.frames import frame
 from db.queries.scope import NO_LIMIT, like_pattern, scope_where
@@ -62,7 +61,7 @@ class HistoryFilter:
 
 
 def history(
-    conn: sqlite3.Connection,
+    conn: Connection,
     cid: int,
     scope: Scope,
     filters: HistoryFilter = HistoryFilter(),
@@ -90,7 +89,7 @@ def history(
     )
 
 
-def history_count(conn: sqlite3.Connection, cid: int, scope: Scope, filters: HistoryFilter = HistoryFilter()) -> int:
+def history_count(conn: Connection, cid: int, scope: Scope, filters: HistoryFilter = HistoryFilter()) -> int:
     """How many requests history() pages through. Unfiltered, the rollups answer."""
     if not filters.active:
         sql, params = customer_totals_sql(scope, customers=[cid])
@@ -100,7 +99,7 @@ def history_count(conn: sqlite3.Connection, cid: int, scope: Scope, filters: His
     return conn.execute(f"SELECT COUNT(*) FROM requests WHERE {where}", params).fetchone()[0]
 
 
-def history_options(conn: sqlite3.Connection, cid: int, scope: Scope) -> dict[str, list]:
+def history_options(conn: Connection, cid: int, scope: Scope) -> dict[str, list]:
     """The values the history's filters offer: those in the customer's latest requests of the
     scope (at most OPTION_SAMPLE of them), most frequent first."""
     where, params = _customer_requests_where(cid, scope)
@@ -128,7 +127,7 @@ def history_options(conn: sqlite3.Connection, cid: int, scope: Scope) -> dict[st
     }
 
 
-def request_detail(conn: sqlite3.Connection, cid: int, request_id: int) -> dict | None:
+def request_detail(conn: Connection, cid: int, request_id: int) -> dict | None:
     """One request of this customer with its masked headers, bodies and errors; None when the
     request is not this customer's."""
     cursor = conn.execute(
@@ -140,20 +139,16 @@ def request_detail(conn: sqlite3.Connection, cid: int, request_id: int) -> dict 
     return dict(zip([c[0] for c in cursor.description], row)) if row else None
 
 
-def request_bodies(conn: sqlite3.Connection, ids: list[int], times: list[int]) -> pl.DataFrame:
+def request_bodies(conn: Connection, ids: list[int], times: list[int]) -> pl.DataFrame:
     """The bodies (id, request_body, response_body) of the requests with these ids, made at these
-    times. On PostgreSQL the details are partitioned by day, as the requests are: bounding their
-    time lets the server search only the days the requests fall on, not every day kept (a probe of
-    91 partitions' indexes per request at 90 days)."""
-    sql = "SELECT request_id AS id, request_body, response_body FROM request_details WHERE request_id IN (SELECT value FROM json_each(?))"
-    params: list = [json.dumps(ids)]
-    if ids and on_postgres(conn):
-        sql += " AND ts >= ? AND ts <= ?"
-        params += [min(times), max(times)]
-    return frame(conn, sql, params, {"id": pl.Int64})
+    times (on PostgreSQL the details are partitioned by day: Backend.details_within)."""
+    within, bounds = conn.backend.details_within(times)
+    sql = ("SELECT request_id AS id, request_body, response_body FROM request_details"
+           f" WHERE request_id IN (SELECT value FROM json_each(?)){within}")
+    return frame(conn, sql, [json.dumps(ids), *bounds], {"id": pl.Int64})
 
 
-def customer_requests(conn: sqlite3.Connection, customer_id: str, scope: Scope,
+def customer_requests(conn: Connection, customer_id: str, scope: Scope,
                       limit: int | None = None) -> pl.DataFrame:
     """The customer's (by the ID shown) requests in the scope, newest first, every stored column
     but the masked details (the CLI's requests command)."""

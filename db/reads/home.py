@@ -8,7 +8,6 @@ busiest; every figure through db/queries/figures.py.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 
 import polars as pl
@@ -17,6 +16,7 @@ from core.access import SHARED_ANALYST
 from core.figures import with_share
 from core.home_widgets import widget_choices, widgets_key
 from core.scope import Scope
+from db.backends.base import Connection
 from db.queries.figures import DISPLAY_NAME, active_count, api_totals, customer_totals_sql, seen_sql
 from db.queries.frames import frame
 from db.queries.scope import scope_where
@@ -43,7 +43,7 @@ class HomeFigures:
     favorites: pl.DataFrame  # favorite customers: customer_id, display_name, requests, share, last_active
 
 
-def home_figures(conn: sqlite3.Connection, scope: Scope, analyst: str = SHARED_ANALYST) -> HomeFigures:
+def home_figures(conn: Connection, scope: Scope, analyst: str = SHARED_ANALYST) -> HomeFigures:
     """Everything the home page's widgets show for the scope and the analyst (the previous
     period's counts come from previous_counts, which is cached apart)."""
     return HomeFigures(
@@ -54,19 +54,19 @@ def home_figures(conn: sqlite3.Connection, scope: Scope, analyst: str = SHARED_A
     )
 
 
-def previous_counts(conn: sqlite3.Connection, scope: Scope) -> PeriodCounts | None:
+def previous_counts(conn: Connection, scope: Scope) -> PeriodCounts | None:
     """The counts of the period of the same length just before the scope's; None for all time."""
     previous = scope.previous()
     return None if previous is None else period_counts(conn, previous)
 
 
-def period_counts(conn: sqlite3.Connection, scope: Scope) -> PeriodCounts:
+def period_counts(conn: Connection, scope: Scope) -> PeriodCounts:
     """The scope's requests (all, identified), active customers and new customers."""
     totals = api_totals(conn, scope)
     return PeriodCounts(totals.requests, totals.identified, active_count(conn, scope), new_customers(conn, scope))
 
 
-def new_customers(conn: sqlite3.Connection, scope: Scope) -> int:
+def new_customers(conn: Connection, scope: Scope) -> int:
     """Customers whose first request (to the scope's API, or to any API) lies in the period."""
     sql, params = seen_sql(scope)
     where, where_params = scope_where(Scope(None, scope.period), "first_seen")
@@ -76,12 +76,12 @@ def new_customers(conn: sqlite3.Connection, scope: Scope) -> int:
 TOP_COLUMNS = ("customer_id", "display_name", "requests", "share", "last_active")
 
 
-def top_customers(conn: sqlite3.Connection, scope: Scope, limit: int = 10) -> pl.DataFrame:
+def top_customers(conn: Connection, scope: Scope, limit: int = 10) -> pl.DataFrame:
     """The busiest customers of the scope; with every API, requests to all APIs add up."""
     return busiest_customers(conn, scope, limit).select(*TOP_COLUMNS)
 
 
-def newest_customers(conn: sqlite3.Connection, scope: Scope, limit: int = 10) -> pl.DataFrame:
+def newest_customers(conn: Connection, scope: Scope, limit: int = 10) -> pl.DataFrame:
     """The customers seen first most recently (up to the end of the period)."""
     sql, params = seen_sql(scope)
     until_clause, until_params = ("AND seen.first_seen < ?", [scope.period.until]) if scope.period.until else ("", [])
@@ -97,7 +97,7 @@ def newest_customers(conn: sqlite3.Connection, scope: Scope, limit: int = 10) ->
     )
 
 
-def favorite_customers(conn: sqlite3.Connection, scope: Scope, analyst: str = SHARED_ANALYST) -> pl.DataFrame:
+def favorite_customers(conn: Connection, scope: Scope, analyst: str = SHARED_ANALYST) -> pl.DataFrame:
     """Every customer the analyst starred, with its requests and share in the scope (zero when idle)."""
     favorites = [cid for (cid,) in conn.execute("SELECT customer_id FROM favorites WHERE analyst = ?", (analyst,))]
     counts_sql, counts_params = customer_totals_sql(scope, customers=favorites)
@@ -116,7 +116,7 @@ def favorite_customers(conn: sqlite3.Connection, scope: Scope, analyst: str = SH
     return with_share(rows, api_totals(conn, scope).requests)
 
 
-def widget_choices_saved(conn: sqlite3.Connection, analyst: str = SHARED_ANALYST) -> dict[str, bool]:
+def widget_choices_saved(conn: Connection, analyst: str = SHARED_ANALYST) -> dict[str, bool]:
     """Which widgets the analyst switched on (every one, until one is switched off)."""
     row = conn.execute("SELECT value FROM settings WHERE key = ?", (widgets_key(analyst),)).fetchone()
     return widget_choices(row[0] if row else None)

@@ -15,7 +15,6 @@ and customer_links (db/writes/links.py).
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 import polars as pl
@@ -24,6 +23,7 @@ from core.figures import error_rate
 from core.links import SharedLink, StoredLink
 from core.periods import Period
 from core.scope import Scope
+from db.backends.base import Connection
 from db.queries.figures import DISPLAY_NAME, customer_totals_sql, latency_percentiles
 from db.queries.frames import frame
 from db.queries.scope import scope_where
@@ -56,17 +56,17 @@ def _scope(link: SharedLink, period: Period) -> Scope:
     return Scope(link.api_id, period)
 
 
-def link_for_token_hash(conn: sqlite3.Connection, token_hash: str) -> StoredLink | None:
+def link_for_token_hash(conn: Connection, token_hash: str) -> StoredLink | None:
     """The stored link behind a token's hash (db.writes.links.link_by_token_hash), for core.links.link_state to judge."""
     return links.link_by_token_hash(conn, token_hash)
 
 
-def links_of_customer(conn: sqlite3.Connection, cid: int) -> pl.DataFrame:
+def links_of_customer(conn: Connection, cid: int) -> pl.DataFrame:
     """The profile's list of the customer's links (db.writes.links.links_of)."""
     return links.links_of(conn, cid)
 
 
-def shared_summary(conn: sqlite3.Connection, link: SharedLink, period: Period) -> SharedSummary:
+def shared_summary(conn: Connection, link: SharedLink, period: Period) -> SharedSummary:
     """The link's customer: name, the link's API, requests, errors and p50/p95 in the period."""
     scope = _scope(link, period)
     name = conn.execute(f"SELECT {DISPLAY_NAME} FROM customers c WHERE c.id = ?", (link.cid,)).fetchone()
@@ -80,18 +80,18 @@ def shared_summary(conn: sqlite3.Connection, link: SharedLink, period: Period) -
                          requests=requests or 0, errors=errors or 0, p50_ms=p50, p95_ms=p95)
 
 
-def shared_graph(conn: sqlite3.Connection, link: SharedLink, period: Period, bucket_seconds: int) -> pl.DataFrame:
+def shared_graph(conn: Connection, link: SharedLink, period: Period, bucket_seconds: int) -> pl.DataFrame:
     """The customer's requests per time bucket by status class (db.reads.profile.request_graph)."""
     return profile.request_graph(conn, link.cid, _scope(link, period), bucket_seconds)
 
 
-def shared_endpoints(conn: sqlite3.Connection, link: SharedLink, period: Period) -> pl.DataFrame:
+def shared_endpoints(conn: Connection, link: SharedLink, period: Period) -> pl.DataFrame:
     """The customer's endpoints of the link's API (or APIs): api, endpoint, requests and errors in
     the period, first and last call (db.reads.endpoints.customer_endpoints, without its internal ids)."""
     return endpoint_reads.customer_endpoints(conn, link.cid, _scope(link, period)).drop("endpoint_id")
 
 
-def shared_latest_requests(conn: sqlite3.Connection, link: SharedLink, period: Period,
+def shared_latest_requests(conn: Connection, link: SharedLink, period: Period,
                            limit: int = LATEST_LIMIT) -> pl.DataFrame:
     """The customer's latest requests in the period with their masked bodies (time, api, method,
     path, status, load_time_ms, request_body, response_body), newest first; no rows at all for a

@@ -8,7 +8,6 @@ every figure through db/queries/figures.py. The request history below the graph 
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 import polars as pl
@@ -17,6 +16,7 @@ from core.access import SHARED_ANALYST
 from core.figures import error_rate, ratio, share
 from core.periods import HOUR
 from core.scope import Scope
+from db.backends.base import Connection
 from db.queries.figures import DISPLAY_NAME, api_totals, customer_totals_sql, latency_percentiles, seen_sql
 from db.queries.frames import frame
 from db.queries.scope import scope_where
@@ -53,7 +53,7 @@ class Profile:
         return ratio(self.load_ms_sum, self.requests)
 
 
-def customer_profile(conn: sqlite3.Connection, customer_id: str, scope: Scope,
+def customer_profile(conn: Connection, customer_id: str, scope: Scope,
                      analyst: str = SHARED_ANALYST) -> Profile | None:
     """The profile header of one customer (by the ID shown) as this analyst sees it, or None for
     an unknown ID."""
@@ -83,7 +83,7 @@ def customer_profile(conn: sqlite3.Connection, customer_id: str, scope: Scope,
     )
 
 
-def request_graph(conn: sqlite3.Connection, cid: int, scope: Scope, bucket_seconds: int) -> pl.DataFrame:
+def request_graph(conn: Connection, cid: int, scope: Scope, bucket_seconds: int) -> pl.DataFrame:
     """Requests per time bucket by status class: bucket (start, epoch seconds), s2xx..s5xx."""
     where, params = scope_where(scope, "hour", step=HOUR, every_api=True)
     return frame(

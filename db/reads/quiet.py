@@ -10,13 +10,13 @@ for silence.
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import polars as pl
 
 from core.periods import DAY, Period
 from core.quiet import WEEK, QuietRule, quiet_verdicts
 from core.scope import Scope
+from db.backends.base import Connection
 from db.queries.figures import DISPLAY_NAME, seen_sql
 from db.queries.frames import frame
 from db.queries.snapshots import snapshot
@@ -27,7 +27,7 @@ COLUMNS = ["cid", "customer_id", "display_name", "recent_requests", "baseline_re
            "last_active", "usual_gap", "reason"]
 
 
-def _weeks(conn: sqlite3.Connection, api_id: int | None, rule: QuietRule, now: int,
+def _weeks(conn: Connection, api_id: int | None, rule: QuietRule, now: int,
            customers: list[int] | None = None) -> pl.DataFrame:
     """cid, w0.., recent, last_active of the customers who may be judged: those whose baseline
     weeks can have a median of min_baseline (the upper half of the weeks at min_baseline or more,
@@ -61,14 +61,14 @@ def quiet_key(rule: QuietRule) -> str:
     return f"{rule.recent_days}:{rule.baseline_weeks}:{rule.min_drop}:{rule.silence_factor}:{rule.min_baseline}"
 
 
-def quiet_verdict_frame(conn: sqlite3.Connection, api_id: int | None, now: int, rule: QuietRule,
+def quiet_verdict_frame(conn: Connection, api_id: int | None, now: int, rule: QuietRule,
                         customers: list[int] | None = None) -> pl.DataFrame:
     """The flagged customers (of these database ids, when given) without names
     (core.quiet.quiet_verdicts): what a snapshot keeps."""
     return quiet_verdicts(_weeks(conn, api_id, rule, now, customers), rule, now)
 
 
-def quiet_customers(conn: sqlite3.Connection, api_id: int | None, now: int,
+def quiet_customers(conn: Connection, api_id: int | None, now: int,
                     rule: QuietRule = QuietRule()) -> pl.DataFrame:
     """Every customer of the API (None: of any API, their traffic added up) gone quiet as of
     `now`, largest drop first: cid, customer_id (shown), display_name, recent_requests,
@@ -76,7 +76,7 @@ def quiet_customers(conn: sqlite3.Connection, api_id: int | None, now: int,
     return _named(conn, quiet_verdict_frame(conn, api_id, now, rule))
 
 
-def gone_quiet(conn: sqlite3.Connection, api_id: int | None, now: int, rule: QuietRule = QuietRule(),
+def gone_quiet(conn: Connection, api_id: int | None, now: int, rule: QuietRule = QuietRule(),
                max_age: int = SNAPSHOT_MAX_AGE) -> pl.DataFrame:
     """quiet_customers as the dashboard reads it: from the scheduled snapshot when it was taken
     the same UTC day as `now` and at most max_age seconds ago, else computed now."""
@@ -86,14 +86,14 @@ def gone_quiet(conn: sqlite3.Connection, api_id: int | None, now: int, rule: Qui
     return quiet_customers(conn, api_id, now, rule)
 
 
-def customer_quiet(conn: sqlite3.Connection, cid: int, api_id: int | None, now: int,
+def customer_quiet(conn: Connection, cid: int, api_id: int | None, now: int,
                    rule: QuietRule = QuietRule()) -> dict | None:
     """The profile's line: the customer's row of quiet_customers, or None when not flagged."""
     rows = _named(conn, quiet_verdict_frame(conn, api_id, now, rule, [cid])).to_dicts()
     return rows[0] if rows else None
 
 
-def _named(conn: sqlite3.Connection, flagged: pl.DataFrame) -> pl.DataFrame:
+def _named(conn: Connection, flagged: pl.DataFrame) -> pl.DataFrame:
     names = frame(conn, f"SELECT c.id AS cid, c.external_id AS customer_id, {DISPLAY_NAME} AS display_name"
                         " FROM customers c WHERE c.id IN (SELECT value FROM json_each(?))",
                   [json.dumps(flagged["cid"].to_list())],

@@ -6,21 +6,20 @@ Reads apis, favorites and customers.
 
 from __future__ import annotations
 
-import sqlite3
-
 import polars as pl
 
 from core.access import SHARED_ANALYST
+from db.backends.base import Connection
 from db.queries.figures import DISPLAY_NAME
 from db.queries.frames import frame
 
 
-def api_choices(conn: sqlite3.Connection) -> pl.DataFrame:
+def api_choices(conn: Connection) -> pl.DataFrame:
     """Every API: id, name; by name."""
     return frame(conn, "SELECT id, name FROM apis ORDER BY name", schema={"id": pl.Int64})
 
 
-def favorites(conn: sqlite3.Connection, analyst: str = SHARED_ANALYST) -> pl.DataFrame:
+def favorites(conn: Connection, analyst: str = SHARED_ANALYST) -> pl.DataFrame:
     """Every customer the analyst starred: customer_id, display_name; by display name."""
     return frame(
         conn,

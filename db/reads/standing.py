@@ -10,12 +10,11 @@ period, or with no recent snapshot, they are computed here.
 
 from __future__ import annotations
 
-import sqlite3
-
 import polars as pl
 
 from core.scope import Scope
 from core.standing import Standing, peer_figures, peer_p95, standing
+from db.backends.base import Connection
 from db.queries.figures import customer_totals_sql, latency_percentiles
 from db.queries.frames import frame
 from db.queries.scope import api_where
@@ -26,7 +25,7 @@ SNAPSHOT_MAX_AGE = 2 * 3600  # seconds: older peer figures are computed afresh
 _PEER_SCHEMA = {"cid": pl.Int64, "requests": pl.Int64, "error_rate": pl.Float64, "p95_ms": pl.Float64}
 
 
-def peers(conn: sqlite3.Connection, scope: Scope) -> pl.DataFrame:
+def peers(conn: Connection, scope: Scope) -> pl.DataFrame:
     """Every peer of the scope (core.standing: at least MIN_PEER_REQUESTS requests in the period):
     cid, requests, error_rate, p95_ms. A pass over every customer's rows of the period."""
     sql, params = customer_totals_sql(scope, ("requests", "errors"))
@@ -43,7 +42,7 @@ def peers(conn: sqlite3.Connection, scope: Scope) -> pl.DataFrame:
     return peer_figures(totals, peer_p95(histograms)).cast(_PEER_SCHEMA)
 
 
-def _stored_peers(conn: sqlite3.Connection, scope: Scope, now: int) -> tuple[pl.DataFrame, int] | None:
+def _stored_peers(conn: Connection, scope: Scope, now: int) -> tuple[pl.DataFrame, int] | None:
     """The snapshot of the scope's peers, when one recent enough is kept for this period or, for
     a period ending within the last two hours, for one of the same length."""
     keys = {key: at for key, at in snapshot_keys(conn, SIGNAL, scope.api_id).items() if now - at <= SNAPSHOT_MAX_AGE}
@@ -65,7 +64,7 @@ def _same_length_near(key: str, length: int, until: int) -> bool:
     return int(until_text) - int(since_text) == length and abs(int(until_text) - until) <= SNAPSHOT_MAX_AGE
 
 
-def peer_standing(conn: sqlite3.Connection, cid: int, scope: Scope, now: int) -> Standing:
+def peer_standing(conn: Connection, cid: int, scope: Scope, now: int) -> Standing:
     """The customer's (database id) p95 and error rate in the scope, ranked among its peers."""
     sql, params = customer_totals_sql(scope, ("requests", "errors"), [cid])
     _, requests, errors = conn.execute(sql, params).fetchone() or (cid, 0, 0)

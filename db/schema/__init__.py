@@ -1,23 +1,14 @@
 """The schemas of both engines, side by side: SQLite's (sqlite.py, PRAGMA user_version records how
 far it is migrated) and PostgreSQL's (postgres.py, the table footfall_schema), each as numbered
-migrations applied in order. They define the same tables and columns (tests/db/test_schema.py).
+migrations applied in order by its backend (Backend.migrate). They define the same tables and
+columns (tests/db/test_schema.py), and here are the raw requests' columns in the order a writer
+hands their rows to a backend (Backend.insert_requests).
 """
 
 from __future__ import annotations
 
-import sqlite3
-
-from db.backends.dialect import on_postgres
-from db.schema import postgres, sqlite
-
-
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply the migrations the connection's database lacks, on its engine; returns the schema
-    version reached."""
-    return postgres.migrate(conn) if on_postgres(conn) else sqlite.migrate(conn)
-
-
-def footfall_database(conn) -> bool:
-    """PostgreSQL: whether the database has Footfall's tables (a migrated one), read without
-    changing anything."""
-    return conn.execute("SELECT to_regclass('footfall_schema') IS NOT NULL").fetchone()[0]
+REQUEST_COLUMNS = ("id", "api_id", "customer_id", "ts", "method", "status", "path", "query", "endpoint",
+                   "load_time_ms", "size", "threat_level", "threat_reasons", "device", "os", "browser", "ai_agent",
+                   "country", "city", "ip", "user_agent", "sdk")
+# ts: PostgreSQL partitions the details by their request's time; SQLite's table has no such column.
+DETAIL_COLUMNS = ("request_id", "ts", "request_headers", "request_body", "response_headers", "response_body", "errors")

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from db.backends.base import Connection
+
 # The key every process takes (pg_advisory_xact_lock) while it migrates: one at a time.
 MIGRATION_LOCK = 7_346_001
 
@@ -327,7 +329,7 @@ MIGRATIONS: list[str | Callable] = [
 ]
 
 
-def migrate(conn) -> int:
+def migrate(conn: Connection) -> int:
     """Apply the migrations this database lacks, in one transaction, one process at a time (the
     others wait on the lock, then find nothing to do); returns the schema version reached."""
     conn.execute("BEGIN")

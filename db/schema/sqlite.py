@@ -15,9 +15,10 @@ from pyroaring import BitMap
 
 from core.keys import key_hash, key_prefix
 from core.periods import DAY, HOUR
+from db.backends.base import Connection
 
 
-def _active_customer_sets(conn: sqlite3.Connection) -> None:
+def _active_customer_sets(conn: Connection) -> None:
     """Migration 3: each API's active customers per day and hour (db/writes/activity.py), filled from the
     rollups already stored."""
     _run(conn, """
@@ -38,7 +39,7 @@ def _active_customer_sets(conn: sqlite3.Connection) -> None:
     _fill_active_sets(conn)
 
 
-def _fill_active_sets(conn: sqlite3.Connection) -> None:
+def _fill_active_sets(conn: Connection) -> None:
     """Migration 3's filling of active_daily and active_hourly from customer_daily and
     customer_hourly (db/writes/activity.py's rebuild_activity, as it was)."""
     for table, column, rollup, key in (("active_daily", "day", "customer_daily", "api_id, day, customer_id"),
@@ -49,7 +50,7 @@ def _fill_active_sets(conn: sqlite3.Connection) -> None:
             _store_set(conn, table, ("api_id", column), api_id, start, BitMap(row[2] for row in group))
 
 
-def _store_set(conn: sqlite3.Connection, table: str, key: tuple[str, str], first: int, second: int,
+def _store_set(conn: Connection, table: str, key: tuple[str, str], first: int, second: int,
                customers: BitMap) -> None:
     """One roaring bitmap of customer ids, stored (replacing any) under its two-column key."""
     customers.run_optimize()
@@ -57,7 +58,7 @@ def _store_set(conn: sqlite3.Connection, table: str, key: tuple[str, str], first
                  " DO UPDATE SET customers = excluded.customers", (first, second, customers.serialize()))
 
 
-def _hashed_api_keys(conn: sqlite3.Connection) -> None:
+def _hashed_api_keys(conn: Connection) -> None:
     """Migration 4: API keys are kept as their hash and a short prefix, never in plain text; an API
     can be removed (its key stops working, its data stays)."""
     _run(conn, """
@@ -81,7 +82,7 @@ def _hashed_api_keys(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE apis_hashed RENAME TO apis")
 
 
-def _signals(conn: sqlite3.Connection) -> None:
+def _signals(conn: Connection) -> None:
     """Migration 6: endpoint adoption rollups (filled from the raw requests already stored), alert
     rules and their firings, and the links that show a customer their own usage."""
     _run(conn, """
@@ -203,7 +204,7 @@ def _signals(conn: sqlite3.Connection) -> None:
     _fill_endpoint_rollups(conn)
 
 
-def _fill_endpoint_rollups(conn: sqlite3.Connection) -> None:
+def _fill_endpoint_rollups(conn: Connection) -> None:
     """Migration 6's filling of the endpoint rollups from the raw requests (db/writes/endpoints.py's
     rebuild_endpoint_rollups, as it was). Requests pruned before then are not in them."""
     callers = (("endpoint_callers_daily", "day", "endpoint_daily"), ("endpoint_callers_hourly", "hour", "endpoint_hourly"))
@@ -232,7 +233,7 @@ def _fill_endpoint_rollups(conn: sqlite3.Connection) -> None:
             _store_set(conn, table, ("endpoint_id", column), eid, start, BitMap(row[2] for row in group))
 
 
-MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
+MIGRATIONS: list[str | Callable[[Connection], None]] = [
     # 1: APIs, customers, raw requests with their details, and the rollups dashboards read.
     """
     CREATE TABLE apis (
@@ -414,7 +415,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
 ]
 
 
-def migrate(conn: sqlite3.Connection) -> int:
+def migrate(conn: Connection) -> int:
     """Apply the migrations this database lacks; returns the schema version reached."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
@@ -431,7 +432,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     return len(MIGRATIONS)
 
 
-def _run(conn: sqlite3.Connection, script: str) -> None:
+def _run(conn: Connection, script: str) -> None:
     for statement in _statements(script):
         conn.execute(statement)
 

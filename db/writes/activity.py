@@ -9,12 +9,12 @@ before and after a period needs its own look into customer_daily (60k seeks at 1
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping
 from itertools import groupby
 
 from pyroaring import BitMap
 
+from db.backends.base import Connection
 from db.writes.upserts import add_to_sets
 
 # (table, its time column, the rollup its sets are the keys of, that rollup's columns in key order)
@@ -26,13 +26,13 @@ _TIME = {_DAILY[0]: "day", _HOURLY[0]: "hour"}
 Members = Mapping[tuple[int, int], Iterable[int]]  # (api_id, day or hour start) -> customer ids
 
 
-def add_activity(conn: sqlite3.Connection, days: Members, hours: Members) -> None:
+def add_activity(conn: Connection, days: Members, hours: Members) -> None:
     """Add customers to the days' and hours' sets, inside the caller's transaction."""
     for (table, column, _, _), members in ((_DAILY, days), (_HOURLY, hours)):
         add_to_sets(conn, table, ("api_id", column), members)
 
 
-def rebuild_activity(conn: sqlite3.Connection) -> None:
+def rebuild_activity(conn: Connection) -> None:
     """Fill both tables afresh from customer_daily and customer_hourly (bulk loads: the benchmark's),
     inside the caller's transaction."""
     for table, column, rollup, key in (_DAILY, _HOURLY):
@@ -43,7 +43,7 @@ def rebuild_activity(conn: sqlite3.Connection) -> None:
             _store(conn, table, api_id, start, BitMap(row[2] for row in group))
 
 
-def _store(conn: sqlite3.Connection, table: str, api_id: int, start: int, customers: BitMap) -> None:
+def _store(conn: Connection, table: str, api_id: int, start: int, customers: BitMap) -> None:
     customers.run_optimize()
     conn.execute(
         f"INSERT INTO {table} VALUES (?, ?, ?) ON CONFLICT (api_id, {_TIME[table]}) DO UPDATE SET customers = excluded.customers",

@@ -11,16 +11,16 @@ Writes analysts, favorites and settings.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from core.access import is_address
 from core.home_widgets import widgets_key
+from db.backends.base import Connection
 from db.connection import transaction
 from db.writes.counters import EDITS_KEY, bump_counter
 
 
-def record_sign_in(conn: sqlite3.Connection, key: str, issuer: str, subject: str, email: str, name: str,
+def record_sign_in(conn: Connection, key: str, issuer: str, subject: str, email: str, name: str,
                    now: float | None = None) -> bool:
     """The analyst (key: core.access.analyst_key) signed in with this verified address and name;
     on their first sign-in what was kept under the address becomes theirs. Returns whether
@@ -42,7 +42,7 @@ def record_sign_in(conn: sqlite3.Connection, key: str, issuer: str, subject: str
     return claimed
 
 
-def _claim_address(conn: sqlite3.Connection, key: str, email: str) -> bool:
+def _claim_address(conn: Connection, key: str, email: str) -> bool:
     """Move the favorites and widget choice kept under the address to the analyst's key."""
     moved = conn.execute("INSERT OR IGNORE INTO favorites (analyst, customer_id)"
                          " SELECT ?, customer_id FROM favorites WHERE analyst = ?", (key, email)).rowcount

@@ -4,7 +4,7 @@ them (db/operations/erase.py's erasures)."""
 
 from __future__ import annotations
 
-import sqlite3
+from db.backends.base import Connection
 
 EDITS_KEY = "dashboard.version"  # the settings row db/writes/edits.py bumps with every edit
 # Bumped by every batch a writer commits on PostgreSQL, where several writers take request ids
@@ -12,7 +12,7 @@ EDITS_KEY = "dashboard.version"  # the settings row db/writes/edits.py bumps wit
 INGEST_KEY = "ingest.batches"
 
 
-def bump_counter(conn: sqlite3.Connection, key: str) -> None:
+def bump_counter(conn: Connection, key: str) -> None:
     """Add one to a counter kept in settings (EDITS_KEY, db.operations.erase's erasures), inside the
     caller's transaction."""
     conn.execute("INSERT INTO settings (key, value) VALUES (?, '1')"

@@ -10,26 +10,25 @@ read sees the edit on the next run. Writes customers, favorites, settings, alert
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from core.alerts import check_rule
 from core.home_widgets import dump_widget_choices, widgets_key
 from core.links import expires_at
-from db.backends.dialect import on_postgres
+from db.backends.base import Connection
 from db.connection import transaction
 from db.writes import analysts, links, sessions
 from db.writes.counters import EDITS_KEY, bump_counter
 
 
-def save_description(conn: sqlite3.Connection, customer_id: str, description: str, editor: str = "") -> None:
+def save_description(conn: Connection, customer_id: str, description: str, editor: str = "") -> None:
     """The customer's (by the ID shown) notes, shared by every analyst; editor: who wrote them
     (the signed-in analyst's key, core.access.analyst_key; "" without sign-in)."""
     _edit(conn, "UPDATE customers SET description = ?, description_by = ?, description_at = ? WHERE external_id = ?",
           (description, editor or None, int(time.time()), customer_id))
 
 
-def save_favorite(conn: sqlite3.Connection, analyst: str, customer_id: str, favorite: bool) -> None:
+def save_favorite(conn: Connection, analyst: str, customer_id: str, favorite: bool) -> None:
     """Star the customer (by the ID shown) for this analyst, or not."""
     if favorite:
         _edit(conn, "INSERT OR IGNORE INTO favorites (analyst, customer_id)"
@@ -39,30 +38,30 @@ def save_favorite(conn: sqlite3.Connection, analyst: str, customer_id: str, favo
                     " AND customer_id = (SELECT id FROM customers WHERE external_id = ?)", (analyst, customer_id))
 
 
-def save_display_name(conn: sqlite3.Connection, customer_id: str, name: str | None) -> None:
+def save_display_name(conn: Connection, customer_id: str, name: str | None) -> None:
     """The name an analyst gives the customer; empty: back to the name from traffic, else the ID."""
     _edit(conn, "UPDATE customers SET display_name = ? WHERE external_id = ?",
           ((name or "").strip() or None, customer_id))
 
 
-def save_widget_choices(conn: sqlite3.Connection, analyst: str, choices: dict[str, bool]) -> None:
+def save_widget_choices(conn: Connection, analyst: str, choices: dict[str, bool]) -> None:
     """Which home widgets this analyst switched on ("": everyone, without sign-in)."""
     _edit(conn, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
           (widgets_key(analyst), dump_widget_choices(choices)))
 
 
-def record_analyst(conn: sqlite3.Connection, key: str, issuer: str, subject: str, email: str, name: str) -> None:
+def record_analyst(conn: Connection, key: str, issuer: str, subject: str, email: str, name: str) -> None:
     """The analyst signing in (db/writes/analysts.py): their address and name kept current; at their first
     sign-in, what was kept under their address before becomes theirs."""
     analysts.record_sign_in(conn, key, issuer, subject, email, name)
 
 
-def end_session(conn: sqlite3.Connection, session_key: str) -> None:
+def end_session(conn: Connection, session_key: str) -> None:
     """The analyst signed out: their session (core.access.Session.key) is ended for good."""
     sessions.end_session(conn, session_key)
 
 
-def create_customer_link(conn: sqlite3.Connection, cid: int, api_id: int | None, days: int, show_bodies: bool,
+def create_customer_link(conn: Connection, cid: int, api_id: int | None, days: int, show_bodies: bool,
                          created_by: str, key: bytes) -> str:
     """A new link to the customer's (database id) own page, for one API (None: every API), lasting
     `days` days, with or without request bodies; returns its token, this once."""
@@ -70,12 +69,12 @@ def create_customer_link(conn: sqlite3.Connection, cid: int, api_id: int | None,
                              show_bodies=show_bodies, created_by=created_by)
 
 
-def revoke_customer_link(conn: sqlite3.Connection, link_id: int) -> bool:
+def revoke_customer_link(conn: Connection, link_id: int) -> bool:
     """Revoke one customer link for good (False: no such link, or revoked already)."""
     return links.revoke_link(conn, link_id)
 
 
-def add_alert_rule(conn: sqlite3.Connection, api_id: int, customer_id: str | None, kind: str, threshold: float,
+def add_alert_rule(conn: Connection, api_id: int, customer_id: str | None, kind: str, threshold: float,
                    created_by: str = "") -> int:
     """A new alert rule (core/alerts.py) on the API, for one customer (by the ID shown) or, with
     None, for every customer of it; returns its id. ValueError for an unknown API or customer, an
@@ -98,20 +97,19 @@ def add_alert_rule(conn: sqlite3.Connection, api_id: int, customer_id: str | Non
     return rule_id
 
 
-def remove_alert_rule(conn: sqlite3.Connection, rule_id: int) -> bool:
-    """Remove an alert rule and its firings (False: no such rule). On PostgreSQL the rule's row is
-    locked first, as a check writing its firings locks it (db/operations/alert_checks.py): no firing of a
-    check under way is left pointing at a removed rule."""
+def remove_alert_rule(conn: Connection, rule_id: int) -> bool:
+    """Remove an alert rule and its firings (False: no such rule). The rule's row is locked first
+    (on PostgreSQL; SQLite's write lock holds every row), as a check writing its firings locks it
+    (db/operations/alert_checks.py): no firing of a check under way is left pointing at a removed rule."""
     with transaction(conn):
-        if on_postgres(conn):
-            conn.execute("SELECT id FROM alert_rules WHERE id = ? FOR UPDATE", (rule_id,))
+        conn.execute(conn.backend.for_update("SELECT id FROM alert_rules WHERE id = ?"), (rule_id,))
         conn.execute("DELETE FROM alert_firings WHERE rule_id = ?", (rule_id,))
         removed = conn.execute("DELETE FROM alert_rules WHERE id = ?", (rule_id,)).rowcount == 1
         bump_counter(conn, EDITS_KEY)
     return removed
 
 
-def _edit(conn: sqlite3.Connection, sql: str, params: tuple) -> None:
+def _edit(conn: Connection, sql: str, params: tuple) -> None:
     """One edit and the edit counter's bump, in one transaction."""
     with transaction(conn):
         conn.execute(sql, params)

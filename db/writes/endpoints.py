@@ -12,7 +12,6 @@ Only identified requests count: adoption is about customers.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from itertools import groupby
@@ -21,6 +20,7 @@ from pyroaring import BitMap
 
 from core.periods import DAY, HOUR
 from core.record import Record
+from db.backends.base import Connection
 from db.writes.upserts import add_to_sets, upsert, upsert_sums
 
 EndpointKey = tuple[int, str, str]  # (api_id, method, endpoint name)
@@ -39,7 +39,7 @@ class EndpointIds:
         """Drop what is remembered (a transaction rolled back, an API was deleted)."""
         self._ids.clear()
 
-    def ids(self, conn: sqlite3.Connection, keys: Iterable[EndpointKey]) -> dict[EndpointKey, int]:
+    def ids(self, conn: Connection, keys: Iterable[EndpointKey]) -> dict[EndpointKey, int]:
         """The id of each key, inside the caller's transaction."""
         missing = sorted(set(keys) - self._ids.keys())
         if missing:
@@ -50,7 +50,7 @@ class EndpointIds:
         return self._ids
 
 
-def add_endpoint_rollups(conn: sqlite3.Connection, endpoint_ids: EndpointIds, api_ids: Sequence[int],
+def add_endpoint_rollups(conn: Connection, endpoint_ids: EndpointIds, api_ids: Sequence[int],
                          records: Sequence[Record], customer_ids: dict[str, int]) -> None:
     """Add the identified records to every endpoint rollup."""
     rows = [(api_id, r, customer_ids[r.customer_id]) for api_id, r in zip(api_ids, records)
@@ -104,13 +104,13 @@ def add_endpoint_rollups(conn: sqlite3.Connection, endpoint_ids: EndpointIds, ap
     upsert_sums(conn, "endpoint_totals", ("endpoint_id", "hour"), counts, totals)
 
 
-def _store_callers(conn: sqlite3.Connection, table: str, eid: int, start: int, customers: BitMap) -> None:
+def _store_callers(conn: Connection, table: str, eid: int, start: int, customers: BitMap) -> None:
     customers.run_optimize()
     conn.execute(f"INSERT INTO {table} VALUES (?, ?, ?) ON CONFLICT (endpoint_id, {CALLER_TIME[table]})"
                  " DO UPDATE SET customers = excluded.customers", (eid, start, customers.serialize()))
 
 
-def erase_from_endpoints(conn: sqlite3.Connection, cid: int) -> None:
+def erase_from_endpoints(conn: Connection, cid: int) -> None:
     """Take one customer out of the endpoint totals and caller sets, and delete the endpoints no
     other customer called with every rollup row of them, inside the caller's transaction
     (erase_customer; the customer's own per-customer rows go with every table referencing
@@ -141,13 +141,13 @@ def erase_from_endpoints(conn: sqlite3.Connection, cid: int) -> None:
         " AND other.customer_id <> mine.customer_id)", (cid,))])
 
 
-def delete_endpoints_of(conn: sqlite3.Connection, api_id: int) -> None:
+def delete_endpoints_of(conn: Connection, api_id: int) -> None:
     """Remove an API's endpoints and every endpoint rollup row of them, inside the caller's
     transaction (delete_api)."""
     _delete_endpoints(conn, [eid for (eid,) in conn.execute("SELECT id FROM endpoints WHERE api_id = ?", (api_id,))])
 
 
-def _delete_endpoints(conn: sqlite3.Connection, endpoint_ids: list[int]) -> None:
+def _delete_endpoints(conn: Connection, endpoint_ids: list[int]) -> None:
     """Remove these endpoints and every endpoint rollup row of them."""
     if not endpoint_ids:
         return
@@ -158,7 +158,7 @@ def _delete_endpoints(conn: sqlite3.Connection, endpoint_ids: list[int]) -> None
     conn.execute("DELETE FROM endpoints WHERE id IN (SELECT value FROM json_each(?))", (ids,))
 
 
-def rebuild_endpoint_rollups(conn: sqlite3.Connection) -> None:
+def rebuild_endpoint_rollups(conn: Connection) -> None:
     """Fill the endpoint rollups from the raw requests, inside the caller's transaction (the
     benchmark's bulk load). Requests pruned before then are not in them."""
     for table in ("customer_endpoints", "endpoint_daily", "endpoint_hourly", "endpoint_totals",

@@ -9,9 +9,7 @@ The token, its signature and what makes a link valid are core/links.py's.
 
 from __future__ import annotations
 
-import os
 import secrets
-import sqlite3
 import time
 from pathlib import Path
 
@@ -19,10 +17,11 @@ import polars as pl
 
 from core.keys import key_hash
 from core.links import StoredLink, new_token
-from db.connection import is_postgres, transaction
+from db.backends.base import Connection
+from db.connection import transaction
 from db.queries.frames import frame
 from db.writes.counters import EDITS_KEY, bump_counter
-from db.writes.kept_keys import kept_key, key_in_settings, key_path, read_key
+from db.writes.kept_keys import copy_kept_key, kept_key, stored_key
 
 KEY_FILE_SUFFIX = ".link-key"
 KEY_SETTING = "links.signing_key"  # PostgreSQL: the settings row the key is kept in
@@ -43,22 +42,13 @@ def signing_key(db_path: str | Path, configured: str | None = None) -> bytes:
     return kept_key(db_path, KEY_FILE_SUFFIX, KEY_SETTING)
 
 
-def database_signing_key(conn) -> bytes:
-    """On a read-write PostgreSQL connection: the key in settings, a new random one stored first
-    unless one is there; whichever process inserted first, every process reads its key."""
-    return key_in_settings(conn, KEY_SETTING)
-
-
 def key_file(db_path: str | Path) -> bytes | None:
-    """The key kept beside a SQLite file, None when there is none (nothing is created): what
-    moving the database to PostgreSQL carries into it (carry_signing_key)."""
-    try:
-        return read_key(key_path(db_path, KEY_FILE_SUFFIX))
-    except FileNotFoundError:
-        return None
+    """The key kept with the database (beside a SQLite file), None when there is none (nothing is
+    created): what moving the database to PostgreSQL carries into it (carry_signing_key)."""
+    return stored_key(db_path, KEY_FILE_SUFFIX, KEY_SETTING)
 
 
-def carry_signing_key(key: bytes, target) -> None:
+def carry_signing_key(key: bytes, target: Connection) -> None:
     """Keep a SQLite database's key (key_file) as the PostgreSQL target's, replacing any, in the
     caller's transaction: the links copied with the database keep opening there."""
     target.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
@@ -69,20 +59,10 @@ def copy_signing_key(db_path: str | Path, backup_path: str | Path) -> Path | Non
     """Copy the database's link key file, when there is one, beside a backup of it (readable by its
     owner only), so that links keep opening on a restored database; returns the copy's path. On
     PostgreSQL the key is in the database, and so in its dump: None."""
-    if is_postgres(db_path):
-        return None
-    source = Path(f"{Path(db_path).resolve()}{KEY_FILE_SUFFIX}")
-    if not source.exists():
-        return None
-    target = Path(f"{backup_path}{KEY_FILE_SUFFIX}")
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(source.read_text(encoding="ascii"))
-    os.chmod(target, 0o600)
-    return target
+    return copy_kept_key(db_path, backup_path, KEY_FILE_SUFFIX)
 
 
-def create_link(conn: sqlite3.Connection, cid: int, key: bytes | str, *, api_id: int | None, expires_at: int,
+def create_link(conn: Connection, cid: int, key: bytes | str, *, api_id: int | None, expires_at: int,
                 show_bodies: bool = False, created_by: str = "", now: float | None = None) -> str:
     """Store a link to the customer's (database id) own page, for one API (None: every API),
     until expires_at; returns its token, this once (only the token's hash is kept)."""
@@ -105,7 +85,7 @@ def create_link(conn: sqlite3.Connection, cid: int, key: bytes | str, *, api_id:
     return token
 
 
-def revoke_link(conn: sqlite3.Connection, link_id: int, now: float | None = None) -> bool:
+def revoke_link(conn: Connection, link_id: int, now: float | None = None) -> bool:
     """Revoke the link for good; False when there is no such link or it was revoked already."""
     with transaction(conn):
         revoked = conn.execute("UPDATE customer_links SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
@@ -115,7 +95,7 @@ def revoke_link(conn: sqlite3.Connection, link_id: int, now: float | None = None
     return bool(revoked)
 
 
-def links_of(conn: sqlite3.Connection, cid: int) -> pl.DataFrame:
+def links_of(conn: Connection, cid: int) -> pl.DataFrame:
     """The customer's links, newest first: id, api (None: every API), show_bodies, created_by,
     created_at, expires_at, revoked_at."""
     return frame(
@@ -129,7 +109,7 @@ def links_of(conn: sqlite3.Connection, cid: int) -> pl.DataFrame:
     )
 
 
-def link_by_token_hash(conn: sqlite3.Connection, token_hash: str) -> StoredLink | None:
+def link_by_token_hash(conn: Connection, token_hash: str) -> StoredLink | None:
     """The link stored under this token hash, with whether its customer still exists; None when
     no link has it."""
     row = conn.execute(
@@ -143,7 +123,7 @@ def link_by_token_hash(conn: sqlite3.Connection, token_hash: str) -> StoredLink 
     return StoredLink(link_id, cid, api_id, bool(show_bodies), expires, revoked, bool(exists))
 
 
-def customer_db_id(conn: sqlite3.Connection, external_id: str) -> int | None:
+def customer_db_id(conn: Connection, external_id: str) -> int | None:
     """The database id of the customer with this ID (as shown), None when there is none."""
     row = conn.execute("SELECT id FROM customers WHERE external_id = ?", (external_id,)).fetchone()
     return row[0] if row else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -11,13 +10,11 @@ from core.keys import key_hash, key_prefix
 from core.latency import latency_bucket
 from core.periods import DAY, HOUR
 from core.record import Record
-from db.backends.dialect import on_postgres
-from db.backends.partitions import Partitions
+from db.backends.base import Connection
 from db.connection import transaction
 from db.operations.erase import erasures
 from db.writes.activity import add_activity
 from db.writes.apis import api_ids_by_hash
-from db.writes.counters import INGEST_KEY, bump_counter
 from db.writes.endpoints import EndpointIds, add_endpoint_rollups
 from db.writes.upserts import upsert, upsert_sums
 
@@ -38,15 +35,15 @@ class RecordWriter:
     On PostgreSQL, partition_days_behind is how many days before today still get a partition of
     their own (the collector's live traffic: db/backends/partitions.DAYS_BEHIND; older days share one, so a
     sender cannot make a partition per day of the past); None, every day gets its own (import,
-    copy: the operator's own data)."""
+    copy: the operator's own data). SQLite has no partitions to make."""
 
-    def __init__(self, conn: sqlite3.Connection, partition_days_behind: int | None = None):
+    def __init__(self, conn: Connection, partition_days_behind: int | None = None):
         self.conn = conn
         self._api_ids: dict[str, int] = {}
         self._customer_ids: dict[str, int] = {}
         self._endpoint_ids = EndpointIds()
         self._erasures = -1  # db.operations.erase.erasures when the ids were last checked
-        self._partitions = Partitions(partition_days_behind) if on_postgres(conn) else None
+        self._partitions = conn.backend.partitions(partition_days_behind)
 
     def api_id(self, api_key: str) -> int | None:
         """The id of the API this key belongs to, or None when no API has it (looked up again on a
@@ -69,41 +66,24 @@ class RecordWriter:
         if not records:
             return 0
         conn = self.conn
-        if self._partitions is not None:  # before the transaction: creating one locks the table
-            self._partitions.ensure(conn, (r.ts for r in records))
+        backend = conn.backend
+        self._partitions.ensure(conn, (r.ts for r in records))  # before the transaction: making one locks the table
         try:
             with transaction(conn):
                 self._forget_stale_customer_ids()
                 customer_ids = self._upsert_customers(records)
-                if self._partitions is not None:
-                    copy_requests(conn, api_ids, records, customer_ids)
-                else:
-                    first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM requests").fetchone()[0]
-                    self._insert_requests(first_id, api_ids, records, customer_ids)
+                ids = backend.new_request_ids(conn, len(records))
+                backend.insert_requests(conn, request_rows(ids, api_ids, records, customer_ids),
+                                        detail_rows(ids, records))
                 self._update_rollups(api_ids, records, customer_ids)
                 add_endpoint_rollups(conn, self._endpoint_ids, api_ids, records, customer_ids)
-                if self._partitions is not None:
-                    bump_counter(conn, INGEST_KEY)  # last: the row every writer updates is held the shortest
+                backend.batch_written(conn)
         except BaseException:
             self._customer_ids.clear()  # ids handed out inside the rolled-back transaction are gone
             self._endpoint_ids.forget()
-            if self._partitions is not None:
-                self._partitions.forget()  # a partition may have been dropped meanwhile (retention)
+            self._partitions.forget()  # a partition may have been dropped meanwhile (retention)
             raise
         return len(records)
-
-    def _insert_requests(self, first_id: int, api_ids: list[int], records: Sequence[Record],
-                         customer_ids: dict[str, int]) -> None:
-        """The raw rows and their details, ids from first_id on."""
-        ids = range(first_id, first_id + len(records))
-        self.conn.executemany(
-            f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}) VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})",
-            request_rows(ids, api_ids, records, customer_ids))
-        self.conn.executemany(
-            "INSERT INTO request_details (request_id, request_headers, request_body, response_headers,"
-            " response_body, errors) VALUES (?,?,?,?,?,?)",
-            [(request_id, r.request_headers, r.request_body, r.response_headers, r.response_body, r.errors)
-             for request_id, r in zip(ids, records)])
 
     def _forget_stale_customer_ids(self) -> None:
         """Inside the write transaction: forget the remembered customer ids when a customer or an
@@ -142,7 +122,7 @@ class RecordWriter:
                " ELSE customers.name_by_caller END,"
                " first_seen = MIN(customers.first_seen, excluded.first_seen),"
                " last_seen = MAX(customers.last_seen, excluded.last_seen),"
-               " requests = customers.requests + excluded.requests", sqlite_order=True)
+               " requests = customers.requests + excluded.requests", arrival_order=True)
         missing = [key for key in seen if key not in self._customer_ids]
         for start in range(0, len(missing), 500):
             chunk = missing[start : start + 500]
@@ -209,37 +189,22 @@ class RecordWriter:
                     api_hourly)
 
 
-REQUEST_COLUMNS = ("id", "api_id", "customer_id", "ts", "method", "status", "path", "query", "endpoint",
-                   "load_time_ms", "size", "threat_level", "threat_reasons", "device", "os", "browser", "ai_agent",
-                   "country", "city", "ip", "user_agent", "sdk")
-DETAIL_COLUMNS = ("request_id", "ts", "request_headers", "request_body", "response_headers", "response_body", "errors")
-
-
 def request_rows(ids: Iterable[int], api_ids: list[int], records: Sequence[Record],
                  customer_ids: dict[str, int]) -> Iterator[tuple]:
-    """The rows of `requests`, in REQUEST_COLUMNS' order."""
+    """The rows of `requests`, in db.schema.REQUEST_COLUMNS' order."""
     for request_id, api_id, r in zip(ids, api_ids, records):
         yield (request_id, api_id, customer_ids.get(r.customer_id), r.ts, r.method, r.status, r.path, r.query,
                r.endpoint, r.load_time_ms, r.size, r.threat_level, r.threat_reasons, r.device, r.os, r.browser,
                r.ai_agent, r.country, r.city, r.ip, r.user_agent, r.sdk)
 
 
-def copy_requests(conn, api_ids: list[int], records: Sequence[Record], customer_ids: dict[str, int]) -> None:
-    """PostgreSQL: the raw rows and their details through COPY, ids from the requests sequence,
-    inside the caller's transaction."""
-    ids = [i for (i,) in conn.execute("SELECT nextval('requests_id_seq') FROM generate_series(1, ?)",
-                                      (len(records),))]
-    cursor = conn.cursor()
-    with cursor.copy(f"COPY requests ({', '.join(REQUEST_COLUMNS)}) FROM STDIN") as copy:
-        for row in request_rows(ids, api_ids, records, customer_ids):
-            copy.write_row(row)
-    with cursor.copy(f"COPY request_details ({', '.join(DETAIL_COLUMNS)}) FROM STDIN") as copy:
-        for request_id, r in zip(ids, records):
-            copy.write_row((request_id, r.ts, r.request_headers, r.request_body, r.response_headers, r.response_body,
-                            r.errors))
+def detail_rows(ids: Iterable[int], records: Sequence[Record]) -> Iterator[tuple]:
+    """The rows of `request_details`, in db.schema.DETAIL_COLUMNS' order."""
+    for request_id, r in zip(ids, records):
+        yield request_id, r.ts, r.request_headers, r.request_body, r.response_headers, r.response_body, r.errors
 
 
-def probe_commit(conn: sqlite3.Connection) -> None:
+def probe_commit(conn: Connection) -> None:
     """A tiny transaction (the settings row collector.heartbeat): whether commits go through again
     after one failed (a full disk with space back, a lock released). Raises when they do not."""
     with transaction(conn):

@@ -11,11 +11,11 @@ row VALID_FROM_SETTING). Only hashes of sign-ins are stored, never a cookie or a
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 
 from core.access import MAX_SESSION_HOURS
+from db.backends.base import Connection
 from db.writes.kept_keys import kept_key, replace_kept_key
 
 COOKIE_KEY_SUFFIX = ".cookie-key"
@@ -34,14 +34,14 @@ def cookie_key(db_path: str | Path, configured: str | None = None) -> str:
     return kept_key(db_path, COOKIE_KEY_SUFFIX, COOKIE_KEY_SETTING).decode("ascii")
 
 
-def rotate_cookie_key(db_path: str | Path, conn: sqlite3.Connection, now: float | None = None) -> None:
+def rotate_cookie_key(db_path: str | Path, conn: Connection, now: float | None = None) -> None:
     """A new cookie key in place of the database's (a dashboard signs with it from its next
     start), and every session issued until now ended at once, on every running dashboard."""
     replace_kept_key(db_path, COOKIE_KEY_SUFFIX, COOKIE_KEY_SETTING)
     end_every_session(conn, now)
 
 
-def end_session(conn: sqlite3.Connection, session_key: str, now: float | None = None) -> None:
+def end_session(conn: Connection, session_key: str, now: float | None = None) -> None:
     """Record the session (core.access.Session.key) as ended: every copy of its cookie is refused
     from now on. Records too old to matter any more go at the same time."""
     now = int(time.time() if now is None else now)
@@ -49,14 +49,14 @@ def end_session(conn: sqlite3.Connection, session_key: str, now: float | None = 
     conn.execute("DELETE FROM ended_sessions WHERE ended_at < ?", (now - ENDED_KEPT_SECONDS,))
 
 
-def end_every_session(conn: sqlite3.Connection, now: float | None = None) -> None:
+def end_every_session(conn: Connection, now: float | None = None) -> None:
     """End every session issued until now (a session issued in this very second too)."""
     valid_from = int(time.time() if now is None else now) + 1
     conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
                  " SET value = excluded.value", (VALID_FROM_SETTING, str(valid_from)))
 
 
-def is_ended(conn: sqlite3.Connection, session_key: str, issued_at: int) -> bool:
+def is_ended(conn: Connection, session_key: str, issued_at: int) -> bool:
     """Whether the session was ended: signed out, or issued before every session was ended."""
     ended, valid_from = conn.execute(
         "SELECT (SELECT COUNT(*) FROM ended_sessions WHERE session_key = ?),"

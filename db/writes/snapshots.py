@@ -5,14 +5,14 @@ signal_snapshots, the latest per signal, API and key; db/queries/snapshots.py re
 from __future__ import annotations
 
 import io
-import sqlite3
 
 import polars as pl
 
+from db.backends.base import Connection
 from db.queries.snapshots import EVERY_API
 
 
-def save_snapshot(conn: sqlite3.Connection, signal: str, api_id: int | None, key: str, frame: pl.DataFrame,
+def save_snapshot(conn: Connection, signal: str, api_id: int | None, key: str, frame: pl.DataFrame,
                   computed_at: int) -> None:
     """Keep the frame as the signal's latest for this API and key (in the caller's transaction)."""
     blob = io.BytesIO()
@@ -24,6 +24,6 @@ def save_snapshot(conn: sqlite3.Connection, signal: str, api_id: int | None, key
     )
 
 
-def forget_snapshots(conn: sqlite3.Connection, signal: str, older_than: int) -> None:
+def forget_snapshots(conn: Connection, signal: str, older_than: int) -> None:
     """Drop the signal's snapshots computed before `older_than` (keys no longer refreshed)."""
     conn.execute("DELETE FROM signal_snapshots WHERE signal = ? AND computed_at < ?", (signal, older_than))

@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
 from alerts_support import (  # noqa: F401 (webhook: a fixture)
-    HOUR, SECRET_PATH, database_text, firing_rows, in_hour, through_collector, webhook,
+    HOUR, SECRET_PATH, database_text, firing_rows, in_hour, store, webhook,
 )
 from db.writes.edits import add_alert_rule
 from services.alert_rounds import run_alert_check
@@ -20,7 +21,7 @@ FAILING = in_hour("acme", HOUR_JUDGED, 40, errors=10, name="Acme <!channel> & Co
 
 
 def test_the_webhook_gets_one_readable_slack_line_and_the_fields_for_machines(conn, db_path, webhook):
-    through_collector(db_path, FAILING, webhook.url)
+    store(db_path, FAILING)
     rule = add_alert_rule(conn, 1, None, "error_rate", 0.2)
 
     run_alert_check(conn, NOW, webhook.url, backoff=QUICK)
@@ -51,7 +52,7 @@ def shown_by_slack(text_object: dict) -> str:
 
 def test_a_customer_name_reaches_slack_as_literal_text(conn, db_path, webhook):
     name = "*Boss* <https://evil.example|click> https://evil.example"
-    through_collector(db_path, in_hour("boss", HOUR_JUDGED, 40, errors=10, name=name), webhook.url)
+    store(db_path, in_hour("boss", HOUR_JUDGED, 40, errors=10, name=name))
     add_alert_rule(conn, 1, None, "error_rate", 0.2)
 
     run_alert_check(conn, NOW, webhook.url, backoff=QUICK)
@@ -63,8 +64,9 @@ def test_a_customer_name_reaches_slack_as_literal_text(conn, db_path, webhook):
     assert body["footfall"]["display_name"] == name
 
 
+@pytest.mark.both_backends  # what is stored of each attempt
 def test_a_failing_webhook_is_retried_until_it_takes_the_firing(conn, db_path, webhook):
-    through_collector(db_path, FAILING, webhook.url)
+    store(db_path, FAILING)
     add_alert_rule(conn, 1, None, "error_rate", 0.2)
     webhook.fail_first = 2
 
@@ -76,7 +78,7 @@ def test_a_failing_webhook_is_retried_until_it_takes_the_firing(conn, db_path, w
 
 
 def test_retries_wait_longer_each_time(conn, db_path, webhook):
-    through_collector(db_path, FAILING, webhook.url)
+    store(db_path, FAILING)
     add_alert_rule(conn, 1, None, "error_rate", 0.2)
     webhook.fail_first = 2
 
@@ -86,9 +88,10 @@ def test_retries_wait_longer_each_time(conn, db_path, webhook):
     assert time.monotonic() - started >= 1.5 and webhook.attempts == 3
 
 
+@pytest.mark.both_backends  # what is stored of each attempt
 def test_while_the_webhook_is_down_firings_are_kept_and_the_next_check_delivers_them(conn, db_path, webhook):
     calls = [*FAILING, *in_hour("globex", HOUR_JUDGED, 20, errors=20)]
-    through_collector(db_path, calls, webhook.url)
+    store(db_path, calls)
     add_alert_rule(conn, 1, None, "error_rate", 0.2)
     webhook.down = True
 
@@ -109,8 +112,9 @@ def test_while_the_webhook_is_down_firings_are_kept_and_the_next_check_delivers_
         (NOW + 60, 1, None), (NOW + 60, 4, None)]
 
 
+@pytest.mark.both_backends  # what is stored of each attempt, and nowhere the webhook's address
 def test_an_unreachable_webhook_is_recorded_without_its_secret_address(conn, db_path, webhook):
-    through_collector(db_path, FAILING, webhook.url)
+    store(db_path, FAILING)
     add_alert_rule(conn, 1, None, "error_rate", 0.2)
     unreachable = webhook.url
     webhook.close()  # nothing listens there any more
@@ -125,7 +129,7 @@ def test_an_unreachable_webhook_is_recorded_without_its_secret_address(conn, db_
 
 
 def test_without_a_webhook_firings_are_kept_and_not_sent(conn, db_path, webhook):
-    through_collector(db_path, FAILING, webhook.url)
+    store(db_path, FAILING)
     add_alert_rule(conn, 1, None, "error_rate", 0.2)
 
     outcome = run_alert_check(conn, NOW, None)

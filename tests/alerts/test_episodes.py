@@ -6,20 +6,23 @@ from __future__ import annotations
 import threading
 import time
 
-from alerts_support import HOUR, firing_rows, in_hour, through_collector, webhook  # noqa: F401 (webhook: a fixture)
+import pytest
+from alerts_support import HOUR, firing_rows, in_hour, store, webhook  # noqa: F401 (webhook: a fixture)
 from db.connection import connect
 from db.operations import alert_checks
 from db.operations.alert_checks import check_alerts
 from db.writes.edits import add_alert_rule, remove_alert_rule
 from services.alert_rounds import run_alert_check
 
+pytestmark = pytest.mark.both_backends  # episodes are kept apart by SQLite's write lock, PostgreSQL's row locks
+
 FIRST = int(time.time()) // HOUR * HOUR - 6 * HOUR  # three hours judged in turn: failing, fine, failing again
 CALLS = [*in_hour("acme", FIRST, 30, errors=12), *in_hour("acme", FIRST + HOUR, 30, errors=0),
          *in_hour("acme", FIRST + 2 * HOUR, 30, errors=15), *in_hour("calm", FIRST, 30, errors=1)]
 
 
-def test_checks_while_a_rule_keeps_holding_keep_one_firing(conn, db_path, webhook):
-    through_collector(db_path, CALLS, webhook.url)
+def test_checks_while_a_rule_keeps_holding_keep_one_firing(conn, db_path):
+    store(db_path, CALLS)
     add_alert_rule(conn, 1, None, "error_rate", 0.2)
 
     first = check_alerts(conn, FIRST + HOUR + 60)
@@ -30,8 +33,8 @@ def test_checks_while_a_rule_keeps_holding_keep_one_firing(conn, db_path, webhoo
         ("acme", FIRST + HOUR + 60, None)]
 
 
-def test_the_firing_is_resolved_when_the_rule_stops_holding_and_a_new_episode_fires_again(conn, db_path, webhook):
-    through_collector(db_path, CALLS, webhook.url)
+def test_the_firing_is_resolved_when_the_rule_stops_holding_and_a_new_episode_fires_again(conn, db_path):
+    store(db_path, CALLS)
     add_alert_rule(conn, 1, None, "error_rate", 0.2)
 
     check_alerts(conn, FIRST + HOUR + 60)
@@ -47,7 +50,7 @@ def test_the_firing_is_resolved_when_the_rule_stops_holding_and_a_new_episode_fi
 
 
 def test_each_episode_reaches_the_webhook_once(conn, db_path, webhook):
-    through_collector(db_path, CALLS, webhook.url)
+    store(db_path, CALLS)
     add_alert_rule(conn, 1, None, "error_rate", 0.2)
 
     for now in (FIRST + HOUR + 60, FIRST + HOUR + 600, FIRST + 2 * HOUR + 60, FIRST + 3 * HOUR + 60,
@@ -59,8 +62,8 @@ def test_each_episode_reaches_the_webhook_once(conn, db_path, webhook):
     assert webhook.attempts == 2
 
 
-def test_removing_a_rule_removes_its_firings(conn, db_path, webhook):
-    through_collector(db_path, CALLS, webhook.url)
+def test_removing_a_rule_removes_its_firings(conn, db_path):
+    store(db_path, CALLS)
     rule = add_alert_rule(conn, 1, None, "error_rate", 0.2)
     check_alerts(conn, FIRST + HOUR + 60)
 
@@ -68,10 +71,10 @@ def test_removing_a_rule_removes_its_firings(conn, db_path, webhook):
     assert not remove_alert_rule(conn, rule)
 
 
-def test_two_checks_at_once_on_two_connections_open_one_firing(conn, db_path, webhook, monkeypatch):
+def test_two_checks_at_once_on_two_connections_open_one_firing(conn, db_path, monkeypatch):
     """Two collectors check the same rules at the same moment: the second waits for the first's
     episodes (SQLite's write lock; PostgreSQL's lock on the rule's row), sees its firing, opens none."""
-    through_collector(db_path, CALLS, webhook.url)
+    store(db_path, CALLS)
     add_alert_rule(conn, 1, None, "error_rate", 0.2)
     inside, release = threading.Event(), threading.Event()
     real = alert_checks.episode_changes

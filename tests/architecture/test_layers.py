@@ -2,6 +2,7 @@
 
 - SQL lives only in db/;
 - db/ never imports Streamlit, the UI, the collector, the services or the CLI;
+- only db/backends/ asks which engine it is on (on_postgres, is_postgres) or imports a driver;
 - settings are read from the environment only in services/settings.py;
 - streamlit_app.py only routes, and pages reach the database only through ui/data.py;
 - nothing changes sys.path;
@@ -76,6 +77,33 @@ DB_FILES = sorted((ROOT / "db").rglob("*.py"))
 def test_db_imports_no_streamlit_ui_collector_services_or_cli(path):
     assert not {m for m in imports(path)
                 if m.split(".")[0] in ("streamlit", "ui", "collector", "services", "footfall", "pages")}
+
+
+# Only db/backends/ asks which engine it is on or imports a driver (db/connection.py reads the
+# setting: is_postgres); SQLite's own schema asks sqlite3 where its statements end.
+ENGINE_QUESTIONS = {"on_postgres", "is_postgres"}
+DRIVERS = ("sqlite3", "psycopg", "psycopg_pool")
+OUTSIDE_THE_BACKENDS_MAY = {"db/connection.py": {"is_postgres"}, "db/schema/sqlite.py": {"sqlite3"}}
+
+
+def engine_questions_and_drivers(path: Path) -> set[str]:
+    """The engine questions (on_postgres, is_postgres) a module names and the drivers it imports."""
+    named = {node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else node.name
+             for node in ast.walk(tree(path)) if isinstance(node, ast.Name | ast.Attribute | ast.FunctionDef | ast.alias)}
+    return ({name for name in named if name and name.rpartition(".")[2] in ENGINE_QUESTIONS}
+            | {m.split(".")[0] for m in imports(path) if m.split(".")[0] in DRIVERS})
+
+
+def test_the_engine_check_sees_questions_and_drivers(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("import sqlite3\nfrom psycopg import pq\nfrom db.connection import is_postgres\n"
+                      "def f(conn):\n    return backends.on_postgres(conn)\n")
+    assert engine_questions_and_drivers(sample) == {"sqlite3", "psycopg", "is_postgres", "on_postgres"}
+
+
+@pytest.mark.parametrize("path", [p for p in APP_FILES if not name(p).startswith("db/backends/")], ids=name)
+def test_only_the_backends_ask_which_engine_they_are_on_or_import_a_driver(path):
+    assert engine_questions_and_drivers(path) <= OUTSIDE_THE_BACKENDS_MAY.get(name(path), set())
 
 
 def environment_reads(path: Path) -> list[int]:

@@ -12,7 +12,7 @@ import pytest
 from browser_support import browser, open_page, page  # noqa: F401 (fixtures)
 from playwright.sync_api import expect
 
-from conftest import ROOT, footfall, free_port, stop, wait_for_http
+from conftest import ROOT, footfall, footfall_process, free_port, stop, wait_for_http
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +35,7 @@ def serve(args: list[str], env: dict) -> tuple[subprocess.Popen, str]:
 
 @pytest.mark.parametrize("command", [["dashboard", "--host", "0.0.0.0"], ["up", "--dashboard-host", "0.0.0.0"]])
 def test_footfall_refuses_to_serve_the_dashboard_off_loopback_without_sign_in(demo_db, command):
-    refused = footfall(*command, db=demo_db, check=False)
+    refused = footfall_process(*command, db=demo_db, check=False)  # were it not refused, it would serve
     assert refused.returncode == 1
     assert "refusing to start" in refused.stderr and "without sign-in" in refused.stderr
     assert "FOOTFALL_AUTH_PROXY=1" in refused.stderr
@@ -44,7 +44,7 @@ def test_footfall_refuses_to_serve_the_dashboard_off_loopback_without_sign_in(de
 def test_sign_in_with_nobody_allowed_is_refused_too(demo_db):
     env = {**os.environ, "FOOTFALL_OIDC_METADATA_URL": "http://127.0.0.1:1/.well-known/openid-configuration",
            "FOOTFALL_OIDC_CLIENT_ID": "footfall", "FOOTFALL_OIDC_CLIENT_SECRET": "secret"}
-    refused = footfall("dashboard", db=demo_db, check=False, env=env)
+    refused = footfall_process("dashboard", db=demo_db, check=False, env=env)
     assert refused.returncode == 1 and "FOOTFALL_ALLOWED_USERS is empty" in refused.stderr
 
 

@@ -1,4 +1,5 @@
-"""The command line, run as a real process against a real SQLite file."""
+"""The command line against a real SQLite file: in this process (conftest.footfall), and as a process
+of its own where that is the point (the environment it reads, a reader that stops early)."""
 
 import csv
 import gzip
@@ -9,6 +10,7 @@ import sys
 
 from conftest import ROOT, footfall
 from factories import jsonl, payload
+from loading import load
 
 
 def test_apis_add_with_a_given_key_and_a_duplicate_name_is_refused(db_path):
@@ -81,8 +83,8 @@ def test_db_can_come_from_the_environment(tmp_path):
     assert "Env API" in footfall("apis", "list", db=db).stdout
 
 
-def test_output_cut_short_by_the_reader_ends_quietly(db_path):
-    footfall("demo", "--requests", "20000", db=db_path)  # about 100 KB of JSON: more than a pipe holds
+def test_output_cut_short_by_the_reader_ends_quietly(conn, db_path):
+    load(conn, [payload(user_id=f"cus_{n}") for n in range(1500)])  # about 250 KB of JSON: more than a pipe holds
     reader = subprocess.Popen([sys.executable, "-m", "footfall", "--db", str(db_path), "customers", "--format", "json"],
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert reader.stdout.read(100).startswith(b"[")

@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import footfall
+from conftest import footfall, until
 from core.keys import key_hash
 from core.links import link_state, token_link_id
 from db.connection import connect, is_postgres
 from db.writes.links import link_by_token_hash, signing_key
 from factories import jsonl, payload
 from stored_bytes import stored_bytes
+
+pytestmark = pytest.mark.both_backends  # what prune, erase and backup remove and keep differs by engine
 
 
 @pytest.fixture
@@ -144,7 +146,7 @@ def password_url(pg_cluster):
         original = hba.read_text()
         hba.write_text(f"host all footfall_pw 127.0.0.1/32 scram-sha-256\n{original}")
         admin.execute("SELECT pg_reload_conf()")
-    time.sleep(0.5)  # the postmaster reads the file again
+    assert until(lambda: refuses_a_wrong_password(url)), "the server did not read its pg_hba.conf again"
     try:
         yield url.replace("postgresql://footfall@", f"postgresql://footfall_pw:{PASSWORD}@")
     finally:
@@ -153,6 +155,17 @@ def password_url(pg_cluster):
         with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:
             admin.execute("SELECT pg_reload_conf()")
             admin.execute("DROP ROLE footfall_pw")
+
+
+def refuses_a_wrong_password(url: str) -> bool:
+    """Whether the server asks footfall_pw for its password (it let anyone in before reading the line)."""
+    import psycopg
+
+    try:
+        psycopg.connect(url.replace("postgresql://footfall@", "postgresql://footfall_pw:wrong@")).close()
+        return False
+    except psycopg.OperationalError:
+        return True
 
 
 def test_on_postgresql_backup_hands_pg_dump_the_password_and_never_shows_it(password_url, tmp_path):

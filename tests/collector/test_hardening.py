@@ -154,13 +154,13 @@ ODD_FIELDS = ["project_id", "sdk", "data.server", "data.server.timezone", "data.
 
 
 def test_no_value_at_any_field_gets_a_5xx_and_a_refusal_stores_nothing(server):
-    for field in ODD_FIELDS:
-        for value in ODD_VALUES:
-            before = stored(server.conn)
-            reply = httpx.post(server.url + "/", content=orjson.dumps(with_field(field, value)), headers=JSON,
-                               timeout=30)
-            assert reply.status_code in (200, 401, 422), (field, value, reply.status_code, reply.text)
-            assert stored(server.conn) == before + (reply.status_code == 200), (field, value)
+    with httpx.Client(timeout=30) as client:  # one keep-alive connection for the 575 requests
+        for field in ODD_FIELDS:
+            for value in ODD_VALUES:
+                before = stored(server.conn)
+                reply = client.post(server.url + "/", content=orjson.dumps(with_field(field, value)), headers=JSON)
+                assert reply.status_code in (200, 401, 422), (field, value, reply.status_code, reply.text)
+                assert stored(server.conn) == before + (reply.status_code == 200), (field, value)
 
 
 # --- import: bad lines counted with their reasons, every good one stored ------------------------------

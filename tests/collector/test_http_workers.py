@@ -12,10 +12,13 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 
 from conftest import ROOT, child_processes, start_collector, stop, wait_for_http
 from factories import payload
 from services.processes import free_port
+
+pytestmark = pytest.mark.sqlite_only  # sockets and processes: the database's engine changes nothing here
 
 LISTEN, ESTABLISHED = "0A", "01"
 

@@ -11,7 +11,6 @@ import httpx
 from conftest import start_collector, stop, until
 from core.periods import DAY, Period
 from core.scope import Scope
-from db.backends.dialect import on_postgres
 from db.backends.partitions import DAYS_AHEAD, PARTITION_LOCK, existing_spans
 from db.queries.figures import api_totals
 from db.reads.customers import customer_list
@@ -31,7 +30,7 @@ def stamp(ts: float) -> str:
 
 def making_partitions(conn) -> bool:
     """Whether some process holds the lock partitions are made under (PostgreSQL)."""
-    return on_postgres(conn) and conn.execute(
+    return conn.backend.name == "postgresql" and conn.execute(
         "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = ? AND granted)",
         (PARTITION_LOCK,)).fetchone()[0]
 
@@ -50,7 +49,7 @@ def test_a_thousand_payloads_one_per_day_since_2000_make_no_partition_each_and_s
     finally:
         stop(process)
     assert reply.json() == {"accepted": 1} and waited < SENDER_WAITS_AT_MOST, waited
-    if on_postgres(conn):  # the days the collector made ahead, and one partition the old days share
+    if conn.backend.name == "postgresql":  # the days the collector made ahead, and one partition the old days share
         assert len(existing_spans(conn)) <= DAYS_AHEAD + 2, existing_spans(conn)
     # The payloads' own times, on both servers alike.
     customers = customer_list(conn, Scope(None, Period(None, None))).rows_by_key("customer_id", named=True)

@@ -5,17 +5,17 @@ import time
 
 from conftest import start_collector, stop
 from core.periods import Period
-from core.record import record_from_payload
 from core.scope import Scope
 from db.reads.customers import customer_list
 from factories import payload
+from loading import load
 
 
-def test_the_collector_prunes_raw_requests_past_the_retention_and_keeps_the_figures(conn, writer, db_path):
+def test_the_collector_prunes_raw_requests_past_the_retention_and_keeps_the_figures(conn, db_path):
     now = time.time()
     old, recent = "2020-01-01 10:00:00", time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now - 3600))
-    writer.write([record_from_payload(payload(user_id=user, timestamp=stamp), received_at=now)
-                  for user, stamp in [("a", old), ("a", old), ("b", old), ("a", recent), ("c", recent)]])
+    load(conn, [payload(user_id=user, timestamp=stamp)
+                for user, stamp in [("a", old), ("a", old), ("b", old), ("a", recent), ("c", recent)]], received_at=now)
     everything = Scope(None, Period(None, None))
     before = customer_list(conn, everything)
 

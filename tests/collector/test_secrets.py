@@ -5,13 +5,16 @@ ordinary values sent alongside them (which must be there). The secrets are maske
 and by their shapes, in headers, query strings, bodies of every kind, errors and paths, and no
 endpoint is named after one."""
 
+from types import SimpleNamespace
+
 import httpx
 import orjson
 import pytest
 
 from conftest import start_collector, stop
-from db.connection import is_postgres
-from factories import format_b, payload
+from db.connection import connect, is_postgres
+from db.writes.apis import add_api
+from factories import API_KEY, format_b, payload
 from stored_bytes import stored_bytes
 
 AWS_KEY_ID = "AKIAQX7ZSECRET9KEYID"
@@ -171,29 +174,42 @@ def send(url: str, calls: list[dict]) -> None:
     assert reply.status_code == 200 and reply.json() == {"accepted": len(calls)}, reply.text
 
 
-@pytest.fixture
-def masking_collector(conn, db_path):
-    """The real collector, with names an operator added through FOOTFALL_MASKED_NAMES."""
-    process, url = start_collector(db_path, workers=1, FOOTFALL_MASKED_NAMES="loyalty_number, X-Internal-Ref")
-    yield url
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def masking(request, tmp_path_factory):
+    """The real collector, with names an operator added through FOOTFALL_MASKED_NAMES, on a database
+    of the module's."""
+    if request.param == "sqlite":
+        db = tmp_path_factory.mktemp("secrets") / "footfall.db"
+    else:
+        cluster = request.getfixturevalue("pg_cluster")
+        db = cluster.create_database(template=cluster.template)
+    conn = connect(db)
+    add_api(conn, "Test API", API_KEY)
+    process, url = start_collector(db, workers=1, FOOTFALL_MASKED_NAMES="loyalty_number, X-Internal-Ref")
+    yield SimpleNamespace(url=url, conn=conn, db=db)
     stop(process)
+    conn.close()
+    if request.param == "postgresql":
+        cluster.drop_database(db)
 
 
-def test_no_secret_value_reaches_the_database_file(masking_collector, conn, db_path):
+def test_no_secret_value_reaches_the_database_file(masking):
     calls = payloads()
     sent = orjson.dumps(calls)
     assert all(s.encode() in sent for s in SECRETS + MARKERS)  # the payloads do carry them
-    send(masking_collector, calls)
-    assert conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == len(calls)
-    raw = database_bytes(conn, db_path)
+    before = masking.conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+    send(masking.url, calls)
+    assert masking.conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == before + len(calls)
+    raw = database_bytes(masking.conn, masking.db)
     assert [m for m in MARKERS + ENDPOINTS if m.encode() not in raw] == []  # what is ordinary is stored
     assert [s for s in SECRETS if s.encode() in raw] == []
     assert [s for s in SHORT_SECRETS if f'"{s}"'.encode() in raw] == []
     assert raw.count(b"*****") >= len(SECRETS)
 
 
-def test_stored_details_keep_their_shape_with_the_secrets_masked(masking_collector, conn):
-    send(masking_collector, payloads())
+def test_stored_details_keep_their_shape_with_the_secrets_masked(masking):
+    conn = masking.conn
+    send(masking.url, payloads())
     rows = conn.execute("SELECT r.query, d.request_body, d.response_headers FROM requests r"
                         " JOIN request_details d ON d.request_id = r.id ORDER BY r.id").fetchall()
     by_body = {body: (query, headers) for query, body, headers in rows}

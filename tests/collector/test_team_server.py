@@ -110,7 +110,9 @@ def test_one_collector_computes_the_signals_and_checks_the_alerts_for_all_and_an
         said_second = Said(second)
         assert until(lambda: said_second.has("another collector computes the signals; this one stands by")
                      and said_second.has("another collector checks the alerts; this one stands by"))
-        time.sleep(3)  # rounds of both: the leases stay where they are
+        # Rounds of both (a signals round a second): the leases stay where they are.
+        second_up = int(time.time())
+        assert until(lambda: computed_since(conn) >= second_up + 2)
         assert not said_second.has("this collector") and not said_first.has("another collector")
 
         first.kill()  # SIGKILL: its sessions end, and their locks with them
@@ -118,12 +120,16 @@ def test_one_collector_computes_the_signals_and_checks_the_alerts_for_all_and_an
         died = int(time.time())
         assert until(lambda: said_second.has("this collector computes the signals")
                      and said_second.has("this collector checks the alerts"), 20)
-        assert until(lambda: conn.execute("SELECT COALESCE(MIN(computed_at), 0) FROM signal_snapshots").fetchone()[0]
-                     >= died, 20)
+        assert until(lambda: computed_since(conn) >= died, 20)
     finally:
         stop(first)
         if second is not None:
             stop(second)
+
+
+def computed_since(conn) -> int:
+    """When the oldest of the kept signals was computed (0: none kept)."""
+    return conn.execute("SELECT COALESCE(MIN(computed_at), 0) FROM signal_snapshots").fetchone()[0]
 
 
 def rollup_mismatches(conn) -> list[str]:

@@ -1,6 +1,6 @@
 """Helpers for the dashboard tests: the real app script under Streamlit's AppTest, on a real
-database (a SQLite file, or a PostgreSQL database: the `db_path` fixture's backend) filled through
-the real ingest path (payload -> record -> RecordWriter)."""
+database (a SQLite file; a PostgreSQL database for what its planner does) filled through the
+collector's ingest path (tests/loading.py: payload -> record -> RecordWriter)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,11 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.access import SHARED_ANALYST
-from core.record import record_from_payload
 from db.connection import connect
 from db.writes.apis import add_api
 from db.writes.edits import save_favorite
-from db.writes.records import RecordWriter
 from factories import payload
+from loading import load
 from ui import data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,12 +71,11 @@ class Dashboard:
         self.conn = connect(path)
         add_api(self.conn, "Shop API", SHOP_KEY)
         add_api(self.conn, "Billing API", BILLING_KEY)
-        self.writer = RecordWriter(self.conn)
         self.now = time.time()
         self.calls: list[Call] = []
 
     def ingest(self, *calls: Call) -> None:
-        self.writer.write([record_from_payload(c.payload(self.now), received_at=self.now) for c in calls])
+        load(self.conn, [c.payload(self.now) for c in calls], received_at=self.now)
         self.calls.extend(calls)
 
     def star(self, *customer_ids: str) -> None:

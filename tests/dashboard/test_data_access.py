@@ -2,15 +2,14 @@
 apart, never cached; read-only connections that keep no SQL function of a read."""
 
 import json
-import sqlite3
 
 import pytest
 from dashboard_support import Call, dash, pg_dash, table  # noqa: F401, F811 (fixtures)
 
 from core.periods import Period
 from core.scope import Scope
-from db.backends.dialect import on_postgres
 from db.connection import transaction
+from db.errors import OperationalError
 from db.queries import figures
 from db.reads import customers, home, sidebar
 from db.writes import apis, edits, records
@@ -50,14 +49,14 @@ def test_the_dashboard_reads_through_connections_that_cannot_write(dash):
     dash.ingest(Call("a", 2))
     with data.connection() as conn:
         assert conn.execute("SELECT COUNT(*) FROM requests").fetchone() == (1,)
-        with pytest.raises(sqlite3.OperationalError, match="read-?only"):
+        with pytest.raises(OperationalError, match="read-?only"):
             conn.execute("DELETE FROM requests")
     assert dash.conn.execute("SELECT COUNT(*) FROM requests").fetchone() == (1,)
 
 
 def sql_functions(conn) -> set[str]:
     """The SQL functions the connection knows; on PostgreSQL, those made for its session alone."""
-    if on_postgres(conn):
+    if conn.backend.name == "postgresql":
         return {row[0] for row in conn.execute("SELECT proname FROM pg_proc WHERE pronamespace = pg_my_temp_schema()")}
     return {row[0] for row in conn.execute("PRAGMA function_list")}
 
@@ -95,5 +94,5 @@ def test_on_postgres_reads_share_a_pool_that_grows_and_replaces_a_dropped_connec
         with data.connection() as conn:  # checked before it is handed out: a live one, read-only as ever
             assert conn.execute("SELECT COUNT(*) FROM requests").fetchone() == (1,)
             assert conn.execute("SELECT pg_backend_pid()").fetchone()[0] not in pids
-            with pytest.raises(sqlite3.OperationalError, match="read-only"):
+            with pytest.raises(OperationalError, match="read-only"):
                 conn.execute("DELETE FROM requests")

@@ -8,10 +8,10 @@ import re
 
 from dashboard_support import BILLING_KEY, HOUR, Call, dash, metric, select_row, table  # noqa: F401, F811 (dash: a fixture)
 from factories import GPTBOT, IPHONE
+from loading import load
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from core.record import record_from_payload
 from ui.history import history_csv_text
 
 PROFILE = "pages/customer.py"
@@ -292,7 +292,7 @@ def test_request_errors_are_listed_in_the_detail(dash):
     payload = call.payload(dash.now)
     payload["data"]["errors"] = [{"message": "Division by zero", "file": "app.py", "line": 7, "source": "onError",
                                   "type": "ZeroDivisionError"}]
-    dash.writer.write([record_from_payload(payload, received_at=dash.now)])
+    load(dash.conn, [payload], received_at=dash.now)
     at = dash.app(PROFILE, id="h")
     select_row(at, "history_table", 0)
     assert any("Errors:** 1" in m.value for m in at.markdown)

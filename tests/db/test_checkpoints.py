@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from db.connection import checkpoint_in_background, connect
+from db.backends.sqlite import checkpoint_in_background
+from db.connection import connect
 
 pytestmark = pytest.mark.sqlite_only  # SQLite's WAL file; PostgreSQL's write-ahead log is the server's
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import until
-from db.connection import DatabaseError
-from db.operations.leases import ALERTS_LEASE, SIGNALS_LEASE, Lease
+from db.backends.base import Lease
+from db.errors import DatabaseError
+from db.operations.leases import ALERTS_LEASE, SIGNALS_LEASE, lease as new_lease
 
 
 @pytest.fixture
@@ -16,7 +17,7 @@ def lease(db_path):
     made: list[Lease] = []
 
     def make(key: int = SIGNALS_LEASE) -> Lease:
-        made.append(Lease(db_path, key))
+        made.append(new_lease(db_path, key))
         return made[-1]
 
     yield make

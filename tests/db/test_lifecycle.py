@@ -20,11 +20,10 @@ import httpx
 import pytest
 from pyroaring import BitMap
 
-from conftest import start_collector, stop
+from conftest import start_collector, stop, until
 from core.periods import DAY, Period
 from core.record import record_from_payload
 from core.scope import Scope
-from db.backends.dialect import on_postgres
 from db.backends.partitions import existing_days
 from db.connection import connect, is_postgres
 from db.operations.backup import backup
@@ -194,7 +193,7 @@ def contents(conn: sqlite3.Connection, skip: tuple[str, ...] = ()) -> dict:
 
 def tables(conn) -> list[str]:
     """Every table of the database (on PostgreSQL a partitioned table as one, its partitions left out)."""
-    if on_postgres(conn):
+    if conn.backend.name == "postgresql":
         return [name for (name,) in conn.execute(
             "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'p')"
             " AND NOT relispartition ORDER BY relname")]
@@ -205,7 +204,7 @@ def tables(conn) -> list[str]:
 def writes_seen(conn):
     """What changes when anything is written: SQLite's count of changes; on PostgreSQL the edit
     counter every prune transaction bumps, the day partitions and the requests."""
-    if not on_postgres(conn):
+    if conn.backend.name != "postgresql":
         return conn.total_changes
     edits = conn.execute("SELECT value FROM settings WHERE key = ?", (EDITS_KEY,)).fetchone()
     return edits, existing_days(conn), conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
@@ -279,8 +278,9 @@ def test_prune_with_nothing_old_enough_writes_nothing(conn):
 
 def test_a_writer_keeps_committing_while_a_prune_runs(conn, db_path, backend):
     old = record_from_payload(payload(timestamp="2026-11-01 00:00:00", body={"pad": "y" * 2000}), received_at=0)
+    cut = record_from_payload(payload(timestamp="2026-11-10 06:00:00"), received_at=0)  # the cutoff's own day
     new = record_from_payload(payload(timestamp="2026-11-20 00:00:00"), received_at=0)
-    RecordWriter(conn).write([old] * 10_000)
+    RecordWriter(conn).write([old] * 10_000 + [cut] * 2_000)
     waits: list[float] = []
     done = threading.Event()
 
@@ -296,13 +296,17 @@ def test_a_writer_keeps_committing_while_a_prune_runs(conn, db_path, backend):
     thread = threading.Thread(target=write)
     thread.start()
     try:
-        report = prune(conn, _ts("2026-11-10 00:00"), batch=1000)
+        assert until(lambda: waits)  # the writer commits before the prune starts...
+        before = len(waits)
+        report = prune(conn, _ts("2026-11-10 12:00"), batch=1000)
+        during = len(waits) - before  # ...and in the pauses between the prune's transactions
     finally:
         done.set()
         thread.join(30)
-    # SQLite deletes them 1,000 at a time; PostgreSQL drops their day's partition whole.
-    assert report.requests == 10_000 and report.transactions == (10 if backend == "sqlite" else 1)
-    assert len(waits) > (report.transactions if backend == "sqlite" else 0) and max(waits) < 1.0
+    # SQLite deletes them 1,000 at a time; PostgreSQL drops the 1st's partition whole, then deletes
+    # the older rows of the cutoff's day 1,000 at a time.
+    assert report.requests == 12_000 and report.transactions == (12 if backend == "sqlite" else 1 + 2)
+    assert during > 0 and max(waits) < 1.0
     assert conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == len(waits)
 
 

@@ -7,7 +7,6 @@ import time
 import pytest
 import sqlite_utils
 
-from db.backends.dialect import on_postgres
 from db.connection import connect
 from db.schema.sqlite import MIGRATIONS
 from db.writes.apis import add_api
@@ -193,7 +192,7 @@ def _priced_out(conn, sql, params):
 def table_columns(conn) -> dict[str, set[str]]:
     """Every table with its columns, as the database itself lists them (PostgreSQL: a partitioned
     table as a whole, without its partitions; neither engine's own bookkeeping of the version)."""
-    if on_postgres(conn):
+    if conn.backend.name == "postgresql":
         rows = conn.execute(
             "SELECT c.relname, a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid"
             " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')"

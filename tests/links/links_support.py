@@ -1,6 +1,7 @@
-"""Helpers for the customer link tests: two APIs on a real SQLite file, traffic sent to the real
-collector over HTTP (kept in the test to count from), links made through db.writes.links with the key
-the dashboard uses, and the real app under AppTest with everything it rendered as text."""
+"""Helpers for the customer link tests: two APIs on a real SQLite file, traffic loaded through the
+collector's ingest path (tests/loading.py; kept in the test to count from), links made through
+db.writes.links with the key the dashboard uses, and the real app under AppTest with everything it
+rendered as text."""
 
 from __future__ import annotations
 
@@ -10,18 +11,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import httpx
 import pytest
 import streamlit as st
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, start_collector, stop
+from conftest import ROOT
 from core.links import expires_at, token_link_id
 from core.periods import DAY, HOUR, floor_hour
 from db.writes.apis import add_api
 from db.writes.links import create_link, customer_db_id, signing_key
 from factories import API_KEY, payload
+from loading import load
 from ui import data
 
 APP = str(ROOT / "streamlit_app.py")
@@ -62,17 +63,15 @@ class Call:
 
 
 class Traffic:
-    """Calls sent to the real collector, and the clock they were placed by."""
+    """Calls stored through the collector's ingest path, and the clock they were placed by."""
 
-    def __init__(self, url: str):
-        self.url = url
+    def __init__(self, db: Path | str):
+        self.db = db
         self.now = time.time()
         self.calls: list[Call] = []
 
     def send(self, *calls: Call) -> None:
-        reply = httpx.post(self.url + "/", json=[c.payload(self.now) for c in calls], timeout=60)
-        assert reply.status_code == 200, reply.text
-        assert reply.json() == {"accepted": len(calls)}
+        assert load(self.db, [c.payload(self.now) for c in calls]) == len(calls)
         self.calls.extend(calls)
 
     def since(self, preset_days: float) -> int:
@@ -95,11 +94,7 @@ def billing(conn) -> str:
 
 @pytest.fixture
 def traffic(conn, billing, db_path: Path) -> Traffic:
-    process, url = start_collector(db_path)
-    try:
-        yield Traffic(url)
-    finally:
-        stop(process)
+    return Traffic(db_path)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from links_support import SHOP_API, Call, app_env, billing, open_link, traffic  # noqa: F401 (fixtures)
 
 from conftest import ROOT
@@ -22,6 +23,8 @@ from db.writes.links import KEY_FILE_SUFFIX, KEY_SETTING, link_by_token_hash, si
 
 ACME_NAME_SENT = "Acme Corp"
 PRINT_KEY = "import sys; from db.writes.links import signing_key; print(signing_key(sys.argv[1]).decode())"
+
+pytestmark = pytest.mark.both_backends  # the key is kept beside the file, or in the server's database
 
 
 def in_empty_folder(folder: Path, args: list[str], **env: str) -> subprocess.Popen:

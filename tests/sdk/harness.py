@@ -1,5 +1,6 @@
 """Machinery for the SDK compatibility tests: run a real Treblle SDK inside a real app, point
-it at a real Footfall collector, send it scripted traffic, and wait until Footfall has it all.
+it at a real Footfall collector, send it scripted traffic, and wait until Footfall's command line
+(run in this process) shows it all.
 
 The SDKs are not modified. Their hard-coded *.treblle.com traffic is sent to the local
 collector by a transport patch that the test apps load themselves:
@@ -240,10 +241,9 @@ class Footfall:
     db: Path | str  # a SQLite file, or a PostgreSQL database's URL
 
     def run(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "footfall", "--db", str(self.db), *args],
-            cwd=ROOT, capture_output=True, text=True, timeout=120, env=base_env(),
-        )
+        from conftest import footfall  # in this process: the command line, polled every quarter second
+
+        done = footfall(*args, db=self.db, check=False, env=base_env())
         if done.returncode != 0:
             raise AssertionError(f"footfall {' '.join(args)} exited {done.returncode}:\n{done.stderr}{done.stdout}")
         return done.stdout

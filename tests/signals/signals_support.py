@@ -1,13 +1,13 @@
-"""Traffic for the signal tests: calls placed at chosen times, sent to the real collector over
-HTTP, and the same calls kept in the test to count from independently."""
+"""Traffic for the signal tests: calls placed at chosen times, stored through the collector's ingest
+path (tests/loading.py), and the same calls kept in the test to count from independently."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from conftest import send_calls
 from factories import API_KEY, payload
+from loading import load
 
 DAY = 86400
 HOUR = 3600
@@ -34,9 +34,9 @@ class Sent:
                        url=f"https://api.example.com{self.path}", load_time=self.load_ms, api_key=api_key)
 
 
-def send(url: str, calls: list[Sent], api_key: str = API_KEY) -> None:
-    """POST the calls to the collector; every one must be accepted."""
-    send_calls(url, calls, api_key)
+def store(db, calls: list[Sent], api_key: str = API_KEY) -> None:
+    """Store the calls through the collector's ingest path; every one must be accepted."""
+    load(db, [c.payload(api_key) for c in calls])
 
 
 def daily(user: str, per_day: int, first_day: int, last_day: int, **fields) -> list[Sent]:

@@ -1,5 +1,5 @@
-"""Endpoint adoption: who calls which endpoint, who started and who moved off, through the real
-collector, checked against counts taken from the calls sent."""
+"""Endpoint adoption: who calls which endpoint, who started and who moved off, on traffic stored
+through the collector's ingest path, checked against counts taken from the calls stored."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from db.reads.endpoints import (
     endpoint_moved_off,
     endpoint_summary,
 )
-from signals_support import DAY, HOUR, Sent, send
+from signals_support import DAY, HOUR, Sent, store
 
 NOW = int(time.time()) // HOUR * HOUR
 # A period that starts and ends mid-day, so whole days and edge hours both count.
@@ -54,9 +54,9 @@ def in_period(c: Sent) -> bool:
 
 
 @pytest.fixture
-def sent(collector, conn):
+def sent(conn, db_path):
     calls = traffic()
-    send(collector, calls)
+    store(db_path, calls)
     return calls
 
 
@@ -117,6 +117,7 @@ def test_the_cli_lists_endpoints_and_one_endpoint_s_customers(sent, db_path):
     assert missing.returncode == 1 and "no endpoint 'GET /nope'" in missing.stderr
 
 
+@pytest.mark.both_backends  # what an erase removes
 def test_an_erased_customer_leaves_no_trace_in_any_endpoint_figure(sent, conn):
     erase_customer(conn, "globex")
     listed = {r["endpoint"]: r for r in endpoint_list(conn, Scope(1, Period(None, None))).to_dicts()}

@@ -1,4 +1,5 @@
-"""Gone quiet: each customer against their own baseline, through the real collector and the CLI."""
+"""Gone quiet: each customer against their own baseline, on traffic stored through the collector's
+ingest path, and through the CLI."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from conftest import footfall
 from core.quiet import QuietRule
 from db.reads.quiet import customer_quiet, quiet_customers
-from signals_support import DAY, HOUR, Sent, daily, send
+from signals_support import DAY, HOUR, Sent, daily, store
 
 TODAY = int(time.time()) // DAY * DAY
 NOW = TODAY + 12 * HOUR  # the checks' clock; the windows end at TODAY, the last complete day
@@ -39,9 +40,9 @@ def expected(calls: list[Sent], user: str) -> dict:
 
 
 @pytest.fixture
-def sent(collector, conn):
+def sent(conn, db_path):
     calls = traffic()
-    send(collector, calls)
+    store(db_path, calls)
     return calls
 
 

@@ -17,7 +17,9 @@ from db.queries.snapshots import snapshot_keys
 from db.reads.endpoints import TOP_CALLERS, endpoint_by_name, endpoint_customers, endpoint_top_callers
 from db.reads.quiet import gone_quiet, quiet_customers
 from db.reads.standing import peer_standing
-from signals_support import DAY, Sent, daily, send
+from db.writes.apis import add_api
+from factories import API_KEY
+from signals_support import DAY, Sent, daily, store
 
 TODAY = int(time.time()) // DAY * DAY
 RECENT = TODAY - 7 * DAY
@@ -41,16 +43,21 @@ def wait_for_snapshots(db_path, after: int, timeout: float = 60) -> dict:
     raise TimeoutError("the collector kept no signals")
 
 
-@pytest.fixture
-def collected(conn, db_path):
-    process, url = start_collector(db_path, FOOTFALL_MAX_BODY_BYTES="200000", FOOTFALL_SIGNALS_INTERVAL="1")
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory):
+    """The real collector computing the signals every second, on a SQLite file of the module's, and the
+    traffic stored while it runs; yields a connection once it has kept the signals of that traffic."""
+    db = tmp_path_factory.mktemp("signals") / "footfall.db"
+    conn = connect(db)
+    add_api(conn, "Test API", API_KEY)
+    process, _ = start_collector(db, FOOTFALL_SIGNALS_INTERVAL="1")
     try:
-        send(url, traffic())
-        sent_at = int(time.time()) + 1
-        wait_for_snapshots(db_path, sent_at)
+        store(db, traffic())
+        wait_for_snapshots(db, int(time.time()) + 1)
         yield conn
     finally:
         stop(process)
+        conn.close()
 
 
 def test_the_collector_keeps_gone_quiet_ready_and_the_pages_read_it(collected):
@@ -72,17 +79,14 @@ def test_the_collector_keeps_each_preset_period_s_peers_and_the_profile_ranks_ag
     assert custom.as_of is None and custom.peers == 2  # another period: computed when asked
 
 
+@pytest.mark.both_backends  # what follows an erase
 def test_erasing_a_customer_drops_every_kept_signal_until_the_next_refresh(conn, db_path):
-    process, url = start_collector(db_path, FOOTFALL_MAX_BODY_BYTES="200000", FOOTFALL_SIGNALS_INTERVAL="3600")
-    try:
-        send(url, traffic())
-        footfall("signals", db=db_path)
-        assert snapshot_keys(conn, "quiet", 1) and snapshot_keys(conn, "peers", None)
-        erase_customer(conn, "fading")
-        assert snapshot_keys(conn, "quiet", 1) == {} and snapshot_keys(conn, "peers", None) == {}
-        assert gone_quiet(conn, 1, int(time.time()), QuietRule()).is_empty()
-    finally:
-        stop(process)
+    store(db_path, traffic())
+    footfall("signals", db=db_path)
+    assert snapshot_keys(conn, "quiet", 1) and snapshot_keys(conn, "peers", None)
+    erase_customer(conn, "fading")
+    assert snapshot_keys(conn, "quiet", 1) == {} and snapshot_keys(conn, "peers", None) == {}
+    assert gone_quiet(conn, 1, int(time.time()), QuietRule()).is_empty()
 
 
 def test_the_signals_command_computes_them_without_a_collector(conn, db_path):
