@@ -15,12 +15,14 @@ from pathlib import Path
 
 from collector.processes import LeaseLog, die_with_parent, name_process
 from db.operations.leases import SIGNALS_LEASE, lease
+from services.processes import leave_interrupts_to_parent
 from services.settings import settings
 from services.signal_refresh import refresh_signals
 
 
 def run_signals(db_path: str | Path, interval: float) -> None:
     """Refresh the signals until the collector stops."""
+    leave_interrupts_to_parent()
     die_with_parent(signal.SIGKILL)
     name_process("footfall-signal")
     rule = settings().quiet_rule

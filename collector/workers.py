@@ -20,6 +20,7 @@ import uvicorn
 
 from collector.connections import ConnectionLimits, GuardedHttpToolsProtocol
 from collector.processes import StopRequest, die_with_parent, name_process
+from services.processes import leave_interrupts_to_parent
 from services.settings import settings
 
 # A worker that dies is started again, but not in a tight loop when it cannot start at all.
@@ -55,6 +56,13 @@ def listening_socket(host: str, port: int) -> socket.socket:
 def serve_http(host: str, port: int) -> None:
     """One worker: the collector app on its own socket, until SIGTERM or SIGINT, its connections
     bounded by the settings (collector/connections.py)."""
+    server, sock = http_server(host, port)
+    server.run(sockets=[sock])
+
+
+def http_server(host: str, port: int) -> tuple[uvicorn.Server, socket.socket]:
+    """The collector app's server and its socket, listening on host:port, not yet serving
+    (serve_http serves it); its `should_exit` turns true as soon as it is asked to stop."""
     chosen = settings()
     limits = ConnectionLimits(chosen.header_timeout, chosen.body_timeout, chosen.body_min_rate,
                               chosen.max_header_bytes, chosen.max_headers)
@@ -63,23 +71,25 @@ def serve_http(host: str, port: int) -> None:
         http=functools.partial(GuardedHttpToolsProtocol, limits=limits),
         timeout_keep_alive=chosen.keep_alive_timeout, log_level="warning", access_log=False,
     )
-    uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
+    return uvicorn.Server(config), listening_socket(host, port)
 
 
 def _worker(host: str, port: int) -> None:
     """A worker process: HTTP until stopped, and never a moment past the collector (killed with
     it, so that its socket does not keep the port)."""
+    leave_interrupts_to_parent()
     die_with_parent(signal.SIGKILL)
     name_process("footfall-http")
     serve_http(host, port)
 
 
-def run_workers(host: str, port: int, count: int) -> None:
+def run_workers(host: str, port: int, count: int, stop: StopRequest | None = None) -> None:
     """Start `count` workers and keep them running (a dead one is replaced) until SIGTERM or
-    SIGINT, then stop them all. The caller has checked the port is free (check_port_free) and
-    set the environment the workers read."""
+    SIGINT (`stop`, the caller's, or one of its own), then stop them all. The caller has checked
+    the port is free (check_port_free) and set the environment the workers read."""
     spawn = multiprocessing.get_context("spawn")
-    stop = StopRequest()
+    if stop is None:
+        stop = StopRequest()
 
     def start() -> multiprocessing.Process:
         process = spawn.Process(target=_worker, args=(host, port), name="footfall-http", daemon=True)

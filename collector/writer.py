@@ -28,6 +28,7 @@ from db.backends.partitions import DAYS_BEHIND
 from db.connection import connect, connection_lost
 from db.operations.leases import ALERTS_LEASE, lease
 from db.writes.records import RecordWriter, probe_commit
+from services.processes import leave_interrupts_to_parent
 from services.retention import prune_expired
 from services.settings import settings
 
@@ -48,6 +49,7 @@ def serve(db_path: str | Path, address: str, ready=None, retention_days: int | N
     there is no WAL file to keep small, instead the partitions of today and the days ahead are made
     (db/backends/partitions.py). A connection that lost its server (a PostgreSQL restart, a network
     cut) is replaced as soon as the server answers again."""
+    leave_interrupts_to_parent()  # Ctrl-C: the collector stops its workers first, then this writer
     stop = StopRequest()
     stopping = threading.Event()  # set once the main loop ends: the other threads stop with it
     with contextlib.suppress(FileNotFoundError):

@@ -230,10 +230,11 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def delivery_text(delivered_at: int | None, attempts: int, last_error: str | None) -> str:
-    """Where a firing's delivery stands: delivered when, failing with what, or not sent yet."""
+def delivery_text(delivered_at: int | None, attempts: int, last_error: str | None, webhook_set: bool = True) -> str:
+    """Where a firing's delivery stands: delivered when, failing with what, not sent yet, or (with
+    no webhook set) not sent at all."""
     if delivered_at is not None:
         return f"delivered {utc_text(delivered_at)}"
     if last_error:
         return f"not delivered after {attempts} attempt{'s' if attempts != 1 else ''}: {last_error}"
-    return "not sent yet"
+    return "not sent yet" if webhook_set else "not sent: no webhook is set"

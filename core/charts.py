@@ -9,6 +9,10 @@ from core.figures import STATUS_CLASSES, bucket_label
 
 # Green for success, grey-blue for redirects, amber for client errors, red for server errors.
 STATUS_COLORS = ("#2e9d5b", "#7b8fa6", "#f0a030", "#d64545")
+# The time axis in the dashboard's one time style (ui/format.py): the date at midnight, else the
+# 24-hour time, both UTC (Vega's own labels would say "03 PM" and "Dec 07").
+AXIS_LABEL = ("utchours(datum.value) == 0 && utcminutes(datum.value) == 0"
+              " ? utcFormat(datum.value, '%Y-%m-%d') : utcFormat(datum.value, '%H:%M')")
 
 
 def request_chart(
@@ -39,7 +43,7 @@ def request_chart(
                 "start:T",
                 title=f"Time (UTC), one bar per {unit}",
                 scale=x_scale,
-                axis=alt.Axis(labelOverlap=True, grid=False),
+                axis=alt.Axis(labelOverlap=True, grid=False, labelExpr=AXIS_LABEL),
             ),
             x2="end:T",
             y=alt.Y("top:Q", title="Requests"),

@@ -9,8 +9,11 @@ PREFIX_LENGTH = 6  # shown by `apis list`, enough to tell keys apart, too little
 
 
 def new_key() -> str:
-    """A new random API key (32 URL-safe characters, 192 bits)."""
-    return secrets.token_urlsafe(24)
+    """A new random API key (32 URL-safe characters, about 192 bits) that never starts with '-',
+    which a command line would take for an option (`--api -eDmn...`)."""
+    while (key := secrets.token_urlsafe(24)).startswith("-"):
+        pass
+    return key
 
 
 def key_hash(key: str) -> str:

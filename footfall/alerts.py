@@ -22,7 +22,7 @@ from db.connection import connect
 from db.reads.alerts import alert_firings, alert_rules
 from db.writes.edits import add_alert_rule, remove_alert_rule
 from footfall.errors import UserError
-from footfall.output import FORMATS, iso, render, scope_of
+from footfall.output import FORMATS, positive_int, render, scope_of
 from services.alert_rounds import round_lines, run_alert_check
 from services.settings import settings
 
@@ -47,7 +47,7 @@ def add_alert_commands(commands, common: argparse.ArgumentParser) -> None:
     actions.add_parser("check", parents=[common], help="check every rule now and send new firings (for cron)"
                        ).set_defaults(run=cmd_alerts_check)
     firings = actions.add_parser("firings", parents=[common], help="the latest firings, newest first")
-    firings.add_argument("--limit", type=int, default=100)
+    firings.add_argument("--limit", type=positive_int, default=100)
     firings.add_argument("--format", choices=FORMATS, default="table")
     firings.set_defaults(run=cmd_alerts_firings)
 
@@ -75,9 +75,8 @@ def cmd_alerts_list(args, db_path: Path) -> None:
     if rules.is_empty() and args.format == "table":
         print("no alert rules yet: add one with `footfall alerts add --api NAME --kind KIND`")
         return
-    print(render(rules.with_columns(iso("created_at")).select(
-        "rule_id", "api", "customer_id", "kind", "threshold", "open_firings", "created_by", "created_at", "rule"),
-        args.format))
+    print(render(rules.select("rule_id", "api", "customer_id", "kind", "threshold", "open_firings", "created_by",
+                              "created_at", "rule"), args.format, times=("created_at",)))
 
 
 def cmd_alerts_remove(args, db_path: Path) -> None:
@@ -104,6 +103,7 @@ def cmd_alerts_firings(args, db_path: Path) -> None:
     if firings.is_empty() and args.format == "table":
         print("no firings yet")
         return
-    print(render(firings.with_columns(iso("fired_at"), iso("resolved_at"), iso("delivered_at")).select(
+    print(render(firings.select(
         "firing_id", "rule_id", "kind", "api", "customer_id", "display_name", "value", "fired_at", "state",
-        "resolved_at", "delivered_at", "attempts", "last_error"), args.format))
+        "resolved_at", "delivered_at", "attempts", "last_error"), args.format,
+        times=("fired_at", "resolved_at", "delivered_at")))

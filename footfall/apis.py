@@ -10,9 +10,10 @@ from pathlib import Path
 
 from db.backends.base import Connection
 from db.connection import connect
-from db.operations.erase import delete_api
+from db.operations.erase import delete_api, delete_api_preview
 from db.writes.apis import add_api, api_id_by_name, api_list, retire_api, rotate_key
 from footfall.errors import UserError
+from ui.format import format_count, plural
 
 KEY_SHOWN_ONCE = "Keep this key now: Footfall stores only its hash and cannot show it again."
 
@@ -86,8 +87,15 @@ def cmd_apis_remove(args, db_path: Path) -> None:
     with closing(connect(db_path)) as conn:
         api_id = _api_id(conn, args.name)
         if args.delete_data:
+            preview = delete_api_preview(conn, api_id)
+            print(f"to delete: API {args.name!r} with {plural(preview.requests, 'raw request')}"
+                  f" ({format_count(preview.all_time_requests)} counted in the figures) from"
+                  f" {plural(preview.days, 'day')}, of {plural(preview.customers, 'customer')}"
+                  f" ({format_count(preview.customers_removed)} of them called no other API and go with it)",
+                  flush=True)
             report = delete_api(conn, api_id)
-            print(f"removed {args.name!r} and deleted its {report.requests} requests and their figures")
+            print(f"removed {args.name!r} and deleted its {plural(report.requests, 'raw request')}, their figures"
+                  f" and {plural(report.customers, 'customer')} who called no other API")
         else:
             retire_api(conn, api_id)
             print(f"removed {args.name!r}: its key no longer works; its data stays on the dashboard")

@@ -18,17 +18,18 @@ import polars as pl
 from core.masking import Masking
 from db.backends.postgres_url import without_password
 from db.connection import connect, database
-from db.errors import BadDatabaseUrl, CannotConnect
+from db.errors import BadDatabaseUrl, DatabaseError
 from db.reads.customers import customer_list
 from db.reads.history import customer_requests
+from db.writes.links import customer_db_id
 from db.writes.records import RecordWriter
 from footfall.alerts import add_alert_commands
 from footfall.apis import add_api_commands
 from footfall.copy import add_copy_commands
-from footfall.errors import UserError
+from footfall.errors import UserError, error_line
 from footfall.lifecycle import add_lifecycle_commands
 from footfall.links import add_link_commands
-from footfall.output import iso, render, scope_of
+from footfall.output import FORMATS, positive_int, render, scope_of
 from footfall.serve import add_serve_commands
 from footfall.sessions import add_session_commands
 from footfall.signals import add_signal_commands
@@ -41,19 +42,80 @@ PARALLEL_IMPORT_BYTES = 8_000_000
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    try:
+        parser = build_parser()  # reads the settings: gone quiet's defaults
+    except ValueError as error:  # services/settings.py refusing a setting
+        print(f"footfall: a setting in the environment is wrong: {error}", file=sys.stderr)
+        return 1
+    args = parser.parse_args(option_values_joined(sys.argv[1:] if argv is None else argv, parser))
     if not hasattr(args, "run"):
-        build_parser().print_help()
+        parser.print_help()
         return 2
+    db_path = None
     try:
         db_path = database(args.db) if getattr(args, "db", None) else settings().db_path
         return args.run(args, db_path) or 0
-    except (UserError, BadDatabaseUrl, CannotConnect) as error:  # their messages never hold a password
-        print(f"footfall: {error}", file=sys.stderr)
-        return 1
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: a transaction in flight rolled back; the shell's convention
+        print("footfall: interrupted", file=sys.stderr)
+        return 130
+    # One line each, never a password (CannotConnect's and BadDatabaseUrl's messages hold none).
+    except (UserError, BadDatabaseUrl, DatabaseError, OSError) as error:
+        print(f"footfall: {error_line(error, db_path)}", file=sys.stderr)
+        return 1
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse's parser, but a command refuses an argument it does not know with its own usage
+    (`footfall customers --bogus` shows the customers command's), not the top level's."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        parsed, unknown = super().parse_known_args(args, namespace)
+        if unknown:
+            self.error(f"unrecognized arguments: {' '.join(unknown)}")
+        return parsed, unknown
+
+
+def option_values_joined(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """argv with `--api -eDmn...` written `--api=-eDmn...`: argparse takes a value starting with '-'
+    for an option and refuses it, while keys (issued before they never started with '-'), customer
+    IDs and names may start with one. Done for every option that takes a value, when what follows
+    is not one of the command line's options."""
+    takes_value, known = _options(parser)
+    joined: list[str] = []
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        following = argv[index + 1] if index + 1 < len(argv) else None
+        if token == "--":  # everything after it is positional already
+            return joined + argv[index:]
+        if token in takes_value and following is not None and following.startswith("-") \
+                and following != "--" and following.split("=")[0] not in known:
+            joined.append(f"{token}={following}")
+            index += 2
+            continue
+        joined.append(token)
+        index += 1
+    return joined
+
+
+def _options(parser: argparse.ArgumentParser) -> tuple[set[str], set[str]]:
+    """The option strings of every command that take one value, and every option string."""
+    takes_value: set[str] = set()
+    known: set[str] = set()
+    for action in parser._actions:  # argparse has no public way to list them
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                more_values, more_known = _options(command)
+                takes_value |= more_values
+                known |= more_known
+            continue
+        known.update(action.option_strings)
+        if action.nargs is None and action.option_strings and not isinstance(action, argparse._HelpAction):
+            takes_value.update(action.option_strings)
+    return takes_value, known
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH|URL",
                         help="SQLite file or postgresql://user:pass@host:port/db URL"
                              " (default: $FOOTFALL_DB or data/footfall.db)")
-    parser = argparse.ArgumentParser(prog="footfall", description=__doc__, parents=[common])
+    parser = CommandParser(prog="footfall", description=__doc__, parents=[common])
     commands = parser.add_subparsers(title="commands")
 
     add_api_commands(commands, common)
@@ -77,22 +139,24 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(run=cmd_import)
 
     demo = commands.add_parser("demo", parents=[common], help="generate realistic demo traffic")
-    demo.add_argument("--requests", type=int, default=20000)
+    demo.add_argument("--requests", type=positive_int, default=20000)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(run=cmd_demo)
 
     customers = commands.add_parser("customers", parents=[common], help="one row per identified customer")
     customers.add_argument("--api", help="API name or key (default: all APIs)")
-    customers.add_argument("--since", help="ISO 8601 time (default: the beginning); rounded down to the hour")
-    customers.add_argument("--until", help="ISO 8601 time (default: now); rounded up to the hour")
-    customers.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    customers.add_argument("--since", help="ISO 8601 date or time, UTC without a zone (default: the beginning);"
+                                           " rounded down to the hour")
+    customers.add_argument("--until", help="ISO 8601 date or time, UTC without a zone (default: now);"
+                                           " rounded up to the hour")
+    customers.add_argument("--format", choices=FORMATS, default="table")
     customers.set_defaults(run=cmd_customers)
 
     requests = commands.add_parser("requests", parents=[common], help="a customer's requests, newest first")
     requests.add_argument("--customer", required=True, help="the customer ID")
     requests.add_argument("--api", help="API name or key (default: all APIs)")
-    requests.add_argument("--limit", type=int, default=100)
-    requests.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    requests.add_argument("--limit", type=positive_int, default=100)
+    requests.add_argument("--format", choices=FORMATS, default="table")
     requests.set_defaults(run=cmd_requests)
 
     add_lifecycle_commands(commands, common)
@@ -155,19 +219,20 @@ def cmd_customers(args, db_path: str | Path) -> None:
     """customers: one row per customer with requests in the scope, busiest first."""
     conn = connect(db_path)
     customers = customer_list(conn, scope_of(conn, args.api, args.since, args.until))
-    customers = customers.with_columns(
-        pl.col("share").round(4), iso("first_seen"), iso("last_active")
-    ).select("customer_id", "display_name", "requests", "share", "first_seen", "last_active")
-    print(render(customers, args.format))
+    customers = customers.with_columns(pl.col("share").round(4)).select(
+        "customer_id", "display_name", "requests", "share", "first_seen", "last_active")
+    print(render(customers, args.format, times=("first_seen", "last_active"), percents=("share",)))
 
 
 def cmd_requests(args, db_path: str | Path) -> None:
     """requests: one customer's requests, newest first."""
     conn = connect(db_path)
+    if customer_db_id(conn, args.customer) is None:
+        raise UserError(f"no customer with the ID {args.customer!r}; see `footfall customers`")
     rows = customer_requests(conn, args.customer, scope_of(conn, args.api, None, None), args.limit)
-    rows = rows.with_columns(iso("time"), pl.col("threat_reasons").map_elements(orjson.loads, return_dtype=pl.List(pl.Utf8)))
+    rows = rows.with_columns(pl.col("threat_reasons").map_elements(orjson.loads, return_dtype=pl.List(pl.Utf8)))
     rows = rows.select(
         "time", "method", "status", "path", "endpoint", "load_time_ms", "threat_level", "threat_reasons",
         "device", "ai_agent", "country", "city", "ip", "customer_id",
     )
-    print(render(rows, args.format))
+    print(render(rows, args.format, times=("time",), load_times=("load_time_ms",)))

@@ -4,32 +4,36 @@ collector runs on a schedule is services/retention.py's)."""
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from core.periods import parse_time
 from db.backends.base import Connection
 from db.backends.postgres_url import without_password
 from db.connection import backend_for, connect
 from db.errors import BackupFailed, OperationalError
 from db.operations.backup import backup
-from db.operations.erase import UnknownCustomer, erase_customer
-from db.operations.prune import prune
+from db.operations.erase import UnknownCustomer, erase_customer, erase_preview
+from db.operations.prune import PrunePreview, prune, prune_preview
 from db.writes.links import copy_signing_key
 from footfall.errors import UserError
+from footfall.output import moment
 from services.retention import retention_cutoff
 from services.settings import settings
+from ui.format import format_count, format_time, plural
 
 
 def add_lifecycle_commands(commands, common: argparse.ArgumentParser) -> None:
     """Register `prune`, `erase` and `backup` on the command line's subparsers."""
     pruning = commands.add_parser("prune", parents=[common],
                                   help="delete raw requests older than a date; every figure (the rollups) is kept")
-    pruning.add_argument("--before", help="ISO 8601 date or time, UTC without a zone"
+    pruning.add_argument("--before", help="ISO 8601 date or time (2026-12-01, 2026-12-01T08:00), UTC without a zone"
                                           " (default: FOOTFALL_RETENTION_DAYS days ago)")
+    pruning.add_argument("--yes", action="store_true",
+                         help="prune without asking, also when the date is in the future or every raw request goes")
     pruning.set_defaults(run=cmd_prune)
     erase = commands.add_parser("erase", parents=[common],
                                 help="erase one customer everywhere: requests, figures, name, notes")
@@ -48,34 +52,65 @@ def add_lifecycle_commands(commands, common: argparse.ArgumentParser) -> None:
 
 def cmd_prune(args, db_path: str | Path) -> None:
     """prune: delete the raw requests before --before (or past FOOTFALL_RETENTION_DAYS); the
-    dashboard's figures stay, the request history of that time goes."""
+    dashboard's figures stay, the request history of that time goes. Says first what goes; a
+    cutoff in the future, or one that takes every raw request, goes ahead only when confirmed."""
     if args.before:
-        try:
-            before = parse_time(args.before)
-        except ValueError as error:
-            raise UserError(f"not an ISO 8601 date or time: {error}") from None
+        before = moment("--before", args.before)
     else:
         days = settings().retention_days
         if days is None:
             raise UserError("say which requests to prune: --before DATE, or set FOOTFALL_RETENTION_DAYS")
         before = retention_cutoff(days, time.time())
     with _database(db_path) as conn:
+        preview = prune_preview(conn, before)
+        if not preview.requests:
+            print(f"no raw request is older than {format_time(before)}: nothing to prune")
+            return
+        print(f"to prune: {prune_summary(preview)}; every figure is kept", flush=True)
+        dangers = [f"{format_time(before)} is in the future"] if before > time.time() else []
+        if preview.everything:
+            dangers.append(f"that is every raw request stored ({format_count(preview.requests)})")
+        if dangers and not args.yes:
+            confirm(" and ".join(dangers), "prune")
         report = prune(conn, before)
-    print(f"pruned {report.requests} raw requests older than {_iso(before)}"
-          f" in {report.transactions} transactions (longest {report.longest_transaction_ms:.0f} ms);"
+    print(f"pruned {plural(report.requests, 'raw request')} older than {format_time(before)}"
+          f" in {report.transactions} transactions (longest {report.longest_transaction_ms:,.0f} ms);"
           " every figure is kept")
 
 
+def prune_summary(preview: PrunePreview) -> str:
+    """What a prune takes, in words: requests, customers, days."""
+    first, last = (datetime.fromtimestamp(day, tz=timezone.utc).date() for day in (preview.first_day, preview.last_day))
+    span = f"{first}" if first == last else f"{first} to {last}"
+    return (f"{plural(preview.requests, 'raw request')} of {plural(preview.customers, 'customer')},"
+            f" from {plural(preview.days, 'day')} ({span}), older than {format_time(preview.before)}")
+
+
+def confirm(danger: str, verb: str) -> None:
+    """Go on only when the operator says so: a y/N question (on standard error) when standard input
+    is a terminal; without one (a script, cron) a refusal naming --yes. Declining is a UserError."""
+    if not sys.stdin.isatty():
+        raise UserError(f"refusing to {verb}: {danger}; run it again with --yes if that is what you mean")
+    print(f"{danger[0].upper()}{danger[1:]}. {verb.capitalize()} them? [y/N] ", end="", file=sys.stderr, flush=True)
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        raise UserError(f"nothing was {verb}d")
+
+
 def cmd_erase(args, db_path: str | Path) -> None:
-    """erase: remove one customer everywhere, as if it had never called."""
+    """erase: remove one customer everywhere, as if it had never called; says first what goes."""
     try:
         with _database(db_path) as conn:
+            preview = erase_preview(conn, args.customer)
+            print(f"to erase: customer {args.customer!r}, {plural(preview.requests, 'raw request')}"
+                  f" ({format_count(preview.all_time_requests)} counted in the figures) from"
+                  f" {plural(preview.days, 'day')} on {plural(preview.apis, 'API')}, with their name, notes, stars,"
+                  " links and alert rules", flush=True)
             report = erase_customer(conn, args.customer, vacuum=args.vacuum)
     except UnknownCustomer:
         raise UserError(f"no customer with the ID {args.customer!r}; nothing was erased") from None
-    print(f"erased customer {report.customer_id!r}: {report.requests} raw requests"
-          f" ({report.all_time_requests} counted in the figures, taken out of the API totals),"
-          f" {report.rollup_rows} rollup rows, from {report.apis} APIs")
+    print(f"erased customer {report.customer_id!r}: {plural(report.requests, 'raw request')}"
+          f" ({format_count(report.all_time_requests)} counted in the figures, taken out of the API totals),"
+          f" {plural(report.rollup_rows, 'rollup row')}, from {plural(report.apis, 'API')}")
     for caveat in report.caveats:  # where the customer's bytes may remain, on this database's engine
         print(caveat)
 
@@ -116,7 +151,3 @@ def _database(db_path: str | Path) -> Iterator[Connection]:
         yield conn
     finally:
         conn.close()
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -20,8 +20,8 @@ from db.backends.base import Connection
 from db.connection import connect
 from db.writes.links import create_link, customer_db_id, links_of, revoke_link, signing_key
 from footfall.errors import UserError
-from footfall.output import FORMATS, iso, render, scope_of
-from services.settings import settings
+from footfall.output import FORMATS, render, scope_of
+from services.settings import dashboard_url, settings
 
 LINK_SHOWN_ONCE = "Send this link now: Footfall stores only its hash and cannot show it again."
 
@@ -62,17 +62,19 @@ def cmd_links_create(args, db_path: Path) -> None:
         token = create_link(conn, cid, signing_key(db_path, config.link_secret), api_id=api_id,
                             expires_at=expires_at(args.days, time.time()), show_bodies=args.bodies,
                             created_by="footfall links create")
-    print(link_url(config.dashboard_url, token))
+    address = dashboard_url(config)  # this shell cannot know the port a dashboard serves on: a guess, unless set
+    print(link_url(address.url, token))
     print(LINK_SHOWN_ONCE, file=sys.stderr, flush=True)
+    if address.note:
+        print(f"footfall: {address.note}", file=sys.stderr, flush=True)
 
 
 def cmd_links_list(args, db_path: Path) -> None:
     """links list: the customer's links with who made them, when, until when, and whether revoked."""
     with closing(connect(db_path)) as conn:
         links = links_of(conn, _customer(conn, args.customer))
-    links = links.with_columns(pl.col("api").fill_null("(every API)"), iso("created_at"), iso("expires_at"),
-                               iso("revoked_at"))
-    print(render(links, args.format))
+    links = links.with_columns(pl.col("api").fill_null("(every API)"))
+    print(render(links, args.format, times=("created_at", "expires_at", "revoked_at")))
 
 
 def cmd_links_revoke(args, db_path: Path) -> int:

@@ -16,7 +16,7 @@ from db.connection import connect
 from db.reads.endpoints import endpoint_by_name, endpoint_customers, endpoint_list
 from db.reads.quiet import quiet_customers
 from footfall.errors import UserError
-from footfall.output import FORMATS, iso, render, scope_of
+from footfall.output import DATE_EXAMPLE, FORMATS, render, scope_of
 from services.settings import settings
 from services.signal_refresh import refresh_signals
 
@@ -32,7 +32,7 @@ def add_signal_commands(commands, common: argparse.ArgumentParser) -> None:
                        help=f"flag silence over this many usual gaps (default {rule.silence_factor})")
     quiet.add_argument("--min-baseline", type=int, default=rule.min_baseline,
                        help=f"judge only customers with a median week of this many requests (default {rule.min_baseline})")
-    quiet.add_argument("--now", help="judge as of this ISO 8601 time or epoch second (default: now)")
+    quiet.add_argument("--now", help=f"judge as of this time: {DATE_EXAMPLE}, or epoch seconds (default: now)")
     quiet.add_argument("--format", choices=FORMATS, default="table")
     quiet.set_defaults(run=cmd_quiet)
 
@@ -40,8 +40,10 @@ def add_signal_commands(commands, common: argparse.ArgumentParser) -> None:
                                     help="endpoints and their customers; with --endpoint, who calls that one")
     endpoints.add_argument("--api", help="API name or key (default: all APIs)")
     endpoints.add_argument("--endpoint", help='one endpoint, as listed: "GET /v1/orders/{id}"')
-    endpoints.add_argument("--since", help="ISO 8601 time (default: the beginning); rounded down to the hour")
-    endpoints.add_argument("--until", help="ISO 8601 time (default: now); rounded up to the hour")
+    endpoints.add_argument("--since", help="ISO 8601 date or time, UTC without a zone (default: the beginning);"
+                                           " rounded down to the hour")
+    endpoints.add_argument("--until", help="ISO 8601 date or time, UTC without a zone (default: now);"
+                                           " rounded up to the hour")
     endpoints.add_argument("--format", choices=FORMATS, default="table")
     endpoints.set_defaults(run=cmd_endpoints)
 
@@ -64,8 +66,8 @@ def _moment(text: str | None) -> int:
         return int(text)
     try:
         return parse_time(text)
-    except ValueError as error:
-        raise UserError(f"not an ISO 8601 time: {error}") from None
+    except ValueError:
+        raise UserError(f"--now: expected {DATE_EXAMPLE}, or epoch seconds, got {text!r}") from None
 
 
 def cmd_quiet(args, db_path: Path) -> None:
@@ -78,9 +80,9 @@ def cmd_quiet(args, db_path: Path) -> None:
     conn = connect(db_path)
     scope = scope_of(conn, args.api)
     flagged = quiet_customers(conn, scope.api_id, _moment(args.now), rule)
-    print(render(flagged.with_columns(pl.col("change").round(4), pl.col("baseline_requests").round(1), iso("last_active"))
+    print(render(flagged.with_columns(pl.col("change").round(4), pl.col("baseline_requests").round(1))
                  .select("customer_id", "display_name", "recent_requests", "baseline_requests", "change",
-                         "last_active", "reason"), args.format))
+                         "last_active", "reason"), args.format, times=("last_active",), fractions=("change",)))
 
 
 def cmd_endpoints(args, db_path: Path) -> None:
@@ -99,5 +101,5 @@ def cmd_endpoints(args, db_path: Path) -> None:
     if len(found) > 1:
         raise UserError(f"{args.endpoint!r} is an endpoint of several APIs ({', '.join(a for a, _ in found)}); choose one with --api")
     rows = endpoint_customers(conn, found[0][1], scope)
-    print(render(rows.with_columns(iso("first_call"), iso("last_call"))
-                 .select("customer_id", "display_name", "requests", "errors", "first_call", "last_call"), args.format))
+    print(render(rows.select("customer_id", "display_name", "requests", "errors", "first_call", "last_call"),
+                 args.format, times=("first_call", "last_call")))

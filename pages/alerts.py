@@ -9,10 +9,12 @@ import streamlit as st
 from core.alerts import KINDS
 from db.reads import alerts as alert_reads, sidebar as sidebar_reads
 from db.writes import edits
+from services.settings import settings
+from services.webhook import where
 from ui import data
-from ui.format import format_count, format_time, plain
+from ui.format import WHEN, format_count, format_time, inline_code, plain
 from ui.sidebar import current_view
-from ui.widgets import WHEN, utc_datetime
+from ui.widgets import utc_datetime
 
 THRESHOLD_STEPS = {"spike": 0.5, "drop": 0.05, "error_rate": 0.05, "p95": 50.0}
 
@@ -33,10 +35,18 @@ def create_rule(api_id: int) -> None:
         st.session_state["_alert_outcome"] = ("created", f"Rule {rule_id} created.")
 
 
+webhook = settings().alert_webhook
+
 st.title("Alerts")
 st.caption("The running collector checks every rule each minute (FOOTFALL_ALERT_INTERVAL; or `footfall alerts check` "
-           "from cron) and sends each firing to the webhook set in FOOTFALL_ALERT_WEBHOOK, as Slack-compatible JSON. "
-           "A rule fires once per customer per episode: again only after it stopped holding.")
+           "from cron). A rule fires once per customer per episode: again only after it stopped holding.")
+if webhook:
+    st.caption(f"Webhook: each firing is sent to {inline_code(where(webhook))} (FOOTFALL_ALERT_WEBHOOK), as "
+               "Slack-compatible JSON.")
+else:
+    st.info("No webhook is set (FOOTFALL_ALERT_WEBHOOK), so firings are only recorded here: none is sent. To have "
+            "them sent, set FOOTFALL_ALERT_WEBHOOK to a Slack-compatible webhook for the collector and restart it; "
+            "it then sends new firings and those of the last 7 days.", icon=":material/notifications_off:")
 
 # --- A new rule -----------------------------------------------------------------------------------
 
@@ -91,7 +101,7 @@ for rule in rules.iter_rows(named=True):
 # --- The firings ----------------------------------------------------------------------------------
 
 st.subheader("Firings")
-firings = data.read(alert_reads.alert_firings)
+firings = data.read(alert_reads.alert_firings, alert_reads.FIRINGS_SHOWN, webhook is not None)
 if firings.is_empty():
     st.info("Nothing has fired yet.")
 else:
@@ -106,7 +116,7 @@ else:
         hide_index=True,
         column_order=["fired_at", "rule", "profile", "display_name", "value_text", "state", "delivery"],
         column_config={
-            "fired_at": st.column_config.DatetimeColumn("Time", format=WHEN),
+            "fired_at": st.column_config.DatetimeColumn("Time", format=WHEN, help="UTC"),
             "rule": st.column_config.TextColumn("Rule", width=280),
             "profile": st.column_config.LinkColumn("Customer", display_text=r"customer\?id=(.*)",
                                                    help="Opens the customer's profile"),

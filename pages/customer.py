@@ -20,6 +20,9 @@ from db.writes import edits
 from ui import data
 from ui.format import (
     HISTORY_COLUMNS,
+    LOAD_TIME_FORMAT,
+    NO_LOCATION,
+    REQUEST_TIME,
     ago,
     format_count,
     format_ms,
@@ -28,6 +31,7 @@ from ui.format import (
     history_table,
     json_list,
     plain,
+    plural,
     pretty_json,
 )
 from ui.history import export_csv
@@ -44,9 +48,9 @@ from ui.signals import (
     signals_now,
     standing_caption,
 )
-from ui.widgets import selected_value
+from ui.widgets import CONTROL_WIDTHS, PAGE_ROWS, selected_value, table_height
 
-HISTORY_PAGE_SIZE = 100
+HISTORY_PAGE_SIZE = PAGE_ROWS
 SUGGESTED = "Suggestions come from the latest requests; type any other value and press Enter."
 THREAT_LEVELS = ("low", "medium", "high")
 HISTORY_SORTS = {
@@ -108,7 +112,7 @@ def save_display_name() -> None:
     st.toast("Display name saved", icon=":material/check:")
 
 
-title, star = st.columns([5, 1], vertical_alignment="bottom")
+title, star = st.columns([3, 1], vertical_alignment="bottom")  # room for the toggle at 820 px
 with title:
     st.title(plain(profile.display_name))
     where = "every API" if view.api_name == ALL_APIS else plain(view.api_name)
@@ -126,23 +130,24 @@ if profile.first_seen is None:
 requests, share, last_active = st.columns(3)
 error_rate, p50, p95 = st.columns(3)
 requests.metric("Total Requests", format_count(profile.requests), border=True, help="Requests in the period")
-share.metric("Share", format_percent(profile.share, 2), border=True,
+share.metric("Share", format_percent(profile.share), border=True,
              help="Of all the API's requests in the period, unidentified ones included")
 last_active.metric("Last active", ago(profile.last_seen, time.time()), border=True,
                    help=f"The customer's latest request: {format_time(profile.last_seen)}")
 standing = data.read(standing_reads.peer_standing, profile.id, view.scope, signals_now())
+peers_of = None if view.api_name == ALL_APIS else view.api_name
 _, errors_rank = error_standing(standing)
 _, p95_rank = p95_standing(standing)
 error_rate.metric("Error rate", format_percent(profile.error_rate), border=True, delta=errors_rank,
                   delta_color="off", delta_arrow="off",
                   help=f"Responses 4xx and 5xx: {format_count(profile.errors)} of {format_count(profile.requests)}. "
-                       + standing_caption(standing))
+                       + standing_caption(standing, peers_of))
 p50.metric("p50 load time", format_ms(profile.p50_ms), border=True,
            help=f"Median load time (average {format_ms(profile.average_ms)}), from daily histograms")
 p95.metric("p95 load time", format_ms(profile.p95_ms), border=True, delta=p95_rank, delta_color="off",
-           delta_arrow="off", help="95th percentile load time. " + standing_caption(standing))
+           delta_arrow="off", help="95th percentile load time. " + standing_caption(standing, peers_of))
 if errors_rank or p95_rank:
-    st.caption(f"Peer standing: {standing_caption(standing)}")
+    st.caption(f"Peer standing: {standing_caption(standing, peers_of)}")
 
 rule = quiet_rule()
 gone = data.read(quiet_reads.customer_quiet, profile.id, view.scope.api_id, signals_now(), rule)
@@ -164,7 +169,7 @@ else:
     st.vega_lite_chart(data.request_chart_spec(wide, bucket, since, until), width="stretch", key="request_graph")
     if busiest:
         start, count = busiest
-        st.caption(f"Busiest {bucket_label(bucket)}: {format_count(count)} requests from {format_time(start)}.")
+        st.caption(f"Busiest {bucket_label(bucket)}: {plural(count, 'request')} from {format_time(start)}.")
 
 # --- Endpoints ------------------------------------------------------------------------------------
 
@@ -178,7 +183,8 @@ else:
         st.dataframe(adoption_table(endpoints), key="profile_endpoints", hide_index=True, width="stretch",
                      column_order=["endpoint", *(["api"] if view.api_name == ALL_APIS else []), "requests", "errors",
                                    "error_rate", "first_call", "last_call"],
-                     column_config=ENDPOINT_COLUMNS, on_select="rerun", selection_mode="single-row"),
+                     column_config=ENDPOINT_COLUMNS, on_select="rerun", selection_mode="single-row",
+                     height=table_height(min(endpoints.height, PAGE_ROWS))),
         endpoints, "endpoint_id")
     st.caption("Select an endpoint to see every customer calling it.")
     if picked is not None:
@@ -211,16 +217,14 @@ def first_history_page() -> None:
     st.session_state.pop("history_page", None)
 
 
-search_column, sort_column, order_column = st.columns([3, 1.2, 1.5], vertical_alignment="top")
-with search_column:
+with st.container(horizontal=True, key="history_controls"):  # on a narrow screen, what does not fit wraps
     search = st.text_input("Search path or endpoint", key="history_search", icon=":material/search:",
-                           placeholder="/api/orders, {id}, refund…", on_change=first_history_page)
-with sort_column:
+                           placeholder="/api/orders, {id}, refund…", on_change=first_history_page,
+                           width=CONTROL_WIDTHS[0])
     sort = st.selectbox("Sort by", list(HISTORY_SORTS), format_func=HISTORY_SORTS.get, key="history_sort",
-                        on_change=first_history_page)
-with order_column:
+                        on_change=first_history_page, width=CONTROL_WIDTHS[1])
     order = st.segmented_control("Order", ["Descending", "Ascending"], default="Descending", key="history_order",
-                                 on_change=first_history_page)
+                                 on_change=first_history_page, width="content")
 
 # The filters are drawn only while their expander is open: ten widgets drawn hidden on every visit
 # slow the page's first paint in the browser. While it is closed, the values last chosen still apply.
@@ -236,13 +240,13 @@ if filters_panel.open:
                             on_change=first_history_page)
         row1[2].multiselect("Name", options["endpoints"], key="history_endpoints", accept_new_options=True,
                             on_change=first_history_page, help=SUGGESTED)
-        row1[3].multiselect("Threat Level", THREAT_LEVELS, format_func=str.title, key="history_threats",
-                            on_change=first_history_page)
+        row1[3].multiselect("Threat Level", THREAT_LEVELS, key="history_threats", on_change=first_history_page)
         row2 = st.columns(4)
         row2[0].multiselect("Device", options["devices"], key="history_devices", on_change=first_history_page)
         row2[1].multiselect("AI Agent", [ANY_AI_AGENT, NO_VALUE, *options["ai_agents"]], accept_new_options=True,
                             key="history_ai_agents", on_change=first_history_page, help=SUGGESTED)
         row2[2].multiselect("Location", [*options["countries"], NO_VALUE], key="history_countries",
+                            format_func=lambda country: NO_LOCATION if country == NO_VALUE else country,
                             accept_new_options=True, on_change=first_history_page,
                             help="Country code of the client's IP address. " + SUGGESTED)
         with row2[3]:
@@ -277,13 +281,25 @@ page_number = min(st.session_state.get("history_page", 1), pages)
 rows = data.read(history.history, profile.id, view.scope, filters, sort, descending, HISTORY_PAGE_SIZE,
                  (page_number - 1) * HISTORY_PAGE_SIZE)
 
+# Raw requests before the last prune's cutoff are gone; the figures above, from the rollups, still count them.
+cutoff = data.read(history.pruned_before)
+pruned = (cutoff is not None and profile.first_seen is not None and profile.first_seen < cutoff
+          and (period.since is None or period.since < cutoff))
+pruned_text = f"Requests before {format_time(cutoff)} were pruned; the figures above still count them."
 if total == 0:
-    st.info("No requests match these filters." if filters.active else "No requests in this period.")
+    if filters.active:
+        st.info("No requests match these filters." + (f" {pruned_text}" if pruned else ""))
+    elif pruned:
+        st.info(f"No requests kept in this period. {pruned_text}")
+    else:
+        st.info("No requests in this period.")
 else:
     first = (page_number - 1) * HISTORY_PAGE_SIZE + 1
     summary, export = st.columns([4, 1], vertical_alignment="center")
-    summary.caption(f"{format_count(first)}–{format_count(first + rows.height - 1)} of {format_count(total)} requests"
+    summary.caption(f"{format_count(first)}–{format_count(first + rows.height - 1)} of {plural(total, 'request')}"
                     f"{' matching the filters' if filters.active else ''}. Select a request to see its details.")
+    if pruned:
+        st.caption(pruned_text)
     with export, st.container(horizontal_alignment="right"):
         export_csv(profile, view, filters, sort, descending, total)
     event = st.dataframe(
@@ -293,13 +309,14 @@ else:
         column_order=HISTORY_COLUMNS,
         column_config={
             "Response": st.column_config.NumberColumn("Response", format="%d"),
-            "Load Time": st.column_config.NumberColumn("Load Time", format="%.1f ms"),
-            "Time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss", help="UTC"),
+            "Load Time": st.column_config.NumberColumn("Load Time", format=LOAD_TIME_FORMAT),
+            "Time": st.column_config.DatetimeColumn("Time", format=REQUEST_TIME, help="UTC"),
             "Name": st.column_config.TextColumn("Name", width="medium"),
         },
         on_select="rerun",
         selection_mode="single-row",
         width="stretch",
+        height=table_height(rows.height),
     )
     if pages > 1:
         st.pagination(pages, key="history_page")
@@ -313,7 +330,7 @@ else:
                            f"{format_ms(detail['load_time_ms'])}")
                 facts, threat = st.columns([3, 2])
                 with facts:
-                    location = ", ".join(v for v in (detail["city"], detail["country"]) if v) or "unknown"
+                    location = ", ".join(v for v in (detail["city"], detail["country"]) if v) or NO_LOCATION
                     st.dataframe(
                         {
                             "Field": ["Endpoint", "Query", "Size", "IP", "Location", "Device", "OS", "Browser",
@@ -327,7 +344,7 @@ else:
                         hide_index=True, width="stretch", key="request_facts", height=35 * 12 + 3,
                     )
                 with threat:
-                    st.markdown(f"**Threat level:** {detail['threat_level'].title()}")
+                    st.markdown(f"**Threat level:** {detail['threat_level']}")
                     reasons = json_list(detail["threat_reasons"])
                     st.text("\n".join(f"• {r}" for r in reasons) if reasons else "No threat found.")
                     errors = json_list(detail["errors"])

@@ -16,13 +16,14 @@ from ui.signals import (
     endpoint_table,
     signals_now,
 )
-from ui.widgets import customer_table, selected_value
+from ui.widgets import PAGE_ROWS, customer_table, selected_value, table_height, waiting_for_first_request
 
 view = current_view()
 where = "every API" if view.api_name == ALL_APIS else plain(view.api_name)
 
 st.title("Endpoints")
 st.caption(f"Endpoints of {where} called by customers · {view.period_text}. Pick one to see its customers.")
+waiting_for_first_request(view)
 
 endpoints = data.read(endpoint_reads.endpoint_list, view.scope)
 if endpoints.is_empty():
@@ -34,7 +35,7 @@ picked = selected_value(
     st.dataframe(endpoint_table(endpoints), key="endpoints_table", hide_index=True, width="stretch",
                  column_order=["endpoint", *(["api"] if view.api_name == ALL_APIS else []), "customers", "requests",
                                "errors", "error_rate"],
-                 column_config=ENDPOINT_COLUMNS, height=min(38 + 35 * endpoints.height, 38 + 35 * 12),
+                 column_config=ENDPOINT_COLUMNS, height=table_height(min(endpoints.height, PAGE_ROWS)),
                  on_select="rerun", selection_mode="single-row"),
     endpoints, "endpoint_id")
 
@@ -72,13 +73,11 @@ if shown == "moved_off":
     else:
         if summary.moved_off > rows.height:
             st.caption(f"The {format_count(rows.height)} who called it last, of {format_count(summary.moved_off)}.")
-        customer_table(adoption_table(rows), "endpoint_moved_off", MOVED_OFF_COLUMNS,
-                       height=min(38 + 35 * rows.height, 38 + 35 * 15))
+        customer_table(adoption_table(rows), "endpoint_moved_off", MOVED_OFF_COLUMNS, paged=True)
 else:
     top = data.read(endpoint_reads.endpoint_top_callers, chosen, view.scope, signals_now())
     if top.rows.is_empty():
         st.caption("No customer called it in this period.")
     else:
         st.caption(callers_caption(top, summary.customers))
-        customer_table(adoption_table(top.rows), "endpoint_customers", ADOPTION_COLUMNS,
-                       height=min(38 + 35 * top.rows.height, 38 + 35 * 15))
+        customer_table(adoption_table(top.rows), "endpoint_customers", ADOPTION_COLUMNS, paged=True)

@@ -7,10 +7,10 @@ from core.home_widgets import WIDGETS
 from db.reads import home, quiet
 from db.writes import edits
 from ui import data
-from ui.format import format_count, format_percent, plain
+from ui.format import WHEN, format_count, format_percent, plain, plural
 from ui.sidebar import ALL_APIS, current_view
 from ui.signals import HOME_QUIET_COLUMNS, quiet_rule, quiet_rule_text, quiet_table, signals_now
-from ui.widgets import NAME, REQUESTS, SHARE, count_metric, customer_table, utc_datetime
+from ui.widgets import NAME, REQUESTS, SHARE, count_metric, customer_table, utc_datetime, waiting_for_first_request
 
 view = current_view()
 
@@ -26,6 +26,7 @@ with heading:
     where = "every API" if view.api_name == ALL_APIS else plain(view.api_name)
     compared = f" · changes {view.previous_text}" if view.previous_text else ""
     st.caption(f"{where} · {view.period_text}{compared}")
+waiting_for_first_request(view)
 choices = data.read(home.widget_choices_saved, view.analyst.key)
 with customize, st.container(horizontal_alignment="right"):
     with st.popover("Customize dashboard", icon=":material/dashboard_customize:"):
@@ -64,7 +65,7 @@ def draw_count(name: str) -> None:
             top = figures.top.row(0, named=True)
             st.metric(
                 "Top Customer", plain(top["display_name"]),
-                delta=f"{format_count(top['requests'])} requests · {format_percent(top['share'])}",
+                delta=f"{plural(top['requests'], 'request')} · {format_percent(top['share'])}",
                 delta_color="off", delta_arrow="off", border=True, height="stretch",
                 help="The customer with the most requests in the period",
             )
@@ -79,7 +80,7 @@ def draw_count(name: str) -> None:
         prior = None if before is None else unattributed_share(before.requests, before.identified)
         count_metric("Unattributed traffic", Figure(share, prior),
                      value_text=format_percent(share), inverse=True, percent=True,
-                     help=f"Share of all {format_count(now.requests)} requests that carry no customer ID")
+                     help=f"Share of all {plural(now.requests, 'request')} that carry no customer ID")
 
 
 # The counts: three numbers to a row, then the top customer, whose name needs room, beside the
@@ -106,12 +107,12 @@ for column, name in zip(slots, lists):
                 customer_table(
                     utc_datetime(figures.newest, "first_seen"), "home_newest",
                     {"display_name": NAME,
-                     "first_seen": st.column_config.DatetimeColumn("First seen", format="YYYY-MM-DD HH:mm")},
+                     "first_seen": st.column_config.DatetimeColumn("First seen", format=WHEN, help="UTC")},
                 )
         elif name == "favorite_customers":
             st.subheader("Favorite Customers", help="Customers starred on their profile")
             if figures.favorites.is_empty():
-                st.caption("No favorites yet: switch on the star on a customer's profile.")
+                st.caption("No favorites yet: switch on **Favorite** on a customer's profile.")
             else:
                 customer_table(figures.favorites, "home_favorites",
                                {"display_name": NAME, "requests": REQUESTS, "share": SHARE})

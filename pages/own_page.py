@@ -11,7 +11,19 @@ from core.links import DEFAULT_SHARED_PERIOD, INVALID_LINK, SHARED_PERIODS
 from core.periods import preset_period
 from db.reads import own_page
 from ui import data
-from ui.format import PERIOD_LABELS, format_count, format_ms, format_percent, format_time, plain, pretty_json
+from ui.format import (
+    LOAD_TIME_FORMAT,
+    PERIOD_LABELS,
+    REQUEST_TIME,
+    WHEN,
+    format_count,
+    format_ms,
+    format_percent,
+    format_time,
+    plain,
+    plural,
+    pretty_json,
+)
 from ui.links import endpoints_table, latest_table, opened_link
 
 link = opened_link()
@@ -49,7 +61,7 @@ else:
     busiest = peak(wide)
     if busiest:
         start, count = busiest
-        st.caption(f"Busiest {bucket_label(bucket)}: {format_count(count)} requests from {format_time(start)}.")
+        st.caption(f"Busiest {bucket_label(bucket)}: {plural(count, 'request')} from {format_time(start)}.")
 
 st.subheader("Endpoints")
 endpoints = data.read(own_page.shared_endpoints, link, period)
@@ -63,8 +75,8 @@ else:
             "Endpoint": st.column_config.TextColumn("Endpoint", width="large"),
             "Requests": st.column_config.NumberColumn("Requests", help="In the period", format="%d"),
             "Errors": st.column_config.NumberColumn("Errors", help="4xx and 5xx in the period", format="%d"),
-            "First call": st.column_config.DatetimeColumn("First call", format="YYYY-MM-DD HH:mm", help="UTC"),
-            "Last call": st.column_config.DatetimeColumn("Last call", format="YYYY-MM-DD HH:mm", help="UTC"),
+            "First call": st.column_config.DatetimeColumn("First call", format=WHEN, help="UTC"),
+            "Last call": st.column_config.DatetimeColumn("Last call", format=WHEN, help="UTC"),
         },
     )
 
@@ -74,16 +86,16 @@ if link.show_bodies:
     if latest.is_empty():
         st.caption("No requests in this period.")
     else:
-        st.caption(f"The newest {format_count(latest.height)} requests of the period. Select one to see its bodies; "
+        st.caption(f"The newest {plural(latest.height, 'request')} of the period. Select one to see its bodies; "
                    "authorization, cookies, keys and password-like fields are masked.")
         event = st.dataframe(
             latest_table(latest, every_api=summary.api_name is None), key="shared_latest", hide_index=True,
             width="stretch", on_select="rerun", selection_mode="single-row",
             column_config={
-                "Time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss", help="UTC"),
+                "Time": st.column_config.DatetimeColumn("Time", format=REQUEST_TIME, help="UTC"),
                 "Path": st.column_config.TextColumn("Path", width="large"),
                 "Response": st.column_config.NumberColumn("Response", format="%d"),
-                "Load Time": st.column_config.NumberColumn("Load Time", format="%.1f ms"),
+                "Load Time": st.column_config.NumberColumn("Load Time", format=LOAD_TIME_FORMAT),
             },
         )
         rows = event.selection.rows if event is not None else []

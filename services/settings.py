@@ -12,6 +12,7 @@ from db.connection import database
 
 DEFAULT_DB = Path("data") / "footfall.db"
 LOOPBACK = "127.0.0.1"
+_EVERY_INTERFACE = ("0.0.0.0", "::", "")
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,10 @@ class Settings:
     collector_workers: int
     dashboard_host: str  # where analysts reach the dashboard: loopback unless chosen
     dashboard_port: int
-    dashboard_url: str  # the address analysts open (the sign-in redirect comes back to it)
+    # FOOTFALL_DASHBOARD_URL and FOOTFALL_COLLECTOR_URL as set (None: unset): read through dashboard_url()
+    # and collector_url(), which guess the address when they are unset and say so.
+    dashboard_url_setting: str | None
+    collector_url_setting: str | None
     max_body_bytes: int
     writer_socket: str | None
     # Sign-in (OpenID Connect through st.login): on when all three are set.
@@ -65,6 +69,82 @@ class Settings:
     def sign_in(self) -> bool:
         return bool(self.oidc_metadata_url and self.oidc_client_id and self.oidc_client_secret)
 
+    @property
+    def sign_in_problem(self) -> str | None:
+        """Why this sign-in configuration cannot be served, in one line naming what is missing, or
+        None: a sign-in setting without the others it needs (the dashboard would otherwise start
+        without sign-in, showing every customer's data), or sign-in that lets no one in."""
+        given = {"FOOTFALL_OIDC_METADATA_URL": bool(self.oidc_metadata_url),
+                 "FOOTFALL_OIDC_CLIENT_ID": bool(self.oidc_client_id),
+                 "FOOTFALL_OIDC_CLIENT_SECRET": bool(self.oidc_client_secret),
+                 "FOOTFALL_ALLOWED_USERS": bool(self.allowed_users)}
+        if self.sign_in and not self.allowed_users:
+            return ("sign-in is on but FOOTFALL_ALLOWED_USERS is empty, so no analyst could enter; list e-mail "
+                    "addresses and @domains, comma-separated")
+        if self.assume_email_verified:
+            given["FOOTFALL_OIDC_ASSUME_VERIFIED"] = True
+        missing = [name for name, is_set in given.items() if not is_set]
+        if not any(given.values()) or not missing:
+            return None
+        present = [name for name, is_set in given.items() if is_set]
+        return (f"sign-in is only partly set up: {_listed(present)} {'is' if len(present) == 1 else 'are'} set but "
+                f"{_listed(missing)} {'is' if len(missing) == 1 else 'are'} not; set "
+                f"{'it' if len(missing) == 1 else 'them'} for sign-in, or unset {_listed(present)} for a "
+                "dashboard without sign-in")
+
+
+@dataclass(frozen=True)
+class Address:
+    """A URL Footfall prints or sends, and whether it had to guess it: then `setting` names what
+    fixes the guess, and `note` says so in one line."""
+
+    url: str  # ends with "/"
+    setting: str | None = None  # set when guessed: FOOTFALL_DASHBOARD_URL or FOOTFALL_COLLECTOR_URL
+    used_by: str = "analysts"
+
+    @property
+    def note(self) -> str | None:
+        if self.setting is None:
+            return None
+        return f"guessed {self.url}: set {self.setting} to the address {self.used_by} use"
+
+    def at(self, path: str) -> str:
+        """The URL of a path under this address."""
+        return self.url + path.lstrip("/")
+
+
+def dashboard_url(config: Settings, served: tuple[str, int] | None = None) -> Address:
+    """The dashboard's address, which every URL Footfall prints or sends to analysts starts from
+    (the start-up line, sign-in's redirect, customer links): FOOTFALL_DASHBOARD_URL when set; else,
+    in the process that serves the dashboard, the host and port it `served` on; else (another shell
+    cannot know the port a dashboard was started with) FOOTFALL_DASHBOARD_HOST and
+    FOOTFALL_DASHBOARD_PORT, a guess that says so."""
+    return _address(config.dashboard_url_setting, served, (config.dashboard_host, config.dashboard_port),
+                    "FOOTFALL_DASHBOARD_URL", "analysts")
+
+
+def collector_url(config: Settings, served: tuple[str, int] | None = None) -> Address:
+    """The collector's address, where SDKs send their payloads: FOOTFALL_COLLECTOR_URL when set (an
+    address in front of it, a TLS terminator's), else as dashboard_url() guesses it, from
+    FOOTFALL_COLLECTOR_HOST and FOOTFALL_COLLECTOR_PORT."""
+    return _address(config.collector_url_setting, served, (config.collector_host, config.collector_port),
+                    "FOOTFALL_COLLECTOR_URL", "SDKs")
+
+
+def _address(setting: str | None, served: tuple[str, int] | None, configured: tuple[str, int], name: str,
+             used_by: str) -> Address:
+    if setting:
+        return Address(setting.rstrip("/") + "/")
+    host, port = served or configured
+    host = (host or "").strip()  # Streamlit's server.address is None when not set
+    # Served on one interface, that is the address; on every interface, which of them analysts reach is a guess.
+    guessed = served is None or host in _EVERY_INTERFACE
+    return Address(f"http://{_url_host(host)}:{port}/", name if guessed else None, used_by)
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
 
 def _names(text: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(part.strip().lower() for part in (text or "").split(",") if part.strip()))
@@ -73,7 +153,10 @@ def _names(text: str | None) -> tuple[str, ...]:
 def _days(text: str | None) -> int | None:
     if not text or not text.strip():
         return None
-    days = int(text)
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
     if days < 1:
         raise ValueError(f"FOOTFALL_RETENTION_DAYS must be a whole number of days, 1 or more, not {text!r}")
     return days
@@ -137,7 +220,8 @@ def settings(environ: dict[str, str] | None = None) -> Settings:
         collector_workers=max(1, int(env.get("FOOTFALL_COLLECTOR_WORKERS") or os.cpu_count() or 1)),
         dashboard_host=dashboard_host,
         dashboard_port=dashboard_port,
-        dashboard_url=(env.get("FOOTFALL_DASHBOARD_URL") or f"http://{_url_host(dashboard_host)}:{dashboard_port}").rstrip("/"),
+        dashboard_url_setting=(env.get("FOOTFALL_DASHBOARD_URL") or "").strip() or None,
+        collector_url_setting=(env.get("FOOTFALL_COLLECTOR_URL") or "").strip() or None,
         max_body_bytes=int(env.get("FOOTFALL_MAX_BODY_BYTES", str(5 * 1024 * 1024))),
         # Set by `footfall collect` for its HTTP workers: where its writer process listens.
         writer_socket=env.get("FOOTFALL_WRITER_SOCKET") or None,
@@ -168,6 +252,6 @@ def settings(environ: dict[str, str] | None = None) -> Settings:
 
 def _url_host(host: str) -> str:
     """A host as it goes into a URL: an IPv6 address in brackets; every interface as loopback."""
-    if host in ("0.0.0.0", "::", ""):
+    if host in _EVERY_INTERFACE:
         return LOOPBACK
     return f"[{host}]" if ":" in host else host

@@ -44,6 +44,8 @@ class Analyst:
 def admit() -> Analyst:
     """The analyst allowed in, or else a page that says why not (and st.stop)."""
     config = settings()
+    if config.sign_in_problem:  # started by hand (`streamlit run`): `footfall dashboard` refuses to start
+        _closed("Sign-in is not set up", f"Footfall refused to show data: {config.sign_in_problem}.")
     refusal = exposure_refusal(st.get_option("server.address"), config.sign_in, config.auth_proxy)
     if refusal:
         _closed("This dashboard is not served here", f"Footfall refused to show data: {refusal}.")
@@ -72,7 +74,8 @@ def signed_in_as(analyst: Analyst) -> None:
     """In the sidebar: who is signed in, and a way out."""
     if analyst.session is None:
         return
-    st.caption(f"Signed in as **{plain(analyst.name)}** ({plain(analyst.email)})")
+    same = analyst.name.strip().lower() == analyst.email  # a provider without names gives the address twice
+    st.caption(f"Signed in as **{plain(analyst.name)}**" + ("" if same else f" ({plain(analyst.email)})"))
     st.button("Sign out", key="sign_out", icon=":material/logout:", on_click=_sign_out, args=(analyst.session,),
               type="tertiary")
 

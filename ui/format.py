@@ -26,6 +26,11 @@ def format_count(value: float | None) -> str:
     return f"{value:,.1f}"
 
 
+def plural(count: float | None, noun: str, nouns: str | None = None) -> str:
+    """A count with its noun, singular for one: "1 request", "2,000 requests", "3 APIs"."""
+    return f"{format_count(count)} {noun if count == 1 else nouns or noun + 's'}"
+
+
 def format_delta(delta: float | None, *, percent: bool = False) -> str | None:
     """The change as st.metric shows it; None hides the delta (no previous period)."""
     if delta is None:
@@ -46,15 +51,20 @@ def format_percent(value: float | None, digits: int = 1) -> str:
     return f"{value:.{digits}f}%"
 
 
+# Load times everywhere (metrics, tables, the CSV's column name): milliseconds, one decimal, thousands
+# separated: "10,758.8 ms". LOAD_TIME_FORMAT is the same for st.column_config (sprintf-js).
+LOAD_TIME_FORMAT = "%,.1f ms"
+# Times everywhere: YYYY-MM-DD HH:MM, 24-hour, UTC (format_time). WHEN and REQUEST_TIME (to the second,
+# for one request) are the same for st.column_config (moment.js); axes and tooltips: core/charts.py.
+WHEN = "YYYY-MM-DD HH:mm"
+REQUEST_TIME = "YYYY-MM-DD HH:mm:ss"
+
+
 def format_ms(value: float | None) -> str:
-    """A load time in ms or s, with the digits that matter."""
+    """A load time in milliseconds: "12.3 ms", "10,758.8 ms"; – for none."""
     if value is None:
         return "–"
-    if value >= 1000:
-        return f"{value / 1000:.2f} s"
-    if value >= 100:
-        return f"{value:.0f} ms"
-    return f"{value:.1f} ms"
+    return f"{value:,.1f} ms"
 
 
 def format_time(ts: int | None) -> str:
@@ -110,12 +120,16 @@ def describe_period(period: Period) -> str:
 HISTORY_COLUMNS = ("Method", "Response", "Name", "Load Time", "Threat Level", "Device", "AI Agent", "Location", "Time")
 
 
+NO_LOCATION = "unknown"  # a request whose IP has no known country, in the table, the CSV and the filters
+
+
 def location_expr() -> pl.Expr:
-    """"City, CC" where the city is known, else the country code."""
+    """"City, CC" where the city is known, else the country code, else NO_LOCATION."""
     return (
         pl.when(pl.col("city").is_not_null() & pl.col("country").is_not_null())
         .then(pl.col("city") + pl.lit(", ") + pl.col("country"))
         .otherwise(pl.col("country"))
+        .fill_null(NO_LOCATION)
     )
 
 
@@ -123,9 +137,9 @@ def history_table(frame: pl.DataFrame) -> pl.DataFrame:
     """Request rows (db.reads.history.history) with the request history's columns, in its order."""
     columns = {
         "Method": pl.col("method"), "Response": pl.col("status"), "Name": pl.col("endpoint"),
-        "Load Time": pl.col("load_time_ms"), "Threat Level": pl.col("threat_level").str.to_titlecase(),
+        "Load Time": pl.col("load_time_ms"), "Threat Level": pl.col("threat_level"),  # as in the CSV: "high"
         "Device": pl.col("device"), "AI Agent": pl.col("ai_agent").fill_null(""),
-        "Location": location_expr().fill_null("unknown"),
+        "Location": location_expr(),
         "Time": pl.from_epoch(pl.col("time"), time_unit="s").dt.replace_time_zone("UTC"),
     }
     assert tuple(columns) == HISTORY_COLUMNS
@@ -187,3 +201,9 @@ def plain(text: object) -> str:
     for pattern in (_SHORTCODE, _TYPOGRAPHY, _LINK_START):
         value = pattern.sub(lambda match: match[0] + JOINER, value)
     return _MARKDOWN_SPECIAL.sub(r"\\\1", value)
+
+
+def inline_code(text: str) -> str:
+    """Text to copy (an address, a key's start) as inline code, where markdown shows it as it is;
+    as plain() text if it holds a backtick, which would end the code span."""
+    return f"`{text}`" if "`" not in text and "\n" not in text else plain(text)

@@ -11,7 +11,7 @@ from core.scope import Scope
 from db.reads.history import HistoryFilter, history
 from db.reads.profile import Profile
 from ui import data
-from ui.format import format_count, history_csv
+from ui.format import format_count, history_csv, plural
 
 CSV_LIMIT = 100_000
 
@@ -39,5 +39,5 @@ def export_csv(profile: Profile, view, filters: HistoryFilter, sort: str, descen
         icon=":material/download:",
         key="history_export",
         on_click="ignore",
-        help=f"All {format_count(total)} requests shown with these filters and this order{capped}, as CSV",
+        help=f"All {plural(total, 'request')} shown with these filters and this order{capped}, as CSV",
     )

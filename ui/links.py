@@ -33,7 +33,7 @@ from core.links import (
 from db.reads import own_page
 from db.writes import edits
 from db.writes.links import signing_key
-from services.settings import settings
+from services.settings import dashboard_url, settings
 from ui import data
 from ui.format import format_time, plain
 
@@ -100,7 +100,8 @@ def share_with_customer(profile: Profile, view: View) -> None:
     def create() -> None:
         token = data.write(edits.create_customer_link, cid, view.scope.api_id, st.session_state[f"link_days_{cid}"],
                            bool(st.session_state[f"link_bodies_{cid}"]), view.analyst.email, link_key())
-        st.session_state[new_link_key] = link_url(settings().dashboard_url, token)
+        served = (st.get_option("server.address"), st.get_option("server.port"))
+        st.session_state[new_link_key] = link_url(dashboard_url(settings(), served).url, token)
 
     def revoke(link_id: int) -> None:
         data.write(edits.revoke_customer_link, link_id)

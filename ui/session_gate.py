@@ -28,7 +28,6 @@ from streamlit.web.server.starlette.starlette_websocket import _get_signed_cooki
 from core.access import is_allowed, is_current, session_of
 from db.writes import edits, sessions
 from services.settings import Settings, settings
-from ui import data
 
 # Every route of Streamlit 1.67's server, by the start of its path: whether it needs a session.
 ROUTES: dict[str, tuple[bool, str]] = {
@@ -61,7 +60,8 @@ class SignInGate:
         self.config = config or settings()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.config.sign_in:
+        # A sign-in set up in part gates them too: its page shows nothing (ui/auth.py), nor do these.
+        if scope["type"] == "http" and (self.config.sign_in or self.config.sign_in_problem):
             path = route_path(scope)
             if is_gated(path):
                 cookies = HTTPConnection(scope).cookies
@@ -104,7 +104,7 @@ def end_signed_session(cookies: dict[str, str]) -> None:
     claims = signed_claims(cookies)
     session = session_of(claims) if claims else None
     if session is not None:
-        data.write(edits.end_session, session.key)
+        _data().write(edits.end_session, session.key)
 
 
 def has_session(cookies: dict[str, str], config: Settings) -> bool:
@@ -119,5 +119,14 @@ def has_session(cookies: dict[str, str], config: Settings) -> bool:
     if not is_allowed(claims.get("email"), config.allowed_users, claims.get("email_verified"),
                       config.assume_email_verified):
         return False
-    with data.connection() as conn:
+    with _data().connection() as conn:
         return not sessions.is_ended(conn, session.key, session.issued_at)
+
+
+def _data():
+    """ui.data, imported when first needed: it makes its caches as it is imported, which wants
+    Streamlit's runtime, and dashboard_app.py builds this middleware before the runtime starts
+    (else every start logs "No runtime found, using MemoryCacheStorageManager")."""
+    from ui import data
+
+    return data

@@ -21,6 +21,15 @@ ALL_APIS = "All APIs"
 DEFAULT_PERIOD = "30d"
 SIDEBAR_FAVORITES = 25
 _VIEW_KEY = "_footfall_view"  # the view draw_sidebar drew in this script run, until the page takes it
+_UNKNOWN_API = "_footfall_unknown_api"  # an API name a link asked for that no API has
+
+
+@dataclass(frozen=True)
+class NewApi:
+    """The API chosen, while it waits for its first request: what its pages show instead of figures."""
+
+    name: str
+    key_prefix: str  # the start of its key, so that the operator can tell which key a service needs
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,7 @@ class View:
     api_name: str  # ALL_APIS or the API's name
     period_key: str  # a preset name or "custom"
     period_text: str  # "Last 30 days", "2026-11-01 to 2026-11-07 (UTC)"
+    waiting: NewApi | None = None  # the API chosen, when it has had no request yet
 
     @property
     def previous_text(self) -> str | None:
@@ -65,7 +75,8 @@ def draw_sidebar(analyst: Analyst) -> View:
     _read_url_once(api_names)
     with st.sidebar:
         # persist_state: widget values otherwise reset on every page switch.
-        api_name = st.selectbox("API", api_names, key="api", persist_state="session")
+        api_name = st.selectbox("API", api_names, key="api", persist_state="session",
+                                on_change=lambda: st.session_state.pop(_UNKNOWN_API, None))
         period_key = st.selectbox("Period", list(PERIOD_LABELS), format_func=PERIOD_LABELS.get, key="period",
                                   persist_state="session")
         period = _period(period_key)
@@ -76,16 +87,33 @@ def draw_sidebar(analyst: Analyst) -> View:
         _freshness()
         signed_in_as(analyst)
     _write_url(api_name, period_key)
-    api_id = None if api_name == ALL_APIS else int(apis.filter(apis["name"] == api_name)["id"][0])
+    _unknown_api(apis["name"].to_list())
+    chosen = None if api_name == ALL_APIS else apis.row(apis["name"].to_list().index(api_name), named=True)
+    waiting = None
+    if chosen is not None and chosen["first_hour"] is None and chosen["removed_at"] is None:
+        waiting = NewApi(api_name, chosen["key_prefix"])
     label = PERIOD_LABELS[period_key] if period_key in PRESETS else describe_period(period)
-    view = View(Scope(api_id, period), analyst, api_name, period_key, label)
+    view = View(Scope(None if chosen is None else chosen["id"], period), analyst, api_name, period_key, label, waiting)
     st.session_state[_VIEW_KEY] = view
     return view
 
 
+def _unknown_api(names: list[str]) -> None:
+    """Above the page, while the API a link named is unknown: say so, and which APIs there are."""
+    unknown = st.session_state.get(_UNKNOWN_API)
+    if unknown is None:
+        return
+    if not names:
+        choice = "No API is registered yet: register one with `footfall apis add NAME`."
+    else:
+        choice = f"Showing every API; choose one in the sidebar: {', '.join(plain(n) for n in names)}."
+    st.warning(f"No API is named “{plain(unknown)}”. {choice}", icon=":material/search_off:")
+
+
 def _read_url_once(api_names: list[str]) -> None:
     """A new session (a link opened, a page reloaded) starts from the URL: ?api=NAME&period=7d,
-    or period=custom&from=YYYY-MM-DD&to=YYYY-MM-DD. Values it does not know are ignored."""
+    or period=custom&from=YYYY-MM-DD&to=YYYY-MM-DD. Values it does not know are ignored, but for an
+    API name, which the page then says is unknown (_unknown_api)."""
     if st.session_state.get("_url_read"):
         if st.session_state.get("api") not in api_names:  # an API renamed or removed meanwhile
             st.session_state["api"] = ALL_APIS
@@ -93,6 +121,8 @@ def _read_url_once(api_names: list[str]) -> None:
     st.session_state["_url_read"] = True
     params = st.query_params
     st.session_state["api"] = params.get("api") if params.get("api") in api_names else ALL_APIS
+    if params.get("api") and params.get("api") not in api_names:
+        st.session_state[_UNKNOWN_API] = params.get("api")
     st.session_state["period"] = params.get("period") if params.get("period") in PERIOD_LABELS else DEFAULT_PERIOD
     today = _utc_today()
     st.session_state["from"], st.session_state["to"] = today - timedelta(days=6), today
@@ -150,7 +180,7 @@ def _favorites(analyst: Analyst) -> None:
     favorites = data.read(sidebar_reads.favorites, analyst.key)
     st.subheader("Favorites", divider="gray")
     if favorites.is_empty():
-        st.caption("No favorites yet: switch on the star on a customer's profile.")
+        st.caption("No favorites yet: switch on **Favorite** on a customer's profile.")
         return
     shown = favorites.head(SIDEBAR_FAVORITES)
     for customer_id, name in shown.select("customer_id", "display_name").iter_rows():

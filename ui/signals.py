@@ -12,7 +12,7 @@ from core.quiet import QuietRule
 from core.standing import MIN_PEER_REQUESTS, Standing
 from db.reads.endpoints import TopCallers
 from services.settings import settings
-from ui.format import ago, format_count, format_ms, format_percent, format_time
+from ui.format import WHEN, ago, format_count, format_ms, format_percent, format_time, plain, plural
 
 CLOCK_STEP = 60  # seconds: signals judged "now" are read again at most once a minute (the cache key)
 
@@ -29,7 +29,8 @@ def quiet_rule() -> QuietRule:
 
 def quiet_rule_text(rule: QuietRule) -> str:
     """The rule in a sentence, for help texts."""
-    return (f"The last {rule.recent_days} complete days against the median week of the {rule.baseline_weeks} weeks "
+    return (f"The last {plural(rule.recent_days, 'complete day')} against the median week of the "
+            f"{plural(rule.baseline_weeks, 'week')} "
             f"before: flagged at a drop of {rule.min_drop:.0%} or more, or silent for over {rule.silence_factor:g}× "
             f"the usual gap between requests (a day at least). Customers under {rule.min_baseline} requests "
             f"in a usual week are not judged.")
@@ -43,16 +44,18 @@ def change_text(change: float) -> str:
 def quiet_line(row: dict, now: float, rule: QuietRule) -> str:
     """The profile's line on a customer gone quiet."""
     what = "Silent" if row["reason"] == "silent" else "Dropped"
-    return (f"**Gone quiet · {what}.** {format_count(row['recent_requests'])} requests in the last {rule.recent_days}"
-            f" complete days against "
+    return (f"**Gone quiet · {what}.** {plural(row['recent_requests'], 'request')} in the last "
+            f"{plural(rule.recent_days, 'complete day')} against "
             f"{format_count(round(row['baseline_requests']))} usually ({change_text(row['change'])}); "
             f"last request {ago(row['last_active'], now)} ({format_time(row['last_active'])}).")
 
 
-def standing_caption(standing: Standing) -> str:
-    """Whom the peer figures compare with, and as of when."""
+def standing_caption(standing: Standing, api_name: str | None) -> str:
+    """Whom the peer figures compare with (the customers of the API named, or of every API with
+    None), and as of when."""
     when = "just computed" if standing.as_of is None else f"as of {format_time(standing.as_of)}"
-    return (f"Among {format_count(standing.peers)} customers of the API with at least {MIN_PEER_REQUESTS} requests "
+    of = "all APIs" if api_name is None else plain(api_name)
+    return (f"Among {plural(standing.peers, 'customer')} of {of} with at least {MIN_PEER_REQUESTS} requests "
             f"in the period ({when}).")
 
 
@@ -86,15 +89,14 @@ QUIET_COLUMNS = {
     "recent_requests": st.column_config.NumberColumn("Recent", format="localized", width="small"),
     "baseline_requests": st.column_config.NumberColumn("Usual", format="%.0f", width="small",
                                                        help="The median week before, over the same number of days"),
-    "last_active": st.column_config.DatetimeColumn("Last request", format="YYYY-MM-DD HH:mm"),
-    "reason": st.column_config.TextColumn("Why", width="small"),
+    "last_active": st.column_config.DatetimeColumn("Last request", format=WHEN, help="UTC"),
+    "reason": st.column_config.TextColumn(
+        "Why", width="small", help="Dropped against the usual week, or silent for longer than the usual gap"),
 }
 
-# The home widget's half-width card: the drop and the last request.
-HOME_QUIET_COLUMNS = {
-    "change_percent": QUIET_COLUMNS["change_percent"],
-    "last_active": st.column_config.DatetimeColumn("Last request", format="MMM D, HH:mm", width="small"),
-}
+# The home widget's half-width card: the change with its reason, as the Customers list shows them, and
+# the last request.
+HOME_QUIET_COLUMNS = {name: QUIET_COLUMNS[name] for name in ("change_percent", "reason", "last_active")}
 
 def callers_caption(top: TopCallers, customers: int) -> str:
     """What the endpoint's callers table holds: all of them or the busiest, and as of when."""
@@ -121,8 +123,8 @@ _CALLS = {
     "requests": st.column_config.NumberColumn("Requests", format="localized"),
     "errors": st.column_config.NumberColumn("Errors", format="localized"),
     "error_rate": st.column_config.NumberColumn("Error rate", format="%.1f%%"),
-    "first_call": st.column_config.DatetimeColumn("First call", format="YYYY-MM-DD HH:mm"),
-    "last_call": st.column_config.DatetimeColumn("Last call", format="YYYY-MM-DD HH:mm"),
+    "first_call": st.column_config.DatetimeColumn("First call", format=WHEN, help="UTC"),
+    "last_call": st.column_config.DatetimeColumn("Last call", format=WHEN, help="UTC"),
 }
 ENDPOINT_COLUMNS = {
     "endpoint": st.column_config.TextColumn("Endpoint", width="large"),

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from pyroaring import BitMap
 
+from core.periods import DAY
 from db.backends.base import Connection
 from db.connection import transaction
 from db.operations.raw_requests import delete_requests
@@ -120,6 +121,44 @@ def erase_customer(conn: Connection, external_id: str, vacuum: bool = False) -> 
     after = conn.backend.clean_after_erase(conn, touched, full=vacuum)
     return EraseReport(external_id, requests, all_time, len(apis), rollup_rows, after.wal_truncated, after.vacuumed,
                        after.freed_space_zeroed, time.perf_counter() - started, after.caveats)
+
+
+@dataclass(frozen=True)
+class ErasePreview:
+    """What erasing a customer, or deleting an API, would remove, said before it does."""
+
+    requests: int  # raw requests stored
+    all_time_requests: int  # requests counted in the figures (the rollups), pruned ones included
+    days: int  # UTC days with requests in the figures
+    apis: int  # APIs the customer called (deleting an API: 1)
+    customers: int  # customers who called it (erasing a customer: 1)
+    customers_removed: int  # customers who go with it, having called nothing else
+
+
+def erase_preview(conn: Connection, external_id: str) -> ErasePreview:
+    """What erase_customer(conn, external_id) would remove now; UnknownCustomer when no customer
+    has this ID."""
+    row = conn.execute("SELECT id, requests FROM customers WHERE external_id = ?", (external_id,)).fetchone()
+    if row is None:
+        raise UnknownCustomer(external_id)
+    cid, all_time = row
+    requests = conn.execute("SELECT COUNT(*) FROM requests WHERE customer_id = ?", (cid,)).fetchone()[0]
+    days, apis = conn.execute("SELECT COUNT(DISTINCT day), COUNT(DISTINCT api_id) FROM customer_daily"
+                              " WHERE customer_id = ?", (cid,)).fetchone()
+    return ErasePreview(requests, all_time, days, apis, 1, 1)
+
+
+def delete_api_preview(conn: Connection, api_id: int) -> ErasePreview:
+    """What delete_api(conn, api_id) would remove now. A customer goes with the API when all their
+    requests are its (their all-time count is the API's count of them)."""
+    requests = conn.execute("SELECT COUNT(*) FROM requests WHERE api_id = ?", (api_id,)).fetchone()[0]
+    all_time, days = conn.execute(
+        f"SELECT COALESCE(SUM(requests), 0), COUNT(DISTINCT hour - hour % {DAY:d}) FROM api_hourly WHERE api_id = ?",
+        (api_id,)).fetchone()
+    customers, removed = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN c.requests <= a.requests THEN 1 ELSE 0 END), 0)"
+        " FROM api_customers a JOIN customers c ON c.id = a.customer_id WHERE a.api_id = ?", (api_id,)).fetchone()
+    return ErasePreview(requests, all_time, days, 1, customers, removed)
 
 
 RAW_REQUEST_TABLES = ("requests", "request_details")

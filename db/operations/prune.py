@@ -7,7 +7,8 @@ before then.
 
 Deleted content is overwritten with zeros (PRAGMA secure_delete). Writes requests,
 request_details and settings (the edit counter of db/writes/counters.py, so that cached figures are
-read afresh). On PostgreSQL prune drops the partitions wholly past the cutoff
+read afresh; and PRUNED_BEFORE_KEY, the latest cutoff, so that the history can say what it no longer
+holds: db/reads/history.py). On PostgreSQL prune drops the partitions wholly past the cutoff
 (db/backends/partitions.py) and deletes the older rows of the one holding it.
 """
 
@@ -17,6 +18,7 @@ import json
 import time
 from dataclasses import dataclass
 
+from core.periods import DAY
 from db.backends.base import Connection
 from db.connection import transaction
 from db.operations.raw_requests import delete_requests
@@ -24,6 +26,7 @@ from db.writes.counters import EDITS_KEY, bump_counter
 
 PRUNE_BATCH = 10_000  # raw requests per prune transaction: the longest a collector's commit waits
 PRUNE_PAUSE = 0.1  # seconds the write lock stays free between two prune transactions
+PRUNED_BEFORE_KEY = "prune.before"  # settings: raw requests before this time (epoch seconds) were pruned
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ def prune(conn: Connection, before: int, batch: int = PRUNE_BATCH, pause: float 
     started = time.perf_counter()
     removed = transactions = 0
     longest = 0.0
+    if (oldest := oldest_request(conn)) is not None and oldest < before:
+        with transaction(conn):  # first, so that a prune cut short leaves its trace too
+            record_cutoff(conn, before)
     began = time.perf_counter()
     for requests in conn.backend.drop_before(conn, before):  # each piece dropped whole, in a transaction
         removed += requests
@@ -83,6 +89,42 @@ def prune(conn: Connection, before: int, batch: int = PRUNE_BATCH, pause: float 
                 removed += len(ids)
                 transactions += 1
     return PruneReport(before, removed, transactions, longest, time.perf_counter() - started)
+
+
+def record_cutoff(conn: Connection, before: int) -> None:
+    """Keep `before` as the time raw requests were pruned up to, unless an earlier prune went further."""
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (PRUNED_BEFORE_KEY,)).fetchone()
+    if row is None or int(row[0]) < before:
+        conn.execute("INSERT INTO settings (key, value) VALUES (?, ?)"
+                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (PRUNED_BEFORE_KEY, str(before)))
+
+
+@dataclass(frozen=True)
+class PrunePreview:
+    """What a prune before a moment would remove, said before it does: raw requests, the
+    customers they came from, the UTC days they fall on (first and last day's midnights), and
+    whether they are every raw request stored."""
+
+    before: int
+    requests: int
+    customers: int  # identified customers among them
+    days: int
+    first_day: int | None  # None when there is nothing to prune
+    last_day: int | None
+    everything: bool  # no raw request at or after `before` is left (and some are pruned)
+
+
+def prune_preview(conn: Connection, before: int) -> PrunePreview:
+    """What prune(conn, before) would remove now, from the requests_api_ts index per API: as
+    quick as a prune that has nothing to do when nothing is older than `before`."""
+    ids = json.dumps(request_api_ids(conn))
+    requests, customers, days, first, last = conn.execute(
+        f"SELECT COUNT(*), COUNT(DISTINCT customer_id), COUNT(DISTINCT ts - ts % {DAY:d}), MIN(ts), MAX(ts)"
+        " FROM requests WHERE api_id IN (SELECT value FROM json_each(?)) AND ts < ?", (ids, before)).fetchone()
+    kept = conn.execute("SELECT EXISTS (SELECT 1 FROM requests WHERE api_id IN (SELECT value FROM json_each(?))"
+                        " AND ts >= ?)", (ids, before)).fetchone()[0]
+    return PrunePreview(before, requests, customers, days, None if first is None else first - first % DAY,
+                        None if last is None else last - last % DAY, bool(requests) and not kept)
 
 
 def request_api_ids(conn: Connection) -> list[int]:

@@ -37,10 +37,11 @@ def alert_rules(conn: Connection) -> pl.DataFrame:
     ], dtype=pl.String))
 
 
-def alert_firings(conn: Connection, limit: int = FIRINGS_SHOWN) -> pl.DataFrame:
+def alert_firings(conn: Connection, limit: int = FIRINGS_SHOWN, webhook_set: bool = True) -> pl.DataFrame:
     """The latest `limit` firings, newest first: firing_id, rule_id, kind, threshold, api,
     customer_id, display_name, value, fired_at, resolved_at, delivered_at, attempts, last_error,
-    and in words: rule, value_text, state ("open" or "resolved") and delivery."""
+    and in words: rule, value_text, state ("open" or "resolved") and delivery (webhook_set: whether
+    FOOTFALL_ALERT_WEBHOOK is, so that an unsent firing reads as waiting or as never sent)."""
     firings = frame(
         conn,
         "SELECT f.id AS firing_id, f.rule_id, r.kind, r.threshold, a.name AS api, c.external_id AS customer_id,"
@@ -56,7 +57,7 @@ def alert_firings(conn: Connection, limit: int = FIRINGS_SHOWN) -> pl.DataFrame:
     rows = firings.iter_rows(named=True)
     words = [(rule_text(r["kind"], r["threshold"], r["api"], None if r["every_customer"] else r["customer_id"]),
               value_text(r["kind"], r["value"]), "open" if r["resolved_at"] is None else "resolved",
-              delivery_text(r["delivered_at"], r["attempts"], r["last_error"])) for r in rows]
+              delivery_text(r["delivered_at"], r["attempts"], r["last_error"], webhook_set)) for r in rows]
     columns = ["rule", "value_text", "state", "delivery"]
     return firings.drop("every_customer").with_columns(
         pl.Series(name, [w[i] for w in words], dtype=pl.String) for i, name in enumerate(columns)

@@ -1,6 +1,8 @@
 """The request history's read model (the profile's table, its filters, one request's details, and
 the CLI's requests command): the only reads of raw requests, always through the index on
-(customer_id, ts). The unfiltered count is db/queries/figures.customer_totals_sql's, from the rollups.
+(customer_id, ts). The unfiltered count is db/queries/figures.customer_totals_sql's, from the rollups,
+for the time after the last prune's cutoff (settings: db/operations/prune.py keeps it); before it,
+the raw requests left are counted.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from core.periods import Period, ceil_hour
 from core.scope import Scope
 from db.backends.base import Connection
+from db.operations.prune import PRUNED_BEFORE_KEY
 from db.queries.figures import customer_totals_sql
 from db.queries.frames import frame
 from db.queries.scope import NO_LIMIT, like_pattern, scope_where
@@ -90,13 +94,35 @@ def history(
 
 
 def history_count(conn: Connection, cid: int, scope: Scope, filters: HistoryFilter = HistoryFilter()) -> int:
-    """How many requests history() pages through. Unfiltered, the rollups answer."""
-    if not filters.active:
-        sql, params = customer_totals_sql(scope, customers=[cid])
-        row = conn.execute(sql, params).fetchone()
-        return row[1] if row else 0
-    where, params = _history_where(cid, scope, filters)
-    return conn.execute(f"SELECT COUNT(*) FROM requests WHERE {where}", params).fetchone()[0]
+    """How many requests history() pages through: the raw requests kept. Unfiltered, the rollups
+    answer for the whole hours after the last prune's cutoff, which they count exactly, and the
+    raw requests for the time before (late ones dated then, and the cutoff's own hour)."""
+    if filters.active:
+        where, params = _history_where(cid, scope, filters)
+        return conn.execute(f"SELECT COUNT(*) FROM requests WHERE {where}", params).fetchone()[0]
+    cutoff = pruned_before(conn)
+    since, until = scope.period.closed()
+    if cutoff is None or cutoff <= since:
+        return _rolled_up_count(conn, cid, scope)
+    kept_whole = min(ceil_hour(cutoff), until)
+    where, params = _customer_requests_where(cid, Scope(scope.api_id, Period(scope.period.since, kept_whole)))
+    before = conn.execute(f"SELECT COUNT(*) FROM requests WHERE {where}", params).fetchone()[0]
+    if kept_whole >= until:
+        return before
+    return before + _rolled_up_count(conn, cid, Scope(scope.api_id, Period(kept_whole, scope.period.until)))
+
+
+def pruned_before(conn: Connection) -> int | None:
+    """The time raw requests were pruned up to (the furthest cutoff of any prune; the figures still
+    count what went), or None when none ever was."""
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (PRUNED_BEFORE_KEY,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _rolled_up_count(conn: Connection, cid: int, scope: Scope) -> int:
+    sql, params = customer_totals_sql(scope, customers=[cid])
+    row = conn.execute(sql, params).fetchone()
+    return row[1] if row else 0
 
 
 def history_options(conn: Connection, cid: int, scope: Scope) -> dict[str, list]:

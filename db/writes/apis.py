@@ -2,7 +2,8 @@
 
 Keys are stored as core.keys.key_hash and a short prefix, never in plain text: a key is shown
 once, when it is made. No polars here: the collector's HTTP workers look keys up through this
-module."""
+module. Each change bumps the dashboard's edit counter (db/writes/counters.py), so that a running
+dashboard lists a new API at once, before its first request."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from core.keys import key_hash, key_prefix, new_key
 from db.backends.base import Connection
 from db.errors import IntegrityError
+from db.writes.counters import EDITS_KEY, bump_counter
 
 
 def add_api(conn: Connection, name: str, api_key: str | None = None) -> str:
@@ -24,6 +26,7 @@ def add_api(conn: Connection, name: str, api_key: str | None = None) -> str:
     except IntegrityError as error:
         which = "name" if "name" in str(error) else "API key"  # apis.name, apis_name_key
         raise ValueError(f"an API with this {which} is already registered") from None
+    bump_counter(conn, EDITS_KEY)
     return api_key
 
 
@@ -32,12 +35,14 @@ def rotate_key(conn: Connection, api_id: int) -> str:
     api_key = new_key()
     conn.execute("UPDATE apis SET key_hash = ?, key_prefix = ? WHERE id = ? AND removed_at IS NULL",
                  (key_hash(api_key), key_prefix(api_key), api_id))
+    bump_counter(conn, EDITS_KEY)
     return api_key
 
 
 def retire_api(conn: Connection, api_id: int) -> None:
     """Remove the API but keep its data: its key stops working, its figures stay on every page."""
     conn.execute("UPDATE apis SET key_hash = NULL, removed_at = ? WHERE id = ?", (int(time.time()), api_id))
+    bump_counter(conn, EDITS_KEY)
 
 
 def api_list(conn: Connection) -> list[dict]:

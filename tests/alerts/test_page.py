@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 
-from dashboard.dashboard_support import Call, dash, live_markup  # noqa: F401 (dash: a fixture)
+from dashboard.dashboard_support import API_IDS, SHOP_KEY, Call, dash, live_markup  # noqa: F401 (dash: a fixture)
 from db.operations.alert_checks import check_alerts
+from db.writes.edits import add_alert_rule
 
 PAGE = "pages/alerts.py"
 HOUR = 3600
@@ -22,7 +23,7 @@ def test_an_analyst_creates_a_rule_sees_its_firing_and_removes_it(dash):
                     name="Acme Corp") for i in range(30)]
     dash.ingest(*failing, Call("calm", hours_ago=2))
     at = dash.app(PAGE)
-    assert [i.value for i in at.info] == ["No alert rules yet.", "Nothing has fired yet."]
+    assert [i.value for i in at.info][1:] == ["No alert rules yet.", "Nothing has fired yet."]
 
     at.selectbox(key="alert_api").select("Shop API")
     at.selectbox(key="alert_kind").select("error_rate").run()
@@ -40,12 +41,44 @@ def test_an_analyst_creates_a_rule_sees_its_firing_and_removes_it(dash):
     firings = table.value
     assert list(firings["profile"]) == ["customer?id=acme"] and list(firings["display_name"]) == ["Acme Corp"]
     assert list(firings["value_text"]) == ["30% errors in the hour"]  # 9 of 30, worked out above
-    assert list(firings["state"]) == ["open"] and list(firings["delivery"]) == ["not sent yet"]
+    assert list(firings["state"]) == ["open"] and list(firings["delivery"]) == ["not sent: no webhook is set"]
     assert "1 open firing" in [m.value for m in at.markdown]
 
     at.button(key="alert_remove_1").click().run()
 
-    assert rule_texts(at) == [] and [i.value for i in at.info] == ["No alert rules yet.", "Nothing has fired yet."]
+    assert rule_texts(at) == [] and [i.value for i in at.info][1:] == ["No alert rules yet.", "Nothing has fired yet."]
+
+
+def firing_acme(dash) -> None:
+    """A rule on Shop API and a firing of it for acme, as the collector's check writes it."""
+    hour_judged = int(dash.now) // HOUR * HOUR - HOUR
+    dash.ingest(*[Call("acme", hours_ago=(dash.now - hour_judged - 60 * i - 30) / HOUR, status=500) for i in range(30)])
+    add_alert_rule(dash.conn, API_IDS[SHOP_KEY], None, "error_rate", 0.2)
+    check_alerts(dash.conn, dash.now)
+
+
+def test_without_a_webhook_the_page_says_firings_are_only_recorded_here(dash, monkeypatch):
+    monkeypatch.delenv("FOOTFALL_ALERT_WEBHOOK", raising=False)
+    firing_acme(dash)
+
+    at = dash.app(PAGE)
+
+    assert any("No webhook is set (FOOTFALL_ALERT_WEBHOOK), so firings are only recorded here: none is sent" in i.value
+               for i in at.info)
+    assert list(at.dataframe[0].value["delivery"]) == ["not sent: no webhook is set"]
+    assert not any("not sent yet" in text for text in [*[c.value for c in at.caption], *[i.value for i in at.info]])
+
+
+def test_with_a_webhook_the_page_names_its_host_alone_and_a_firing_waits_to_be_sent(dash, monkeypatch):
+    monkeypatch.setenv("FOOTFALL_ALERT_WEBHOOK", "https://hooks.example.com/services/T000/B000/SECRETPATH")
+    firing_acme(dash)
+
+    at = dash.app(PAGE)
+
+    assert any("each firing is sent to `hooks.example.com`" in c.value for c in at.caption)
+    assert not any("No webhook" in i.value for i in at.info)
+    assert list(at.dataframe[0].value["delivery"]) == ["not sent yet"]  # the collector's next round sends it
+    assert all("SECRETPATH" not in element.value for element in [*at.caption, *at.info, *at.markdown])
 
 
 def test_a_rule_for_an_unknown_customer_is_refused_on_the_page(dash):

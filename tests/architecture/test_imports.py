@@ -1,6 +1,7 @@
 """Imports run one way and never in a circle, and db/reads/ is exactly the set of read models.
 
-- No import circle among the project's modules (every .py outside .venv, tests and bench), counting
+- No import circle among the project's modules (every .py outside .venv, tests, bench and sdk, which
+  runs inside the SDKs' apps, not Footfall), counting
   imports inside functions too: a lazy import still ties two modules together.
 - No import runs up a layer. Lowest first: core, db, services, then collector and ui, then pages
   and the app scripts, then footfall (the command line), which nothing else imports. A package
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-NOT_THE_APP = {".venv", "tests", "bench", "node_modules", "build", "dist"}
+NOT_THE_APP = {".venv", "tests", "bench", "sdk", "node_modules", "build", "dist"}
 LAYERS = (("core",), ("db",), ("services",), ("collector", "ui"), ("pages", "streamlit_app", "dashboard_app"),
           ("footfall",))
 

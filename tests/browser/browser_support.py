@@ -13,9 +13,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect, sync_playwright
 
 from conftest import ROOT, footfall, free_port, stop, wait_for_http
 from db.connection import connect
@@ -118,6 +119,25 @@ def page(browser: Browser) -> Page:
     context.set_default_timeout(TIMEOUT_MS)
     yield context.new_page()
     context.close()
+
+
+def record_outside_requests(context: BrowserContext, url: str) -> list[str]:
+    """The list, filled as the context's pages load, of every request to a host other than `url`'s
+    (a favicon, a font, a script from a CDN...), each one aborted: none leaves the machine."""
+    own = urlsplit(url).netloc
+    outside: list[str] = []
+
+    def check(route: Route) -> None:
+        if urlsplit(route.request.url).netloc == own:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", check)
+    context.on("page", lambda page: page.on(  # WebSockets pass no route: the page's own must be the dashboard's
+        "websocket", lambda socket: None if urlsplit(socket.url).netloc == own else outside.append(socket.url)))
+    return outside
 
 
 # --- Finding things on a Streamlit page -----------------------------------------------------------

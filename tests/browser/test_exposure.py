@@ -1,5 +1,6 @@
 """Where the dashboard listens: loopback unless chosen, and never off loopback without a sign-in
-(Footfall's own, or a proxy's the operator vouches for), however it is started."""
+(Footfall's own, or a proxy's the operator vouches for), however it is started; and never with a
+sign-in set up only in part, which would otherwise start it without one."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from browser_support import browser, open_page, page  # noqa: F401 (fixtures)
 from playwright.sync_api import expect
+from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, footfall, footfall_process, free_port, stop, wait_for_http
 
@@ -46,6 +48,34 @@ def test_sign_in_with_nobody_allowed_is_refused_too(demo_db):
            "FOOTFALL_OIDC_CLIENT_ID": "footfall", "FOOTFALL_OIDC_CLIENT_SECRET": "secret"}
     refused = footfall_process("dashboard", db=demo_db, check=False, env=env)
     assert refused.returncode == 1 and "FOOTFALL_ALLOWED_USERS is empty" in refused.stderr
+
+
+SIGN_IN_SETTINGS = ("FOOTFALL_OIDC_METADATA_URL", "FOOTFALL_OIDC_CLIENT_ID", "FOOTFALL_OIDC_CLIENT_SECRET",
+                    "FOOTFALL_ALLOWED_USERS", "FOOTFALL_OIDC_ASSUME_VERIFIED")
+ONLY_THE_PROVIDER = {"FOOTFALL_OIDC_METADATA_URL": "http://127.0.0.1:9/.well-known/openid-configuration"}
+
+
+@pytest.mark.parametrize("command", [["dashboard"], ["up"]])
+def test_a_sign_in_set_up_in_part_refuses_to_start_naming_what_is_missing(demo_db, command):
+    env = {name: value for name, value in os.environ.items() if name not in SIGN_IN_SETTINGS}
+    env.update(ONLY_THE_PROVIDER, FOOTFALL_DASHBOARD_PORT=str(free_port()), FOOTFALL_COLLECTOR_PORT=str(free_port()))
+    refused = footfall_process(*command, db=demo_db, check=False, env=env)  # were it not refused, it would serve
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        "footfall: refusing to start: sign-in is only partly set up: FOOTFALL_OIDC_METADATA_URL is set but "
+        "FOOTFALL_OIDC_CLIENT_ID, FOOTFALL_OIDC_CLIENT_SECRET and FOOTFALL_ALLOWED_USERS are not; set them for "
+        "sign-in, or unset FOOTFALL_OIDC_METADATA_URL for a dashboard without sign-in"]
+
+
+def test_a_dashboard_started_by_hand_with_a_sign_in_set_up_in_part_shows_no_data(demo_db, monkeypatch):
+    for name in SIGN_IN_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FOOTFALL_DB", str(demo_db))
+    monkeypatch.setenv("FOOTFALL_ALLOWED_USERS", "@corp.example")  # an allow-list, and no provider
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    assert [title.value for title in app.title] == ["Sign-in is not set up"]
+    assert "FOOTFALL_OIDC_METADATA_URL" in app.error[0].value
+    assert not app.metric and not app.dataframe and not app.sidebar.children
 
 
 def listening_addresses(port: int) -> set[str]:

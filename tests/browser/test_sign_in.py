@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -26,6 +26,7 @@ from browser_support import (  # noqa: F401 (fixtures)
     oidc_provider,
     open_page,
     page,
+    record_outside_requests,
     screenshot,
     settled,
 )
@@ -57,6 +58,7 @@ class SignedDashboard:
     customer_id: str
     customer_name: str
     provider: str  # the provider's URL: the issuer of its ID tokens
+    log: Path  # what `footfall dashboard` printed
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +70,10 @@ def provider() -> str:
 
 @pytest.fixture(scope="module")
 def dashboard(provider, tmp_path_factory) -> SignedDashboard:
-    """`footfall dashboard` on demo data, signing analysts in with the provider; @corp.example only."""
-    db = tmp_path_factory.mktemp("signed") / "footfall.db"
+    """`footfall dashboard --port P` on demo data, signing analysts in with the provider; @corp.example
+    only. No FOOTFALL_DASHBOARD_URL: the dashboard's address is the port it serves on."""
+    home = tmp_path_factory.mktemp("signed")
+    db = home / "footfall.db"
     footfall("demo", "--requests", "600", "--seed", "5", db=db)
     conn = connect(db)
     customer_id, name = conn.execute(
@@ -77,16 +81,18 @@ def dashboard(provider, tmp_path_factory) -> SignedDashboard:
         " WHERE name_from_traffic IS NOT NULL ORDER BY requests DESC, external_id LIMIT 1").fetchone()
     conn.close()
     port = free_port()
-    env = {**os.environ, "FOOTFALL_DB": str(db), "FOOTFALL_DASHBOARD_PORT": str(port),
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("FOOTFALL_DASHBOARD_")}, "FOOTFALL_DB": str(db),
            "FOOTFALL_OIDC_METADATA_URL": provider + "/.well-known/openid-configuration",
            "FOOTFALL_OIDC_CLIENT_ID": "footfall-dashboard", "FOOTFALL_OIDC_CLIENT_SECRET": CLIENT_SECRET,
            "FOOTFALL_ALLOWED_USERS": "@corp.example"}
-    process = subprocess.Popen([sys.executable, "-m", "footfall", "dashboard"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = home / "dashboard.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "footfall", "dashboard", "--port", str(port)], cwd=ROOT,
+                                   env=env, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(url + "/_stcore/health", process, timeout=60)
-        yield SignedDashboard(url, db, customer_id, name, provider)
+        yield SignedDashboard(url, db, customer_id, name, provider, log)
     finally:
         stop(process)
 
@@ -143,6 +149,27 @@ def test_someone_not_signed_in_sees_a_sign_in_page_and_no_data_on_any_page(dashb
     shows_no_data(page, dashboard)
     if path == "/":
         screenshot(page, "sign-in")
+
+
+def test_the_provider_sends_the_analyst_back_to_the_port_the_dashboard_serves_on(dashboard, page):
+    sent_to_provider = []
+    page.on("request", lambda request: sent_to_provider.append(request.url)
+            if request.url.startswith(dashboard.provider) else None)
+    open_page(page, dashboard.url)
+    sign_in_as(page, dashboard, ANA)
+    [redirect_uri] = {parse_qs(urlsplit(url).query).get("redirect_uri", [""])[0] for url in sent_to_provider} - {""}
+    assert redirect_uri == dashboard.url + "/oauth2callback"
+    assert f"Footfall dashboard: {dashboard.url}/" in dashboard.log.read_text().splitlines()
+
+
+def test_the_sign_in_page_asks_no_other_host_for_anything(dashboard, browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    outside = record_outside_requests(context, dashboard.url)
+    page = context.new_page()
+    open_page(page, dashboard.url)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert outside == []
+    context.close()
 
 
 def test_an_allowed_analyst_signs_in_sees_the_data_and_signs_out(dashboard, page):

@@ -9,7 +9,10 @@ import orjson
 import pytest
 
 from conftest import footfall, start_collector, stop
+from core.keys import new_key
+from db.writes.apis import add_api
 from factories import payload
+from loading import load
 from stored_bytes import stored_bytes as raw_bytes  # the files, and on PostgreSQL its write-ahead log too
 
 
@@ -105,8 +108,35 @@ def test_removing_an_api_with_its_data_deletes_its_customers_and_figures_and_kee
     file.write_bytes(b"".join(orjson.dumps(payload(api_key=key, user_id=user)) + b"\n" for key, user in
                               [(shop, "only-shop"), (shop, "both"), (billing, "both"), (billing, "only-billing")]))
     footfall("import", str(file), db=db_path)
-    removed = footfall("apis", "remove", "Shop API", "--delete-data", db=db_path).stdout
-    assert "deleted its 2 requests" in removed
+    said, done = footfall("apis", "remove", "Shop API", "--delete-data", db=db_path).stdout.splitlines()
+    assert said == ("to delete: API 'Shop API' with 2 raw requests (2 counted in the figures) from 1 day,"
+                    " of 2 customers (1 of them called no other API and go with it)")
+    assert done == "removed 'Shop API' and deleted its 2 raw requests, their figures and 1 customer who called no other API"
     assert "Shop API" not in footfall("apis", "list", db=db_path).stdout
     customers = orjson.loads(footfall("customers", "--format", "json", db=db_path).stdout)
     assert {c["customer_id"]: c["requests"] for c in customers} == {"both": 1, "only-billing": 1}
+
+
+def test_new_keys_never_start_with_a_dash_which_the_command_line_would_take_for_an_option():
+    keys = [new_key() for _ in range(5000)]  # one in 64 started with '-': about 78 of these
+    assert [key for key in keys if key.startswith("-")] == []
+    assert len(set(keys)) == len(keys) and {len(key) for key in keys} == {32}
+
+
+DASH_KEY = "-eDmnrpvBU8cZ1qT5wXyA0bLkJ3sH7gN"  # issued before keys stopped starting with '-'
+
+
+@pytest.mark.parametrize("form", ["--api KEY", "--api=KEY"])
+def test_a_key_or_id_starting_with_a_dash_is_taken_as_the_options_value(conn, db_path, form):
+    add_api(conn, "Dash API", DASH_KEY)
+    load(conn, [payload(api_key=DASH_KEY, user_id="-dash-customer"), payload(user_id="someone-else")])
+    api = ["--api", DASH_KEY] if form == "--api KEY" else [f"--api={DASH_KEY}"]
+    customers = orjson.loads(footfall("customers", *api, "--format", "json", db=db_path).stdout)
+    assert [c["customer_id"] for c in customers] == ["-dash-customer"]
+    history = orjson.loads(footfall("requests", "--customer", "-dash-customer", *api, "--format", "json", db=db_path).stdout)
+    assert len(history) == 1
+    added = footfall("alerts", "add", *api, "--customer", "-dash-customer", "--kind", "spike", db=db_path)
+    assert added.stdout.endswith("· -dash-customer on Dash API\n")
+    assert footfall("apis", "add", "Imported API", "--api-key", "-a-treblle-project-id", db=db_path).stdout == \
+        "-a-treblle-project-id\n"
+    assert footfall("customers", "--api", "--format", "json", db=db_path, check=False).returncode == 2  # a value forgotten

@@ -5,8 +5,13 @@ import csv
 import gzip
 import io
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
+
+import pytest
 
 from conftest import ROOT, footfall
 from factories import jsonl, payload
@@ -115,3 +120,80 @@ def test_a_truncated_gzip_file_keeps_the_lines_before_the_damage_and_says_so(db_
     assert run.returncode == 1 and "damaged.jsonl.gz: could not be read past line" in run.stdout
     stored = {c["customer_id"] for c in json.loads(footfall("customers", "--format", "json", db=db_path).stdout)}
     assert "after" in stored and 0 < len(stored - {"after"}) < 60
+
+
+def test_tables_are_plain_aligned_text_in_the_pages_formats(conn, db_path):
+    load(conn, [*[payload(user_id="big", timestamp="2026-11-20 10:15:00") for _ in range(1001)],
+                payload(user_id="slow", timestamp="2026-11-21 08:30:00", load_time=10758.8), payload(user_id=None)])
+    header, rule, *rows = footfall("customers", db=db_path).stdout.splitlines()
+    assert header.split() == ["customer_id", "display_name", "requests", "share", "first_seen", "last_active"]
+    assert set(rule) == {"-", " "} and len(rows) == 2
+    assert rows[0].split() == ["big", "big", "1,001", "99.8%", *["2026-11-20", "10:15", "UTC"] * 2]
+    assert rows[1].split()[2:4] == ["1", "<0.1%"]  # 1 of 1,003, as the pages write it
+    end = header.index("requests") + len("requests")  # numbers right-aligned under their header
+    assert [row[:end].split()[-1] for row in rows] == ["1,001", "1"]
+    table = footfall("requests", "--customer", "slow", db=db_path).stdout
+    header, rule, row = table.splitlines()
+    columns = [match.span() for match in re.finditer(r"-+", rule)]  # each column's width, from the rule under it
+    cells = {header[start:end].strip(): row[start:end].strip() for start, end in columns}
+    assert (cells["time"], cells["load_time_ms"], cells["ai_agent"], cells["city"]) == (
+        "2026-11-21 08:30 UTC", "10,758.8 ms", "–", "–")
+    assert not re.search(r"\b(null|str|i64|f64)\b|[┆│╞]", table)
+
+
+def test_requests_of_an_unknown_customer_is_an_error_as_elsewhere(db_path):
+    result = footfall("requests", "--customer", "nobody-here", db=db_path, check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == "footfall: no customer with the ID 'nobody-here'; see `footfall customers`\n"
+
+
+@pytest.mark.parametrize("command", [["customers"], ["endpoints"]])
+def test_a_period_that_ends_before_it_starts_is_refused(db_path, command):
+    result = footfall(*command, "--since", "2026-12-05", "--until", "2026-12-01", db=db_path, check=False)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == "footfall: --until (2026-12-01 00:00 UTC) must come after --since (2026-12-05 00:00 UTC)\n"
+
+
+@pytest.mark.parametrize("command, option", [
+    (["customers", "--since", "yesterday"], "--since"),
+    (["endpoints", "--until", "12/01/2026"], "--until"),
+])
+def test_a_date_that_is_not_one_says_which_form_is_expected(db_path, command, option):
+    result = footfall(*command, db=db_path, check=False)
+    assert result.returncode == 1
+    assert result.stderr == f"footfall: {option}: expected a date like 2026-12-01 or 2026-12-01T08:00, got {command[-1]!r}\n"
+    quiet = footfall("quiet", "--now", "yesterday", db=db_path, check=False)
+    assert "--now: expected a date like 2026-12-01 or 2026-12-01T08:00, or epoch seconds, got 'yesterday'" in quiet.stderr
+    accepted = ("2026-12-01", "2026-12-01T08:00", "2026-12-01 08:00:00", "2026-12-01T08:00:00Z", "2026-12-01T08:00+02:00")
+    assert all(footfall("customers", "--since", text, db=db_path).returncode == 0 for text in accepted)
+
+
+@pytest.mark.parametrize("command", [["alerts", "firings", "--limit", "-1"], ["requests", "--customer", "a", "--limit", "0"]])
+def test_a_limit_must_be_above_zero(db_path, command):
+    result = footfall(*command, db=db_path, check=False)
+    name = " ".join(command[:2] if command[0] == "alerts" else command[:1])
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == \
+        f"footfall {name}: error: argument --limit: expected a whole number above 0, got {command[-1]!r}"
+
+
+@pytest.mark.parametrize("command", [["customers"], ["alerts", "list"]])
+def test_an_unknown_option_shows_the_usage_of_its_command(db_path, command):
+    result = footfall(*command, "--bogus", db=db_path, check=False)
+    assert result.returncode == 2 and result.stderr.startswith(f"usage: footfall {' '.join(command)} [-h]")
+    assert result.stderr.splitlines()[-1] == f"footfall {' '.join(command)}: error: unrecognized arguments: --bogus"
+
+
+def test_ctrl_c_during_a_command_ends_it_with_one_line_and_no_traceback(db_path, tmp_path):
+    footfall("apis", "add", "Shop", "--api-key", "test-project-key", db=db_path)
+    fifo = tmp_path / "calls.jsonl"
+    os.mkfifo(fifo)
+    importing = subprocess.Popen([sys.executable, "-m", "footfall", "--db", str(db_path), "import", str(fifo)],
+                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with open(fifo, "wb") as feed:  # returns once the import has opened it and waits for lines
+        feed.write(jsonl([payload(user_id="u1")]))
+        feed.flush()
+        importing.send_signal(signal.SIGINT)
+        out, err = importing.communicate(timeout=60)
+    assert importing.returncode == 130
+    assert err.strip() == "footfall: interrupted" and "Traceback" not in err + out

@@ -3,6 +3,7 @@ PostgreSQL database (where a backup is pg_dump's)."""
 
 import json
 import os
+import pty
 import sqlite3
 import stat
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import footfall, until
+from conftest import footfall, footfall_process, until
 from core.keys import key_hash
 from core.links import link_state, token_link_id
 from db.connection import connect, is_postgres
@@ -43,14 +44,37 @@ def customers(db_path, *args):
     return {row["customer_id"]: row for row in json.loads(footfall("customers", "--format", "json", *args, db=db_path).stdout)}
 
 
-def test_prune_removes_old_requests_and_keeps_every_figure(calls):
+def requests_of(db_path, customer: str) -> list[dict]:
+    return json.loads(footfall("requests", "--customer", customer, "--format", "json", db=db_path).stdout)
+
+
+def test_prune_says_what_it_removes_then_removes_it_and_keeps_every_figure(calls):
     before = customers(calls), customers(calls, "--since", "2026-11-01", "--until", "2026-11-02")
     result = footfall("prune", "--before", "2026-11-03", db=calls)
-    assert "pruned 4 raw requests older than 2026-11-03T00:00:00Z" in result.stdout
+    said, done = result.stdout.splitlines()
+    assert said == ("to prune: 4 raw requests of 2 customers, from 2 days (2026-11-01 to 2026-11-02),"
+                    " older than 2026-11-03 00:00 UTC; every figure is kept")
+    assert done.startswith("pruned 4 raw requests older than 2026-11-03 00:00 UTC in ")
     assert (customers(calls), customers(calls, "--since", "2026-11-01", "--until", "2026-11-02")) == before
-    history = json.loads(footfall("requests", "--customer", "a", "--format", "json", db=calls).stdout)
-    assert [row["time"][:10] for row in history] == ["2026-11-04", "2026-11-03"]
-    assert "pruned 0 raw requests" in footfall("prune", "--before", "2026-11-03T00:00:00Z", db=calls).stdout
+    assert [row["time"][:10] for row in requests_of(calls, "a")] == ["2026-11-04", "2026-11-03"]
+    again = footfall("prune", "--before", "2026-11-03T00:00:00Z", db=calls).stdout
+    assert again == "no raw request is older than 2026-11-03 00:00 UTC: nothing to prune\n"
+
+
+@pytest.mark.parametrize("cutoff, danger", [
+    ("2030-01-01T00:00:00+02:00", "2029-12-31 22:00 UTC is in the future and that is every raw request stored (8)"),
+    ("2026-11-05", "that is every raw request stored (8)"),  # past, but after the newest request
+])
+def test_a_prune_of_every_request_or_up_to_a_future_date_is_refused_without_yes(calls, cutoff, danger):
+    refused = footfall("prune", "--before", cutoff, db=calls, check=False)  # no terminal to ask on
+    assert refused.returncode == 1
+    assert refused.stderr == f"footfall: refusing to prune: {danger}; run it again with --yes if that is what you mean\n"
+    assert refused.stdout.startswith("to prune: 8 raw requests of 2 customers, from 4 days (2026-11-01 to 2026-11-04)")
+    assert len(requests_of(calls, "a")) == 4
+    confirmed = footfall("prune", "--before", cutoff, "--yes", db=calls)
+    said, done = confirmed.stdout.splitlines()  # --yes skips the question, not what goes
+    assert said.startswith("to prune: 8 raw requests") and done.startswith("pruned 8 raw requests")
+    assert requests_of(calls, "a") == []
 
 
 def test_prune_takes_the_retention_setting_and_refuses_without_a_date(calls):
@@ -58,24 +82,50 @@ def test_prune_takes_the_retention_setting_and_refuses_without_a_date(calls):
     refused = footfall("prune", db=calls, check=False, env=env)
     assert refused.returncode == 1 and "--before DATE, or set FOOTFALL_RETENTION_DAYS" in refused.stderr
     bad = footfall("prune", "--before", "last tuesday", db=calls, check=False, env=env)
-    assert bad.returncode == 1 and "not an ISO 8601 date or time" in bad.stderr
-    # With a retention of one day, whatever is older than yesterday goes; every figure stays.
+    assert bad.returncode == 1
+    assert bad.stderr == "footfall: --before: expected a date like 2026-12-01 or 2026-12-01T08:00, got 'last tuesday'\n"
+    # With a retention of one day, whatever is older than yesterday goes (here: everything, so asked for); figures stay.
     before = customers(calls)
-    result = footfall("prune", db=calls, env={**env, "FOOTFALL_RETENTION_DAYS": "1"})
-    assert result.stdout.startswith("pruned ") and customers(calls) == before
+    retention = {**env, "FOOTFALL_RETENTION_DAYS": "1"}
+    assert "every raw request" in footfall("prune", db=calls, env=retention, check=False).stderr
+    result = footfall("prune", "--yes", db=calls, env=retention)
+    assert "pruned 8 raw requests" in result.stdout and customers(calls) == before
 
 
-def test_erase_removes_the_customer_everywhere_and_refuses_an_unknown_one(calls):
+def test_erase_says_what_it_removes_then_removes_the_customer_everywhere_and_refuses_an_unknown_one(calls):
     # On PostgreSQL the bytes leave the table files with --vacuum (VACUUM FULL); its log is the server's.
     vacuum = ["--vacuum"] if is_postgres(calls) else []
     result = footfall("erase", "--customer", "b", *vacuum, db=calls)
-    assert "erased customer 'b': 2 raw requests" in result.stdout
+    said, done, *caveats = result.stdout.splitlines()
+    assert said == ("to erase: customer 'b', 2 raw requests (2 counted in the figures) from 2 days on 1 API,"
+                    " with their name, notes, stars, links and alert rules")
+    assert done.startswith("erased customer 'b': 2 raw requests")
     rows = customers(calls)
     assert set(rows) == {"a"} and rows["a"]["share"] == pytest.approx(4 / 6 * 100, abs=1e-3)
-    assert json.loads(footfall("requests", "--customer", "b", "--format", "json", db=calls).stdout) == []
+    assert footfall("requests", "--customer", "b", db=calls, check=False).returncode == 1  # no such customer now
     assert b"Bea Erased" not in stored_bytes(calls, wal=False)
     unknown = footfall("erase", "--customer", "b", db=calls, check=False)
     assert unknown.returncode == 1 and unknown.stderr.strip() == "footfall: no customer with the ID 'b'; nothing was erased"
+    assert unknown.stdout == ""
+
+
+@pytest.mark.sqlite_only  # the terminal is the point, not the engine
+def test_on_a_terminal_prune_asks_first_and_only_a_yes_prunes(calls):
+    for answer, code in ((b"n\n", 1), (b"y\n", 0)):
+        keyboard, terminal = pty.openpty()  # the command's standard input is a real pseudo-terminal
+        try:
+            os.write(keyboard, answer)  # typed ahead: the terminal holds it until the command reads
+            run = footfall_process("prune", "--before", "2030-01-01", db=calls, check=False, stdin=terminal)
+        finally:
+            os.close(keyboard)
+            os.close(terminal)
+        assert run.returncode == code, run.stderr
+        assert run.stdout.startswith("to prune: 8 raw requests")
+        assert run.stderr.startswith("2030-01-01 00:00 UTC is in the future and that is every raw request stored (8)."
+                                     " Prune them? [y/N] ")
+        if answer == b"n\n":
+            assert run.stderr.endswith("footfall: nothing was pruned\n") and len(requests_of(calls, "a")) == 4
+    assert "pruned 8 raw requests" in run.stdout and requests_of(calls, "a") == []
 
 
 def test_backup_writes_an_owner_only_copy_and_never_overwrites_unasked(calls, tmp_path, request):

@@ -31,6 +31,7 @@ from core.periods import DAY, HOUR, Period, floor_hour, preset_period
 from core.quiet import QuietRule
 from core.scope import Scope
 from db.connection import connect
+from db.operations.prune import prune
 from db.reads.history import HISTORY_SORTS, HistoryFilter
 from db.reads.customers import CUSTOMER_SORTS
 from db.reads.quiet import quiet_customers
@@ -89,7 +90,8 @@ def engines(tmp_path_factory, pg_cluster):
 
 
 def edit(conn, db, grid: dict[str, list], now: int) -> None:
-    """What analysts do to the data: favorites, names, descriptions, widget choices, rules, links."""
+    """What analysts do to the data: favorites, names, descriptions, widget choices, rules, links; and
+what an operator does: a prune."""
     busiest, middle, smallest = grid["customer_id"][:3]
     for customer in (busiest, smallest):
         save_favorite(conn, ANALYST, customer, True)
@@ -108,6 +110,8 @@ def edit(conn, db, grid: dict[str, list], now: int) -> None:
                         timestamp=time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(floor_hour(now) - HOUR + 60 * i)))
                 for i in range(40)])
     add_alert_rule(conn, burst, None, "error_rate", 0.2, created_by=ANALYST)
+    # The raw requests of the first ten days pruned, the cutoff within an hour: the history counts what is left.
+    prune(conn, floor_hour(now) - 20 * DAY + 1800, pause=0)
     key = signing_key(db)
     for cid, api_id, bodies in ((grid["cid"][0], None, True), (grid["cid"][1], api, False)):
         token = create_link(conn, cid, key, api_id=api_id, expires_at=expires_at(7, now), show_bodies=bodies, now=now)
@@ -164,6 +168,7 @@ def questions(conn, now: int) -> dict[str, list]:
         "rule": [LOOSE, QuietRule(), QuietRule(min_baseline=5)],
         "customers": [None, cids],
         "max_age": [None],
+        "webhook_set": [None, False],
     }
 
 

@@ -46,7 +46,7 @@ def test_a_deep_link_shows_the_name_requests_share_last_active_error_rate_and_la
     at = dash.app(PROFILE, id="cus_9")
     assert [t.value for t in at.title] == ["Umbrella Corp"]
     assert metric(at, "Total Requests").value == "10"
-    assert metric(at, "Share").value == f"{100 * len(mine) / len(in_period):.2f}%"
+    assert metric(at, "Share").value == f"{100 * len(mine) / len(in_period):.1f}%"  # as the Customers list shows it
     assert metric(at, "Error rate").value == f"{100 * sum(s >= 400 for s in statuses) / len(mine):.1f}%"
     assert metric(at, "Last active").value == "2h ago"
     p50, p95 = (float(metric(at, f"p{q} load time").value.removesuffix(" ms")) for q in (50, 95))
@@ -157,7 +157,7 @@ def test_the_history_lists_the_customers_requests_in_the_period_newest_first_wit
     assert list(shown["Response"]) == [200, 201, 400, 200, 500]
     assert list(shown["Name"]) == ["/api/orders/{id}", "/api/orders", "/api/items", "/api/refunds/{id}", "/api/orders/{id}"]
     assert list(shown["Load Time"]) == [40, 120, 5, 60, 700]
-    assert list(shown["Threat Level"]) == ["Low", "Low", "High", "Low", "Low"]
+    assert list(shown["Threat Level"]) == ["low", "low", "high", "low", "low"]  # as the CSV spells them
     assert list(shown["Device"])[3:] == ["mobile", "bot"]
     assert list(shown["AI Agent"]) == ["", "", "", "", "GPTBot"]
     assert list(shown["Location"]) == ["GB", "GB", "GB", "GB", "US"]
@@ -248,7 +248,7 @@ def test_the_history_sorts_by_a_chosen_column(dash):
     at.segmented_control(key="history_order").set_value("Ascending").run()
     assert list(table(at, "history_table")["Load Time"]) == [5, 40, 60, 120, 700]
     at.selectbox(key="history_sort").select("threat_level").run()
-    assert list(table(at, "history_table")["Threat Level"])[-1] == "High"
+    assert list(table(at, "history_table")["Threat Level"])[-1] == "high"
     at.selectbox(key="history_sort").select("ai_agent").run()  # those without one first, then by time
     assert list(table(at, "history_table")["Load Time"]) == [60, 5, 120, 40, 700]
     at.segmented_control(key="history_order").set_value("Descending").run()
@@ -283,7 +283,7 @@ def test_opening_a_request_shows_masked_headers_bodies_threat_reasons_and_errors
     assert '"password": "*****"' in code and '"authorization": "*****"' in code
     assert '"note": "<b>hi</b>"' in code  # shown as text, in a code block
     assert any("SQL injection" in t.value for t in at.text)
-    assert any("Threat level:** High" in m.value for m in at.markdown)
+    assert any("Threat level:** high" in m.value for m in at.markdown)
     assert [s.value for s in at.main.subheader][-1].startswith("POST \\/api\\/items")  # escaped: shown as sent
 
 
@@ -303,7 +303,7 @@ def test_with_one_api_selected_the_profile_counts_only_that_apis_requests(dash):
     dash.ingest(Call("both", 1), Call("both", 2), Call("both", 3, api=BILLING_KEY), Call(None, 4, api=BILLING_KEY))
     at = dash.app(PROFILE, id="both", api="Billing API")
     assert metric(at, "Total Requests").value == "1"
-    assert metric(at, "Share").value == "50.00%"
+    assert metric(at, "Share").value == "50.0%"
     assert len(table(at, "history_table")) == 1
 
 

@@ -28,7 +28,7 @@ from db.backends.partitions import existing_days
 from db.connection import connect, is_postgres
 from db.operations.backup import backup
 from db.operations.erase import ERASURES_KEY, UnknownCustomer, delete_api, erase_customer, erasures
-from db.operations.prune import oldest_request, prune
+from db.operations.prune import PRUNED_BEFORE_KEY, oldest_request, prune
 from db.queries.figures import active_count
 from db.reads.customers import customer_list
 from db.reads.history import customer_requests
@@ -163,7 +163,7 @@ def contents(conn: sqlite3.Connection, skip: tuple[str, ...] = ()) -> dict:
     """Every row of every table, sorted, with customers named by their external ID instead of
     database ids (and every active-customer set as IDs), and without what differs between two
     databases fed the same calls: request ids, API creation times, when a description was edited,
-    the edit counter; endpoints are named by method and name."""
+    the edit counter, a prune's cutoff; endpoints are named by method and name."""
     names = dict(conn.execute("SELECT id, external_id FROM customers"))
     endpoints = {eid: f"{method} {name}" for eid, method, name in conn.execute("SELECT id, method, name FROM endpoints")}
     out = {}
@@ -185,7 +185,7 @@ def contents(conn: sqlite3.Connection, skip: tuple[str, ...] = ()) -> dict:
                 elif (table.startswith("active_") or table.startswith("endpoint_callers_")) and column == "customers":
                     value = sorted(names.get(cid, f"unknown customer #{cid}") for cid in BitMap.deserialize(value))
                 shown.append(value)
-            if table != "settings" or row[0] not in (EDITS_KEY, ERASURES_KEY, INGEST_KEY):
+            if table != "settings" or row[0] not in (EDITS_KEY, ERASURES_KEY, INGEST_KEY, PRUNED_BEFORE_KEY):
                 rows.append(tuple(shown))
         out[table] = sorted(rows, key=repr)
     return out
@@ -264,6 +264,8 @@ def test_prune_removes_old_raw_requests_in_batches_and_keeps_every_figure(conn, 
     # Only the request history of that time is gone.
     kept = customer_requests(conn, "cus_0", Scope(None, Period(None, None)), 10_000)
     assert kept.to_dicts() == history.filter(history["time"] >= cutoff).to_dicts() and len(kept) < len(history)
+    # ... and the cutoff is kept, so that the history can say so (db/reads/history.py).
+    assert conn.execute("SELECT value FROM settings WHERE key = ?", (PRUNED_BEFORE_KEY,)).fetchone() == (str(cutoff),)
 
 
 def test_prune_with_nothing_old_enough_writes_nothing(conn):

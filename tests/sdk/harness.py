@@ -3,9 +3,9 @@ it at a real Footfall collector, send it scripted traffic, and wait until Footfa
 (run in this process) shows it all.
 
 The SDKs are not modified. Their hard-coded *.treblle.com traffic is sent to the local
-collector by a transport patch that the test apps load themselves:
-  node:   `node -r ./redirect.js app-....js`     (wraps https.request and globalThis.fetch)
-  django: sdkapp/footfall_redirect.py             (pre-seeds TreblleMiddleware's requests.Session)
+collector by the transport patches the README gives operators (sdk/), which the test apps load:
+  node:   `node -r sdk/node/footfall-redirect.js app-....js`  (wraps https.request and globalThis.fetch)
+  django: sdk/django/footfall_redirect.py's install()          (pre-seeds TreblleMiddleware's requests.Session)
 both driven by the FOOTFALL_URL environment variable.
 """
 
@@ -33,6 +33,8 @@ SDK_DIR = Path(__file__).resolve().parent
 ROOT = SDK_DIR.parent.parent
 NODE_DIR = SDK_DIR / "node"
 DJANGO_DIR = SDK_DIR / "django_app"
+NODE_PRELOAD = ROOT / "sdk" / "node" / "footfall-redirect.js"
+DJANGO_REDIRECT_DIR = ROOT / "sdk" / "django"  # footfall_redirect.py
 
 INSTALL_HINT = "run `make test` (or `npm ci --prefix tests/sdk/node`) to install the pinned Node SDKs"
 WAIT_SECONDS = 45  # the SDKs send asynchronously; poll Footfall this long for everything to land
@@ -211,7 +213,7 @@ def start_app(sdk: str, footfall_url: str, api_key: str, workdir: Path) -> tuple
         port = free_port()
         env.update(
             DJANGO_SETTINGS_MODULE="sdkapp.settings",
-            PYTHONPATH=str(DJANGO_DIR),
+            PYTHONPATH=os.pathsep.join([str(DJANGO_DIR), str(DJANGO_REDIRECT_DIR)]),
             TREBLLE_SDK_TOKEN=f"sdk-token-{sdk}",
             TREBLLE_API_KEY=api_key,  # the Django SDK's API_KEY is sent as project_id
             PYTHONUNBUFFERED="1",
@@ -221,7 +223,7 @@ def start_app(sdk: str, footfall_url: str, api_key: str, workdir: Path) -> tuple
         wait_until(f"the Django app on port {port}", lambda: port_open(port), app)
     else:
         env.update(TREBLLE_API_KEY=f"sdk-token-{sdk}", TREBLLE_PROJECT_ID=api_key, PORT="0")
-        app = start(sdk, ["node", "-r", "./redirect.js", f"app-{sdk}.js"], log, NODE_DIR, env)
+        app = start(sdk, ["node", "-r", str(NODE_PRELOAD), f"app-{sdk}.js"], log, NODE_DIR, env)
 
         def listening_port() -> int | None:
             for line in log.read_text(errors="replace").splitlines():

@@ -1,6 +1,6 @@
 // Express app instrumented with @treblle/express 1.0.2, configured as its README says:
 // TREBLLE_API_KEY and TREBLLE_PROJECT_ID from the environment, `app.use(treblle())`.
-// Run: FOOTFALL_URL=http://127.0.0.1:PORT/ node -r ./redirect.js app-treblle-express.js
+// Run: FOOTFALL_URL=http://127.0.0.1:PORT/ node -r ../../../sdk/node/footfall-redirect.js app-treblle-express.js
 'use strict'
 
 const treblle = require('@treblle/express')

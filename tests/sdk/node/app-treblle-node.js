@@ -1,6 +1,6 @@
 // Express app instrumented with the `treblle` npm package 1.5.2, configured as its README
 // says: `useTreblle(app, { apiKey, projectId })` right after creating the app.
-// Run: FOOTFALL_URL=http://127.0.0.1:PORT/ node -r ./redirect.js app-treblle-node.js
+// Run: FOOTFALL_URL=http://127.0.0.1:PORT/ node -r ../../../sdk/node/footfall-redirect.js app-treblle-node.js
 'use strict'
 
 const { useTreblle } = require('treblle')

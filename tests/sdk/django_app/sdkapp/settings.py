@@ -38,6 +38,6 @@ LOGGING = {
 }
 
 if os.environ.get("FOOTFALL_URL"):
-    from sdkapp.footfall_redirect import install
+    from footfall_redirect import install  # sdk/django/, as the README tells operators (on PYTHONPATH)
 
     install(os.environ["FOOTFALL_URL"])

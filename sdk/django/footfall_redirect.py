@@ -1,10 +1,15 @@
-"""Send the Treblle Django SDK's traffic to a local Footfall instead of *.treblle.com.
+"""Send the Treblle Django SDK's traffic to a Footfall collector instead of *.treblle.com.
+
+In the project's settings.py, after TREBLLE (the SDK's API_KEY is the Footfall API key):
+
+    from footfall_redirect import install
+    install("http://collector.internal:8470/")
 
 The SDK (PyPI ``treblle`` 2.0.6) posts with a class-level ``requests.Session`` that it creates
 lazily in ``TreblleMiddleware.get_session()`` (only if ``TreblleMiddleware._session`` is None),
-to a random one of https://rocknrolla|punisher|sicario.treblle.com/. We don't touch the SDK:
-the test app pre-seeds that session with one whose transport adapter rewrites any
-*.treblle.com URL to FOOTFALL_URL (e.g. http://127.0.0.1:8123/). Other URLs pass through.
+to a random one of https://rocknrolla|punisher|sicario.treblle.com/. This leaves the SDK alone:
+it pre-seeds that session with one whose transport adapter rewrites any *.treblle.com URL to the
+collector's. Other URLs pass through. Footfall's SDK tests (tests/sdk) run the real SDK with this file.
 """
 
 import os

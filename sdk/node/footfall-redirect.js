@@ -1,10 +1,13 @@
-// Preload (`node -r ./redirect.js app.js`): send Treblle SDK traffic to a local Footfall.
+// Footfall's preload for the Treblle Node SDKs: send their traffic to a Footfall collector.
 //
-// The SDKs under test post to hard-coded https://<name>.treblle.com hosts
-// (`treblle` 1.5.2 through node-fetch, `@treblle/express` 1.0.2 through @treblle/utils,
-// which also uses node-fetch). We leave the SDK code alone and patch the transport
-// underneath it instead: any request to a *.treblle.com host is sent over plain HTTP to
-// FOOTFALL_URL (e.g. http://127.0.0.1:8123/). Everything else passes through unchanged.
+//   FOOTFALL_URL=http://collector.internal:8470/ node -r /path/to/footfall-redirect.js server.js
+//   (or NODE_OPTIONS="--require /path/to/footfall-redirect.js", for a start script you cannot change)
+//
+// The SDKs post to hard-coded https://<name>.treblle.com hosts (`treblle` 1.5.2 through
+// node-fetch, `@treblle/express` 1.0.2 through @treblle/utils, which also uses node-fetch). This
+// leaves the SDK alone and patches the transport underneath it: any request to a *.treblle.com
+// host is sent over plain HTTP to FOOTFALL_URL instead. Everything else passes through unchanged.
+// Footfall's SDK tests (tests/sdk) run the real SDKs with this file.
 //
 // Patched: https.request / https.get (used by node-fetch, axios, ...) and globalThis.fetch
 // (undici), so an SDK that switches HTTP library keeps working.
@@ -15,7 +18,7 @@ const https = require('https')
 
 const target = process.env.FOOTFALL_URL
 if (!target) {
-  throw new Error('redirect.js: set FOOTFALL_URL (e.g. http://127.0.0.1:8123/)')
+  throw new Error('footfall-redirect.js: set FOOTFALL_URL (e.g. http://127.0.0.1:8123/)')
 }
 const targetUrl = new URL(target)
 const debug = !!process.env.FOOTFALL_REDIRECT_DEBUG
