@@ -1,13 +1,16 @@
 """Ingest benchmark: `import` of generated payloads, and the collector under concurrent clients.
 
     .venv/bin/python -m bench.ingest [--import-payloads 1000000] [--collector-payloads 60000]
+        [--otlp-spans 60000] [--spans-per-body 512]
         [--postgres postgresql://user@host:5432/postgres] [--collectors 1 2]
 
 With --postgres, every stage writes into PostgreSQL instead of SQLite files: the bench makes a
 database of its own per stage on that server (footfall_bench_<stage>, dropped first if it exists).
 --collectors runs the collector stage once per count given, that many collector processes (each
 with its own HTTP workers and writer, as on separate machines) writing into one database, the
-clients spread over them.
+clients spread over them. The OTLP stage posts the same kind of calls as OpenTelemetry SERVER spans
+(protobuf bodies of --spans-per-body spans, as an exporter's batches, to /v1/traces) through one
+collector, and prints spans/s beside the Treblle stage's payloads/s of the same run.
 
 Also times import's two stages apart, each a ceiling on it: parsing and enriching on every core
 with no database, and the write stage alone (the serial part). Splits the collector's CPU per
@@ -32,6 +35,7 @@ import orjson
 
 from core.demo import DEMO_APIS, demo_payloads
 from core.keys import key_hash
+from core.payload import api_key_of
 from db.connection import connect
 from db.reads.freshness import request_count
 from db.writes.apis import add_api
@@ -52,6 +56,8 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server (a database URL on it) to write into")
     parser.add_argument("--collectors", type=int, nargs="+", default=[1], help="collector processes, one run per count")
     parser.add_argument("--skip-import", action="store_true", help="the collector stage alone")
+    parser.add_argument("--otlp-spans", type=int, default=60_000, help="spans for the OTLP stage (0: none)")
+    parser.add_argument("--spans-per-body", type=int, default=512, help="spans in each OTLP body (an export batch)")
     args = parser.parse_args()
     global SERVER
     SERVER = args.postgres
@@ -67,6 +73,11 @@ def main() -> None:
         for collectors in args.collectors:
             figures = bench_collector(work, args.collector_payloads, args.clients, collectors)
             results.update({f"{key}_{collectors}x" if collectors > 1 else key: value for key, value in figures.items()})
+        if args.otlp_spans:
+            results.update(bench_otlp(work, args.otlp_spans, args.spans_per_body, args.clients))
+            print(f"OTLP beside Treblle, same run: {results['otlp_spans_per_s']:,} spans/s"
+                  f" ({args.spans_per_body} a body) against {results['collector_payloads_per_s']:,} payloads/s"
+                  " (one a body, as the SDKs send them)")
     print(orjson.dumps(results).decode())
 
 
@@ -233,7 +244,8 @@ def bench_collector(work: Path, count: int, clients: int, collectors: int = 1) -
             p["data"]["request"]["url"] = f"https://bench.example.com/bench/{i}"  # a marker per payload
             bodies.append(orjson.dumps(p))
         before = {p: cpu for server, port in zip(servers, ports) for p, cpu in process_cpu(server.pid, port).items()}
-        acked, latencies, seconds, failures = asyncio.run(post_all(ports, bodies, clients))
+        requests = [treblle_head(len(body)) + body for body in bodies]
+        acked, latencies, seconds, failures = asyncio.run(post_all(ports, requests, clients))
         used: dict[str, float] = {}
         for server, port in zip(servers, ports):
             for process, (role, cpu) in process_cpu(server.pid, port).items():  # roles as they are by the end
@@ -269,29 +281,32 @@ def bench_collector(work: Path, count: int, clients: int, collectors: int = 1) -
     }
 
 
-async def post_all(ports: list[int], bodies: list[bytes], clients: int):
+def treblle_head(length: int) -> bytes:
+    return (f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {length}\r\n\r\n").encode()
+
+
+async def post_all(ports: list[int], requests: list[bytes], clients: int, accepted=lambda reply: True):
     """Keep-alive HTTP/1.1 clients on raw sockets: cheap enough not to starve the server. With
-    several collectors, the clients take turns: client k talks to collector k mod n."""
-    next_index = iter(range(len(bodies)))
+    several collectors, the clients take turns: client k talks to collector k mod n. A request
+    is acknowledged when its reply is a 200 and `accepted(reply body)`."""
+    next_index = iter(range(len(requests)))
     acked, latencies, failures = [], [], 0
 
     async def client(port: int):
         nonlocal failures
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         for i in next_index:
-            body = bodies[i]
-            head = (f"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(body)}\r\n\r\n").encode()
             sent = time.perf_counter()
-            writer.write(head + body)
+            writer.write(requests[i])
             status_line = await reader.readline()
             length = 0
             while (line := await reader.readline()) not in (b"\r\n", b""):
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":")[1])
-            await reader.readexactly(length)
+            reply = await reader.readexactly(length)
             latencies.append(time.perf_counter() - sent)
-            if status_line.split()[1] == b"200":
+            if status_line.split()[1] == b"200" and accepted(reply):
                 acked.append(i)
             else:
                 failures += 1
@@ -300,6 +315,98 @@ async def post_all(ports: list[int], bodies: list[bytes], clients: int):
     started = time.perf_counter()
     await asyncio.gather(*(client(ports[k % len(ports)]) for k in range(clients)))
     return acked, latencies, time.perf_counter() - started, failures
+
+
+def span_of(payload: dict, marker: int, start_ns: int):
+    """A demo call as the OpenTelemetry SERVER span a Flask app would report (stable attribute
+    names), its path a marker, its customer the app's enduser.id."""
+    from urllib.parse import urlsplit
+
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+    request, response = payload["data"]["request"], payload["data"]["response"]
+    url = urlsplit(request["url"])
+    headers = request.get("headers") or {}
+    attributes = {"http.request.method": request["method"], "url.scheme": url.scheme, "server.address": url.hostname,
+                  "url.path": f"/otlp/{marker}", "url.query": url.query, "client.address": request["ip"],
+                  "user_agent.original": request["user_agent"], "http.response.status_code": response["code"]}
+    customer = orjson.loads(headers.get("treblle-metadata") or "{}").get("user-id") or headers.get("treblle-user-id")
+    if customer:
+        attributes["enduser.id"] = customer
+    values = [KeyValue(key=k, value=AnyValue(int_value=v) if isinstance(v, int) else AnyValue(string_value=v))
+              for k, v in attributes.items() if v]
+    for name in ("authorization", "x-request-id", "accept"):
+        if isinstance(headers.get(name), str):
+            values.append(KeyValue(key="http.request.header." + name.replace("-", "_"),
+                                   value=AnyValue(array_value=ArrayValue(values=[AnyValue(string_value=headers[name])]))))
+    duration_ns = int(min(float(response.get("load_time") or 0), 5_000) * 1_000_000)
+    return Span(trace_id=marker.to_bytes(16, "big"), span_id=marker.to_bytes(8, "big"), name=f"{request['method']} {url.path}",
+                kind=Span.SpanKind.SPAN_KIND_SERVER, start_time_unix_nano=start_ns,
+                end_time_unix_nano=start_ns + duration_ns, attributes=values)
+
+
+def otlp_bodies(count: int, per_body: int) -> tuple[list[bytes], list[list[int]]]:
+    """Requests to /v1/traces of `per_body` spans each (an exporter's batch, one API's service, its
+    key in x-footfall-api-key), and the markers of the spans each holds."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
+    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+    from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans
+
+    keys = [key for _, key in DEMO_APIS]
+    by_key: dict[str, list] = {key: [] for key in keys}
+    start_ns = time.time_ns()
+    for i, p in enumerate(demo_payloads(keys, count, seed=6, now=time.time(), days=1)):
+        by_key[api_key_of(p)].append((i, span_of(p, i, start_ns - i * 1_000_000)))
+    requests, markers = [], []
+    for key, spans in by_key.items():
+        for start in range(0, len(spans), per_body):
+            chunk = [span for _, span in spans[start:start + per_body]]
+            body = ExportTraceServiceRequest(resource_spans=[ResourceSpans(
+                resource=Resource(attributes=[KeyValue(key="service.name", value=AnyValue(string_value="bench"))]),
+                scope_spans=[ScopeSpans(scope=InstrumentationScope(name="opentelemetry.instrumentation.flask"),
+                                        spans=chunk)])]).SerializeToString()
+            head = (f"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
+                    f"x-footfall-api-key: {key}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+            requests.append(head + body)
+            markers.append([i for i, _ in spans[start:start + per_body]])
+    return requests, markers
+
+
+def bench_otlp(work: Path, count: int, per_body: int, clients: int) -> dict:
+    """OpenTelemetry spans through one collector: protobuf bodies of `per_body` SERVER spans from
+    concurrent keep-alive clients; every acknowledged span must be stored."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+    db = new_db(work / "otlp.db")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "footfall", "--db", str(db), "collect", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_up(port)
+        requests, markers = otlp_bodies(count, per_body)
+        whole = lambda reply: ExportTraceServiceResponse.FromString(reply).partial_success.rejected_spans == 0  # noqa: E731
+        acked, latencies, seconds, failures = asyncio.run(post_all([port], requests, min(clients, len(requests)), whole))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    with closing(connect(db)) as conn:
+        stored_markers = {int(row[0].rsplit("/", 1)[1]) for row in conn.execute("SELECT path FROM requests")}
+    acked_markers = {marker for i in acked for marker in markers[i]}
+    spans = len(acked_markers)
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(len(latencies) * q))] * 1000  # noqa: E731
+    missing = len(acked_markers - stored_markers)
+    print(f"OTLP ({'PostgreSQL' if SERVER else 'SQLite'}): {spans} spans acknowledged of {count} in {seconds:.1f}s"
+          f" = {spans / seconds:,.0f} spans/s in {len(requests)} protobuf bodies of up to {per_body} with"
+          f" {min(clients, len(requests))} keep-alive clients; ack p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms;"
+          f" failures {failures}; acknowledged but missing: {missing}")
+    return {"otlp_spans": count, "otlp_spans_per_body": per_body, "otlp_acknowledged": spans,
+            "otlp_spans_per_s": round(spans / seconds), "otlp_ack_p50_ms": round(pick(0.5), 2),
+            "otlp_ack_p99_ms": round(pick(0.99), 2), "otlp_failures": failures, "otlp_acknowledged_missing": missing}
 
 
 def process_cpu(pid: int, port: int) -> dict[int, tuple[str, float]]:

@@ -1,7 +1,10 @@
-"""The collector: Treblle-compatible HTTP ingest on Starlette.
+"""The collector: Treblle-compatible HTTP ingest on Starlette, and OpenTelemetry traces.
 
 POST / and POST /v1/log take one payload or a JSON array of them, plain or gzip. A reply of 200
 means every payload in the body is committed; any error means none of them was stored.
+POST /v1/traces takes OTLP/HTTP (protobuf or JSON, plain or gzip): each SERVER span is a call
+(core/otlp.py), under the same limits; a 200 means every span not counted in its partial_success
+is committed.
 
 It cannot be pushed over: a connection must deliver its request at a minimum pace, with a head of
 bounded size (collector/connections.py); a body is read to at most the body limit, and the bodies a
@@ -19,8 +22,9 @@ import asyncio
 import contextlib
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple, Protocol
 
 import orjson
 from starlette.applications import Starlette
@@ -31,11 +35,14 @@ from starlette.routing import Route
 from collector.writer_client import WriterClient, WriterUnavailable
 from core.keys import key_hash
 from core.masking import NO_EXTRA_NAMES, Masking
+from core.otlp import (
+    API_KEY_ATTRIBUTE, API_KEY_HEADER, TraceDecodeError, decode_traces, export_response, span_count, status_body,
+)
 from core.record import Record, warm_up
 from db.connection import connect_readonly, connection_lost
 from db.errors import DatabaseError
 from db.writes.apis import api_ids_by_hash
-from services.ingest import Reason, Rejection, records_or_reasons
+from services.ingest import Reason, Rejection, records_from_spans, records_or_reasons
 from services.settings import settings
 
 KEYS_FRESH_SECONDS = 2.0
@@ -65,6 +72,7 @@ REFUSING = "ingest is refusing requests: this worker is serving or reading as ma
 # closed after the 413.
 OVERSIZE_DRAIN_BYTES = 16 * 1024 * 1024
 JSON_TYPES = ("application/json", "text/json", "text/plain", "application/x-ndjson")
+OTLP_PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf")
 
 
 class Refusal(Exception):
@@ -173,31 +181,42 @@ def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5
     reading = BodyBytes(max_body_bytes * READING_LIMIT_BODIES)
     refused_busy_at = -RETRY_AFTER_SECONDS  # when this worker last refused a request for being busy
 
-    async def ingest(request: Request) -> Response:
+    async def take(request: Request, records_of: Callable[[bytes], Taken], replies: Replies) -> Response:
+        """Read the body, make its records (`records_of`) and have them committed; the reply in
+        the words of `replies`."""
         nonlocal serving, refused_busy_at
         try:
-            records = await records_of(request)
+            body = await _read_body(request, max_body_bytes, reading)
+            if serving >= MAX_REQUESTS_AT_ONCE:  # at once, before the body is parsed
+                raise Refusal(503, BUSY, retry=True)
+            taken = records_of(body)
         except Refusal as refusal:
             if refusal.status == 503:
                 refused_busy_at = time.monotonic()
-            return json_response(refusal.status, {"error": refusal.message}, refusal.headers)
+            return replies.refused(refusal)
         except KeysUnavailable:
-            return json_response(503, {"error": UNAVAILABLE}, {"Retry-After": str(RETRY_AFTER_SECONDS)})
-        serving += 1  # no await since records_of saw `serving` under the limit
-        try:
-            await state["writer"].write(records)
-        except WriterUnavailable:
-            # Why (a full disk, a writer restarting) is in the collector's log, not in the reply.
-            return json_response(503, {"error": UNAVAILABLE}, {"Retry-After": str(RETRY_AFTER_SECONDS)})
-        finally:
-            serving -= 1
-        return json_response(200, {"accepted": len(records)})
+            return replies.refused(Refusal(503, UNAVAILABLE, retry=True))
+        if taken.records:
+            serving += 1  # no await since `serving` was seen under the limit
+            try:
+                await state["writer"].write(taken.records)
+            except WriterUnavailable:
+                # Why (a full disk, a writer restarting) is in the collector's log, not in the reply.
+                return replies.refused(Refusal(503, UNAVAILABLE, retry=True))
+            finally:
+                serving -= 1
+        return replies.accepted(taken)
 
-    async def records_of(request: Request) -> list[Record]:
-        body = await _read_body(request, max_body_bytes, reading)
-        if serving >= MAX_REQUESTS_AT_ONCE:  # at once, before the body is parsed
-            raise Refusal(503, BUSY, retry=True)
-        return _records(body, request, max_body_bytes, max_payloads, state["keys"], masking)
+    async def ingest(request: Request) -> Response:
+        """POST / and /v1/log: Treblle payloads."""
+        return await take(request, lambda body: Taken(_records(body, request, max_body_bytes, max_payloads,
+                                                                state["keys"], masking)), TREBLLE_REPLIES)
+
+    async def traces(request: Request) -> Response:
+        """POST /v1/traces: OpenTelemetry spans (OTLP/HTTP), replies in the request's encoding."""
+        json = _otlp_is_json(request)
+        return await take(request, lambda body: _span_records(body, request, json, max_body_bytes, max_payloads,
+                                                             state["keys"], masking), OtlpReplies(json))
 
     async def healthz(request: Request) -> Response:
         """200 while ingest takes requests and can commit; 503 while this worker is busy (it takes
@@ -222,6 +241,7 @@ def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5
         routes=[
             Route("/", ingest, methods=["POST"]),
             Route("/v1/log", ingest, methods=["POST"]),
+            Route("/v1/traces", traces, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
         ],
         lifespan=lifespan,
@@ -242,6 +262,100 @@ def _records(body: bytes, request: Request, limit: int, max_payloads: int, keys:
         more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
         raise Refusal(refusal_status(rejected), f"{rejected[0].where}: {rejected[0].message}{more}; nothing was stored")
     return records
+
+
+class Taken(NamedTuple):
+    """A body's records, and what of it was refused while the rest is stored (OTLP's partial success)."""
+
+    records: list[Record]
+    rejected: Sequence[Rejection] = ()
+
+
+class Replies(Protocol):
+    """How an ingest route answers: a refusal, or the records taken."""
+
+    def refused(self, refusal: Refusal) -> Response: ...
+
+    def accepted(self, taken: Taken) -> Response: ...
+
+
+class TreblleReplies:
+    """JSON: {"error": message}, or {"accepted": n}."""
+
+    def refused(self, refusal: Refusal) -> Response:
+        return json_response(refusal.status, {"error": refusal.message}, refusal.headers)
+
+    def accepted(self, taken: Taken) -> Response:
+        return json_response(200, {"accepted": len(taken.records)})
+
+
+TREBLLE_REPLIES = TreblleReplies()
+
+
+class OtlpReplies:
+    """As the OTLP/HTTP spec says, in the request's encoding (protobuf, or JSON; JSON for a
+    Content-Type Footfall does not read): a google.rpc.Status for a refusal, an
+    ExportTraceServiceResponse for 200, with partial_success when spans were refused."""
+
+    def __init__(self, json: bool | None):
+        self.json = json is not False
+        self.media_type = "application/json" if self.json else OTLP_PROTOBUF_TYPES[0]
+
+    def refused(self, refusal: Refusal) -> Response:
+        return Response(status_body(refusal.message, json=self.json), status_code=refusal.status,
+                        media_type=self.media_type, headers=refusal.headers)
+
+    def accepted(self, taken: Taken) -> Response:
+        rejected, message = len(taken.rejected), ""
+        if rejected:
+            first = taken.rejected[0]
+            more = f" (and {rejected - 1} more)" if rejected > 1 else ""
+            message = (f"{rejected} of {rejected + len(taken.records)} server spans refused, and not stored:"
+                       f" {first.where}: {first.message}{more}")
+        return Response(export_response(rejected, message, json=self.json), status_code=200,
+                        media_type=self.media_type)
+
+
+def _otlp_is_json(request: Request) -> bool | None:
+    """Whether an OTLP request is JSON (True) or protobuf (False), by its Content-Type; None when
+    it is neither."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return True if content_type == "application/json" else False if content_type in OTLP_PROTOBUF_TYPES else None
+
+
+def _span_records(body: bytes, request: Request, json: bool | None, limit: int, max_payloads: int, keys: ApiKeys,
+                  masking: Masking) -> Taken:
+    """The records of an OTLP request's SERVER spans, and the spans refused (answered with 200 and
+    partial_success: the others are stored). The header's API key is checked before anything of the
+    body is decoded; the resources' keys (footfall.api_key) once it is, before their spans are read.
+    Refusal (nothing stored): 415 for an encoding Footfall does not read, 401 for a key no API is
+    registered with, or none, 400 for a body that does not decode, 413 past the limits."""
+    if json is None:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip() or "(none)"
+        raise Refusal(415, f"Content-Type {content_type} is not accepted; send application/x-protobuf or"
+                           " application/json")
+    header_key = request.headers.get(API_KEY_HEADER) or None
+    if header_key is not None and header_key not in keys:
+        raise Refusal(401, f"no API is registered with the key in {API_KEY_HEADER}; nothing was stored")
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding == "gzip":
+        body = _gunzip(body, limit, json=json)
+    elif encoding not in ("identity", ""):
+        raise Refusal(415, f"Content-Encoding {encoding} is not accepted; send gzip or no encoding")
+    try:
+        decoded = decode_traces(body, json=json)
+    except TraceDecodeError as error:
+        raise Refusal(400, f"{error}; nothing was stored") from None
+    spans = span_count(decoded)
+    if spans > max_payloads:
+        raise Refusal(413, f"the body holds {spans} spans; the limit is {max_payloads} in one body")
+    taken = records_from_spans(decoded, header_key=header_key, known_api=keys.__contains__, received_at=time.time(),
+                               masking=masking)
+    if not taken.named_api:
+        raise Refusal(401, f"the request names no registered API: send its key in the {API_KEY_HEADER} header"
+                           f" (OTEL_EXPORTER_OTLP_HEADERS) or the resource attribute {API_KEY_ATTRIBUTE};"
+                           " nothing was stored")
+    return Taken(taken.records, taken.rejected)
 
 
 async def _read_body(request: Request, limit: int, reading: BodyBytes) -> bytes:
@@ -318,12 +432,14 @@ def _decode(body: bytes, request: Request, limit: int, max_payloads: int) -> lis
     raise Refusal(422, "the body must be a JSON object (one payload) or an array of payloads")
 
 
-def _gunzip(body: bytes, limit: int) -> bytearray:
+def _gunzip(body: bytes, limit: int, *, json: bool = True) -> bytearray:
     """Every gzip member of the body, one after the other (RFC 1952), decompressed a piece at a
     time and refused (413) as soon as it passes what it may expand to (GZIP_EXPANSION_LIMIT); 400
-    for anything but gzip after the last member, or a member cut short."""
-    most = min(limit * GZIP_EXPANSION_LIMIT, max(limit, len(body) * GZIP_RATIO_LIMIT))
-    most_values = limit // 2
+    for anything but gzip after the last member, or a member cut short. Protobuf (not `json`)
+    expands to the body limit at most: its values cannot be counted before it is decoded, and
+    decoded, it takes up to ~90 times its size (an empty span is 2 bytes)."""
+    most = min(limit * GZIP_EXPANSION_LIMIT, max(limit, len(body) * GZIP_RATIO_LIMIT)) if json else limit
+    most_values = limit // 2 if json else len(body) + most  # (protobuf: not counted)
     data, values, members = bytearray(), 0, 0
     rest = body
     while rest:
@@ -342,8 +458,10 @@ def _gunzip(body: bytes, limit: int) -> bytearray:
             if len(data) + len(piece) > most:
                 raise Refusal(413, f"the body expands past the limit: {most} bytes for this gzip body of"
                                    f" {len(body)} (the body limit, and past it at most {GZIP_RATIO_LIMIT}"
-                                   f" times its size, up to {GZIP_EXPANSION_LIMIT} times the limit)")
-            values += piece.count(b",") + piece.count(b"{") + piece.count(b"[")
+                                   f" times its size, up to {GZIP_EXPANSION_LIMIT} times the limit)" if json else
+                              f"the body expands past the limit: a protobuf body may expand to {most} bytes")
+            if json:
+                values += piece.count(b",") + piece.count(b"{") + piece.count(b"[")
             if values > most_values:
                 raise Refusal(413, f"the body expands past the limit: its JSON holds over {most_values} values"
                                    " (commas, objects and arrays counted)")

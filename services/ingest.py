@@ -1,4 +1,5 @@
-"""The one ingest path for the collector, import and demo: payload -> record -> batch write."""
+"""The one ingest path for the collector, import and demo: payload -> record -> batch write (and
+OpenTelemetry spans, as payloads: core/otlp.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import orjson
 
 from core.keys import key_hash
 from core.masking import NO_EXTRA_NAMES, Masking
+from core.otlp import ExportTraceServiceRequest, in_span_terms, payloads_from_spans
 from core.payload import FUTURE_TOLERANCE_SECONDS, PayloadError, payload_api_key
 from core.record import Record, record_from_payload, warm_up
 from db.writes.records import RecordWriter
@@ -87,6 +89,30 @@ def records_or_reasons(
         except PayloadError as error:
             rejected.append(Rejection(where, Reason.WRONG_SHAPE, str(error)))
     return records, rejected
+
+
+class SpanRecords(NamedTuple):
+    """What an OTLP request's spans come to: the records of its SERVER spans, those refused, and
+    whether it names a registered API at all (core.otlp.SpanPayloads)."""
+
+    records: list[Record]
+    rejected: list[Rejection]
+    named_api: bool
+
+
+def records_from_spans(
+    traces: ExportTraceServiceRequest, *, header_key: str | None, known_api: Callable[[str], bool],
+    received_at: float, masking: Masking = NO_EXTRA_NAMES,
+) -> SpanRecords:
+    """The records of an OTLP request's SERVER spans, through the Treblle path from their payloads
+    on (core.otlp): each resource's API key is checked before its spans are read, and a span refused
+    there is refused in the span's own words."""
+    mapped = payloads_from_spans(traces, header_key=header_key, known_api=known_api)
+    rejected = [Rejection(r.where, Reason.UNKNOWN_API_KEY if r.for_key else Reason.WRONG_SHAPE, r.message)
+                for r in mapped.refused]
+    records, refused = records_or_reasons(mapped.payloads, known_api, received_at, masking=masking)
+    rejected += [r._replace(message=in_span_terms(r.message)) for r in refused]
+    return SpanRecords(records, sorted(rejected, key=lambda r: int(r.where.rsplit(" ", 1)[1])), mapped.named_api)
 
 
 def records_from_batch(

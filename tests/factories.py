@@ -93,3 +93,92 @@ def jsonl(payloads: list[Any]) -> bytes:
 
 def gzipped(value: Any) -> bytes:
     return gzip.compress(orjson.dumps(value))
+
+
+# --- OpenTelemetry traces (OTLP) -------------------------------------------------------------------
+
+SPAN_START_NS = 1_795_176_000_000_000_000  # 2026-11-20 12:00:00 UTC
+SERVER_SPAN, CLIENT_SPAN, INTERNAL_SPAN = 2, 3, 1
+STABLE = {  # a Flask request as the instrumentation reports it with OTEL_SEMCONV_STABILITY_OPT_IN=http
+    "http.request.method": "GET", "url.scheme": "https", "server.address": "api.example.com", "server.port": 443,
+    "url.path": "/api/items/42", "http.route": "/api/items/<int:item_id>", "client.address": "81.2.69.142",
+    "user_agent.original": CHROME_WINDOWS, "http.response.status_code": 200,
+}
+OLD = {  # the same request with the instrumentation's default (old) attribute names
+    "http.method": "GET", "http.scheme": "https", "http.host": "api.example.com", "net.host.port": 443,
+    "http.target": "/api/items/42", "http.route": "/api/items/<int:item_id>", "net.peer.ip": "81.2.69.142",
+    "http.user_agent": CHROME_WINDOWS, "http.status_code": 200,
+}
+
+
+def span(attributes: dict[str, Any] | None = None, *, names: dict[str, Any] = STABLE, kind: int = SERVER_SPAN,
+         start_ns: int = SPAN_START_NS, duration_ms: float = 12.5, name: str = "GET /api/items/<int:item_id>") -> dict:
+    """A span, described plainly: `names`' attributes with `attributes` over them (None removes one)."""
+    merged = {**names, **(attributes or {})}
+    return {"name": name, "kind": kind, "start": start_ns, "end": start_ns + round(duration_ms * 1_000_000),
+            "attributes": {k: v for k, v in merged.items() if v is not None}}
+
+
+def resource(*spans: dict, api_key: str | None = None, scope: str = "opentelemetry.instrumentation.flask") -> dict:
+    """A service's spans; `api_key` sets its footfall.api_key resource attribute."""
+    attributes = {"service.name": "shop", "telemetry.sdk.language": "python"}
+    if api_key is not None:
+        attributes["footfall.api_key"] = api_key
+    return {"attributes": attributes, "scope": scope, "spans": list(spans)}
+
+
+def otlp_json(*resources: dict) -> bytes:
+    """An ExportTraceServiceRequest in OTLP JSON, written as the spec writes it: lowerCamelCase
+    keys, hex ids, the kind as an integer, int64 values as strings."""
+    def value(v: Any) -> dict:
+        if isinstance(v, bool):
+            return {"boolValue": v}
+        if isinstance(v, int):
+            return {"intValue": str(v)}
+        if isinstance(v, float):
+            return {"doubleValue": v}
+        if isinstance(v, (list, tuple)):
+            return {"arrayValue": {"values": [value(x) for x in v]}}
+        return {"stringValue": v}
+
+    def attributes(values: dict) -> list:
+        return [{"key": k, "value": value(v)} for k, v in values.items()]
+
+    return orjson.dumps({"resourceSpans": [
+        {"resource": {"attributes": attributes(r["attributes"])},
+         "scopeSpans": [{"scope": {"name": r["scope"], "version": "0.66b2"}, "spans": [
+             {"traceId": f"{i + 1:032x}", "spanId": f"{i + 1:016x}", "name": s["name"], "kind": s["kind"],
+              "startTimeUnixNano": str(s["start"]), "endTimeUnixNano": str(s["end"]),
+              "attributes": attributes(s["attributes"]), "status": {}}
+             for i, s in enumerate(r["spans"])]}]}
+        for r in resources]})
+
+
+def otlp_protobuf(*resources: dict) -> bytes:
+    """The same request in protobuf, built with opentelemetry-proto's generated classes."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, InstrumentationScope, KeyValue
+    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+    from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+
+    def value(v: Any) -> AnyValue:
+        if isinstance(v, bool):
+            return AnyValue(bool_value=v)
+        if isinstance(v, int):
+            return AnyValue(int_value=v)
+        if isinstance(v, float):
+            return AnyValue(double_value=v)
+        if isinstance(v, (list, tuple)):
+            return AnyValue(array_value=ArrayValue(values=[value(x) for x in v]))
+        return AnyValue(string_value=v)
+
+    def attributes(values: dict) -> list:
+        return [KeyValue(key=k, value=value(v)) for k, v in values.items()]
+
+    return ExportTraceServiceRequest(resource_spans=[
+        ResourceSpans(resource=Resource(attributes=attributes(r["attributes"])), scope_spans=[ScopeSpans(
+            scope=InstrumentationScope(name=r["scope"], version="0.66b2"),
+            spans=[Span(trace_id=(i + 1).to_bytes(16, "big"), span_id=(i + 1).to_bytes(8, "big"), name=s["name"],
+                        kind=s["kind"], start_time_unix_nano=s["start"], end_time_unix_nano=s["end"],
+                        attributes=attributes(s["attributes"])) for i, s in enumerate(r["spans"])])])
+        for r in resources]).SerializeToString()
