@@ -21,11 +21,13 @@ from db.connection import connect, database
 from db.errors import BadDatabaseUrl, CannotConnect
 from db.reads.customers import customer_list
 from db.reads.history import customer_requests
+from db.writes.identity import identities
 from db.writes.records import RecordWriter
 from footfall.alerts import add_alert_commands
 from footfall.apis import add_api_commands
 from footfall.copy import add_copy_commands
 from footfall.errors import UserError
+from footfall.identity import add_map_command
 from footfall.lifecycle import add_lifecycle_commands
 from footfall.links import add_link_commands
 from footfall.output import iso, render, scope_of
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     customers.add_argument("--until", help="ISO 8601 time (default: now); rounded up to the hour")
     customers.add_argument("--format", choices=["table", "json", "csv"], default="table")
     customers.set_defaults(run=cmd_customers)
+    add_map_command(customers, common)
 
     requests = commands.add_parser("requests", parents=[common], help="a customer's requests, newest first")
     requests.add_argument("--customer", required=True, help="the customer ID")
@@ -112,7 +115,7 @@ def cmd_import(args, db_path: str | Path) -> int:
         unreadable: list[str] = []
         lines = _jsonl_lines(args.files, unreadable)
         report = ingest_batches(writer, in_batches(lines, IMPORT_BATCH), received_at=time.time(), pool=pool,
-                                masking=Masking(settings().masked_names))
+                                masking=Masking(settings().masked_names), identities=identities(writer.conn, db_path))
     accepted, rejected = report.accepted, report.rejected
     print(f"imported {accepted} payloads, rejected {len(rejected)}")
     for problem in unreadable:
