@@ -32,6 +32,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from collector.identities import ApiIdentities
 from collector.writer_client import WriterClient, WriterUnavailable
 from core.keys import key_hash
 from core.masking import NO_EXTRA_NAMES, Masking
@@ -39,7 +40,7 @@ from core.otlp import (
     API_KEY_ATTRIBUTE, API_KEY_HEADER, TraceDecodeError, decode_traces, export_response, span_count, status_body,
 )
 from core.record import Record, warm_up
-from db.connection import connect_readonly, connection_lost
+from db.connection import connect_readonly, live_readonly
 from db.errors import DatabaseError
 from db.writes.apis import api_ids_by_hash
 from services.ingest import Reason, Rejection, records_from_spans, records_or_reasons
@@ -129,11 +130,7 @@ class ApiKeys:
 
     def _read(self) -> bool:
         try:
-            if self._conn is None or connection_lost(self._conn):
-                if self._conn is not None:
-                    self._conn.close()
-                    self._conn = None
-                self._conn = connect_readonly(self._db_path)
+            self._conn = live_readonly(self._conn, self._db_path)
             self._hashes = set(api_ids_by_hash(self._conn))
             return True
         except DatabaseError:
@@ -169,6 +166,7 @@ def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5
     async def lifespan(app):
         warm_up()  # load the enrichment data before the first request, not during it
         state["keys"] = ApiKeys(db_path)
+        state["identities"] = ApiIdentities(db_path)
         state["writer"] = WriterClient(writer_address)
         await state["writer"].start()
         try:
@@ -176,6 +174,7 @@ def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5
         finally:
             await state["writer"].close()
             state["keys"].close()
+            state["identities"].close()
 
     serving = 0  # requests past their key check: enriched, waiting on the writer
     reading = BodyBytes(max_body_bytes * READING_LIMIT_BODIES)
@@ -210,13 +209,15 @@ def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5
     async def ingest(request: Request) -> Response:
         """POST / and /v1/log: Treblle payloads."""
         return await take(request, lambda body: Taken(_records(body, request, max_body_bytes, max_payloads,
-                                                                state["keys"], masking)), TREBLLE_REPLIES)
+                                                                state["keys"], masking, state["identities"])),
+                          TREBLLE_REPLIES)
 
     async def traces(request: Request) -> Response:
         """POST /v1/traces: OpenTelemetry spans (OTLP/HTTP), replies in the request's encoding."""
         json = _otlp_is_json(request)
         return await take(request, lambda body: _span_records(body, request, json, max_body_bytes, max_payloads,
-                                                             state["keys"], masking), OtlpReplies(json))
+                                                             state["keys"], masking, state["identities"]),
+                          OtlpReplies(json))
 
     async def healthz(request: Request) -> Response:
         """200 while ingest takes requests and can commit; 503 while this worker is busy (it takes
@@ -249,15 +250,17 @@ def create_app(db_path: str | Path, writer_address: str, max_body_bytes: int = 5
 
 
 def _records(body: bytes, request: Request, limit: int, max_payloads: int, keys: ApiKeys,
-             masking: Masking) -> list[Record]:
+             masking: Masking, identities: ApiIdentities) -> list[Record]:
     """The records of a body; Refusal when any payload in it is refused (401 when every refused
     one names an unknown API key, else 422). Each payload's key is checked before anything else
-    of it is read (records_or_reasons). The decoded payloads are gone when this returns: a request
-    waiting for the writer holds only its records."""
+    of it is read (records_or_reasons); a call that names no customer gets one from its API's
+    identity rules. The decoded payloads are gone when this returns: a request waiting for the
+    writer holds only its records."""
     payloads = _decode(body, request, limit, max_payloads)
     many = len(payloads) > 1
     items = ((f"payload {i}" if many else "payload", p) for i, p in enumerate(payloads))
-    records, rejected = records_or_reasons(items, keys.__contains__, time.time(), masking=masking)
+    records, rejected = records_or_reasons(items, keys.__contains__, time.time(), masking=masking,
+                                           identity_of=identities.of)
     if rejected:
         more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
         raise Refusal(refusal_status(rejected), f"{rejected[0].where}: {rejected[0].message}{more}; nothing was stored")
@@ -324,7 +327,7 @@ def _otlp_is_json(request: Request) -> bool | None:
 
 
 def _span_records(body: bytes, request: Request, json: bool | None, limit: int, max_payloads: int, keys: ApiKeys,
-                  masking: Masking) -> Taken:
+                  masking: Masking, identities: ApiIdentities) -> Taken:
     """The records of an OTLP request's SERVER spans, and the spans refused (answered with 200 and
     partial_success: the others are stored). The header's API key is checked before anything of the
     body is decoded; the resources' keys (footfall.api_key) once it is, before their spans are read.
@@ -350,7 +353,7 @@ def _span_records(body: bytes, request: Request, json: bool | None, limit: int, 
     if spans > max_payloads:
         raise Refusal(413, f"the body holds {spans} spans; the limit is {max_payloads} in one body")
     taken = records_from_spans(decoded, header_key=header_key, known_api=keys.__contains__, received_at=time.time(),
-                               masking=masking)
+                               masking=masking, identity_of=identities.of)
     if not taken.named_api:
         raise Refusal(401, f"the request names no registered API: send its key in the {API_KEY_HEADER} header"
                            f" (OTEL_EXPORTER_OTLP_HEADERS) or the resource attribute {API_KEY_ATTRIBUTE};"

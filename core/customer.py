@@ -68,7 +68,7 @@ def identify_customer(
         response_headers.get("treblle-user-id"),
     )
     for source, value in zip(ID_SOURCES, sources):
-        customer_id = _clean(value)
+        customer_id = clean(value)
         if customer_id:
             break
     else:
@@ -77,10 +77,10 @@ def identify_customer(
         raise PayloadError(f"{source} is {len(customer_id)} characters; a customer ID may have at most {MAX_CUSTOMER_ID}")
     names = ((metadata, False), (response_meta, False), (request_meta, True))  # (where, the caller's)
     for where, by_caller in names:
-        their_id = _clean(where.get("user-id"))
+        their_id = clean(where.get("user-id"))
         if their_id is not None and their_id != customer_id:
             continue  # the name of another user
-        name = _clean(where.get("user-name"), cut=CLEANED_UP_TO)
+        name = clean(where.get("user-name"), cut=CLEANED_UP_TO)
         if name:
             chosen_by_caller = source in CALLER_ID_SOURCES and their_id is None
             return Customer(customer_id, name[:MAX_CUSTOMER_NAME], by_caller or chosen_by_caller)
@@ -100,7 +100,7 @@ def _header_metadata(headers: dict[str, Any]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _clean(value: Any, cut: int | None = None) -> str | None:
+def clean(value: Any, cut: int | None = None) -> str | None:
     """The value as text (a repeated header's first one), cut to `cut` characters, without
     invisible characters or white space around it; None when nothing is left."""
     if isinstance(value, list):  # a repeated header arrives as a list; the first one counts

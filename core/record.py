@@ -32,7 +32,8 @@ memory it can take is bounded by entries x cap: device (16,384 x 1,024), AI agen
 of at most 256 characters of path and route; longer ones are not cached), threat verdicts
 (65,536 x 256; longer paths and queries are scanned every time), public hosts (4,096 x 512),
 timezones (512 x 64), masking decisions (8,192 x 200 per Masking), masked header values (8,192 x
-256 per Masking), masked paths (65,536 x 256; longer ones are masked every time).
+256 per Masking), masked paths (65,536 x 256; longer ones are masked every time), identity rules'
+JWT claims (4,096 tokens x 2,048) and API key digests (16,384 keys x 256; core/identity.py).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from core.ai_agent import ai_agent_of
 from core.customer import identify_customer
 from core.device import device_of
 from core.endpoint import endpoint_name
+from core.identity import ApiIdentity
 from core.location import client_ip, location_of
 from core.masking import NO_EXTRA_NAMES, Masking, mask_path
 from core.payload import (
@@ -93,19 +95,26 @@ class Record(NamedTuple):
 
 
 def record_from_payload(payload: Any, *, received_at: float, masking: Masking = NO_EXTRA_NAMES,
-                        latest_timestamp: float | None = None) -> Record:
+                        latest_timestamp: float | None = None, identity: ApiIdentity | None = None) -> Record:
     """Raises core.payload.PayloadError for a payload of the wrong shape. `masking` says which
     names are secret besides the built-in ones (the operator's FOOTFALL_MASKED_NAMES); a timestamp
-    after `latest_timestamp` is taken as `received_at` (see parse_payload)."""
+    after `latest_timestamp` is taken as `received_at` (see parse_payload); `identity`: the API's
+    identity rules (core/identity.py), for a call that names no customer itself."""
     call = parse_payload(payload, received_at=received_at, latest_timestamp=latest_timestamp)
-    return record_from_call(call, masking=masking)
+    return record_from_call(call, masking=masking, identity=identity)
 
 
-def record_from_call(call: Call, *, masking: Masking = NO_EXTRA_NAMES) -> Record:
+def record_from_call(call: Call, *, masking: Masking = NO_EXTRA_NAMES, identity: ApiIdentity | None = None) -> Record:
     """The record to store for a parsed call: customer, enrichment, masked details, every string
-    within its cap (the table above). Raises PayloadError for a customer ID over its cap, or a
-    body, headers or errors that cannot be stored (nested deeper than JSON output allows)."""
+    within its cap (the table above). The customer is the one the call names (core/customer.py),
+    else the one the API's identity rules find, read before anything is masked; the headers and
+    parameters its key rules read are masked too. Raises PayloadError for a customer ID over its
+    cap, or a body, headers or errors that cannot be stored (nested deeper than JSON output allows)."""
     customer = identify_customer(call.metadata, call.request_headers, call.response_headers)
+    if identity is not None:
+        if customer is None:
+            customer = identity.customer(call.request_headers, call.query)
+        masking = identity.masking(masking)
     masked_body = masking.body(call.request_body)
     request_body = _dump(masked_body, "data.request.body")
     query = masking.query(call.query)

@@ -15,9 +15,11 @@
   the list ui.data.read accepts (tests/architecture/test_imports.py holds it to that).
 - writes/: the write side: records.py (RecordWriter: a batch of records with every rollup),
   upserts.py, activity.py, endpoints.py (endpoint adoption's rollups; reads/endpoints.py is its
-  read side), counters.py, edits.py (the dashboard's edits), apis.py, links.py, sessions.py,
-  analysts.py, kept_keys.py, snapshots.py (keeping the scheduled signals).
+  read side), counters.py, edits.py (the dashboard's edits), apis.py, identity.py (identity rules and
+  API keys mapped to customers), links.py, sessions.py, analysts.py, kept_keys.py, snapshots.py
+  (keeping the scheduled signals).
 - operations/: whole-database work: prune.py, erase.py, backup.py (raw_requests.py: what prune
   and erase share), copy.py (SQLite into PostgreSQL), leases.py (work one collector does for all
-  on a team server), alert_checks.py.
+  on a team server), alert_checks.py, merge.py (what an API key's fingerprint counted, moved to the
+  customer it is mapped to).
 """

@@ -67,3 +67,13 @@ def connection_lost(conn: Connection) -> bool:
     statement on it fails from then on, so its owner opens another. Never on SQLite: a file does
     not go away."""
     return conn.backend.connection_lost(conn)
+
+
+def live_readonly(conn: Connection | None, setting: str | Path) -> Connection:
+    """`conn`, or a new read-only connection in its place when there is none or it has lost its
+    server (for a process that keeps one open between reads)."""
+    if conn is not None and not connection_lost(conn):
+        return conn
+    if conn is not None:
+        conn.close()
+    return connect_readonly(setting)

@@ -12,7 +12,9 @@ from db.backends.base import Connection
 from db.connection import connect
 from db.operations.erase import delete_api, delete_api_preview
 from db.writes.apis import add_api, api_id_by_name, api_list, retire_api, rotate_key
+from db.writes.identity import rules_by_api
 from footfall.errors import UserError
+from footfall.identity import add_identify_command, rules_line
 from ui.format import format_count, plural
 
 KEY_SHOWN_ONCE = "Keep this key now: Footfall stores only its hash and cannot show it again."
@@ -36,6 +38,7 @@ def add_api_commands(commands, common: argparse.ArgumentParser) -> None:
     remove.add_argument("name")
     remove.add_argument("--delete-data", action="store_true", help="also delete every request and figure of the API")
     remove.set_defaults(run=cmd_apis_remove)
+    add_identify_command(actions, common)
 
 
 def _api_id(conn: Connection, name: str) -> int:
@@ -65,6 +68,7 @@ def cmd_apis_list(args, db_path: Path) -> None:
     """apis list: every API with the start of its key, when it was added, and whether it is removed."""
     with closing(connect(db_path)) as conn:
         apis = api_list(conn)
+        rules = rules_by_api(conn)
     if not apis:
         print("no APIs yet: add one with `footfall apis add NAME`")
         return
@@ -72,7 +76,8 @@ def cmd_apis_list(args, db_path: Path) -> None:
     for a in apis:
         added = datetime.fromtimestamp(a["created_at"], tz=timezone.utc).strftime("%Y-%m-%d")
         state = "removed" if a["removed_at"] is not None else f"key {a['key_prefix']}…"
-        print(f"{a['name']:<{width}}  {state:<12}  added {added}")
+        identified = f"  {rules_line(rules[a['id']])}" if a["id"] in rules else ""
+        print(f"{a['name']:<{width}}  {state:<12}  added {added}{identified}")
 
 
 def cmd_apis_rotate(args, db_path: Path) -> None:

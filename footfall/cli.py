@@ -21,12 +21,14 @@ from db.connection import connect, database
 from db.errors import BadDatabaseUrl, DatabaseError
 from db.reads.customers import customer_list
 from db.reads.history import customer_requests
+from db.writes.identity import identities
 from db.writes.links import customer_db_id
 from db.writes.records import RecordWriter
 from footfall.alerts import add_alert_commands
 from footfall.apis import add_api_commands
 from footfall.copy import add_copy_commands
 from footfall.errors import UserError, error_line
+from footfall.identity import add_map_command
 from footfall.lifecycle import add_lifecycle_commands
 from footfall.links import add_link_commands
 from footfall.output import FORMATS, positive_int, render, scope_of
@@ -151,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
                                            " rounded up to the hour")
     customers.add_argument("--format", choices=FORMATS, default="table")
     customers.set_defaults(run=cmd_customers)
+    add_map_command(customers, common)
 
     requests = commands.add_parser("requests", parents=[common], help="a customer's requests, newest first")
     requests.add_argument("--customer", required=True, help="the customer ID")
@@ -176,7 +179,7 @@ def cmd_import(args, db_path: str | Path) -> int:
         unreadable: list[str] = []
         lines = _jsonl_lines(args.files, unreadable)
         report = ingest_batches(writer, in_batches(lines, IMPORT_BATCH), received_at=time.time(), pool=pool,
-                                masking=Masking(settings().masked_names))
+                                masking=Masking(settings().masked_names), identities=identities(writer.conn, db_path))
     accepted, rejected = report.accepted, report.rejected
     print(f"imported {accepted} payloads, rejected {len(rejected)}")
     for problem in unreadable:

@@ -11,6 +11,7 @@ from pathlib import Path
 from db.backends.postgres_url import without_password
 from db.connection import backend_for, connect
 from db.operations.copy import CopyRefused, copy_database, source_name
+from db.writes.identity import identity_key_file
 from db.writes.links import key_file
 from footfall.errors import UserError
 
@@ -34,7 +35,8 @@ def cmd_copy(args, db_path: Path | str) -> None:
         raise UserError(f"no database at {db_path}")
     with closing(connect(db_path)) as source, closing(connect(args.to)) as target:
         try:
-            report = copy_database(source, target, source_name(Path(db_path)), link_key=key_file(db_path))
+            report = copy_database(source, target, source_name(Path(db_path)), link_key=key_file(db_path),
+                                   identity_key=identity_key_file(db_path))
         except CopyRefused as error:
             raise UserError(str(error)) from None
     print(f"copied {report.rows} rows of {report.tables} tables ({report.requests} requests) from {db_path}"

@@ -34,8 +34,10 @@ FILE_FIXES = (
 
 
 def error_line(error: Exception, db: str | Path | None) -> str:
-    """The one line that says what went wrong and, where it is known, what fixes it; never a
+    """The line that says what went wrong and, where it is known, what fixes it; never a
     password (CannotConnect and BadDatabaseUrl leave it out, and `db` is shown without it)."""
+    if isinstance(error, UserError):  # Footfall's own words: a list of bad rows may take a line each
+        return str(error)
     message = " ".join(str(error).split()) or type(error).__name__
     if isinstance(error, CannotConnect):
         lowered = message.lower()

@@ -18,6 +18,7 @@ from db.errors import BackupFailed, OperationalError
 from db.operations.backup import backup
 from db.operations.erase import UnknownCustomer, erase_customer, erase_preview
 from db.operations.prune import PrunePreview, prune, prune_preview
+from db.writes.identity import copy_identity_key
 from db.writes.links import copy_signing_key
 from footfall.errors import UserError
 from footfall.output import moment
@@ -134,6 +135,9 @@ def cmd_backup(args, db_path: str | Path) -> None:
     key = copy_signing_key(db_path, report.path)  # beside a SQLite file's copy; a dump holds it already
     if key is not None:
         print(f"and the key customer links are signed with, to {key}")
+    key = copy_identity_key(db_path, report.path)
+    if key is not None:
+        print(f"and the key API keys are hashed with (identity rules), to {key}")
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from core.identity import NO_IDENTITIES, ApiIdentity, Identities
 from core.keys import key_hash
 from core.masking import NO_EXTRA_NAMES, Masking
 from core.otlp import ExportTraceServiceRequest, in_span_terms, payloads_from_spans
@@ -59,15 +60,18 @@ class IngestReport:
 
 def records_or_reasons(
     payloads: Iterable[tuple[str, Any]], known_api: Callable[[str], bool], received_at: float,
-    *, masking: Masking = NO_EXTRA_NAMES,
+    *, masking: Masking = NO_EXTRA_NAMES, identity_of: Callable[[str], ApiIdentity | None] = NO_IDENTITIES.of,
 ) -> tuple[list[Record], list[Rejection]]:
     """Turn (where, payload) pairs into records, masked by `masking`, and say why for each one refused.
 
     A payload's API key is read and checked first, before anything else of it is parsed, masked
     or enriched: a payload for no registered API costs a key lookup, nothing more. A timestamp more
-    than a day after `received_at` is taken as `received_at` (core.payload's window)."""
+    than a day after `received_at` is taken as `received_at` (core.payload's window). `identity_of`
+    gives an API's identity rules by its key (core/identity.py): who made a call that names no
+    customer, and which of its headers and parameters are secret besides."""
     records, rejected = [], []
     known: dict[str, bool] = {}  # the same few keys come again and again: each is hashed once
+    identities: dict[str, ApiIdentity | None] = {}
     latest = received_at + FUTURE_TOLERANCE_SECONDS
     for where, payload in payloads:
         try:
@@ -83,9 +87,15 @@ def records_or_reasons(
         if not registered:
             rejected.append(Rejection(where, Reason.UNKNOWN_API_KEY, UNKNOWN_API_KEY_MESSAGE))
             continue
+        if key in identities:
+            identity = identities[key]
+        else:
+            identity = identity_of(key)
+            if len(key) <= 256:
+                identities[key] = identity
         try:
             records.append(record_from_payload(payload, received_at=received_at, masking=masking,
-                                               latest_timestamp=latest))
+                                               latest_timestamp=latest, identity=identity))
         except PayloadError as error:
             rejected.append(Rejection(where, Reason.WRONG_SHAPE, str(error)))
     return records, rejected
@@ -103,21 +113,24 @@ class SpanRecords(NamedTuple):
 def records_from_spans(
     traces: ExportTraceServiceRequest, *, header_key: str | None, known_api: Callable[[str], bool],
     received_at: float, masking: Masking = NO_EXTRA_NAMES,
+    identity_of: Callable[[str], ApiIdentity | None] = NO_IDENTITIES.of,
 ) -> SpanRecords:
     """The records of an OTLP request's SERVER spans, through the Treblle path from their payloads
     on (core.otlp): each resource's API key is checked before its spans are read, and a span refused
-    there is refused in the span's own words."""
+    there is refused in the span's own words. A span without enduser.id or user.id has its customer
+    from the API's identity rules (`identity_of`), over its captured request headers and query."""
     mapped = payloads_from_spans(traces, header_key=header_key, known_api=known_api)
     rejected = [Rejection(r.where, Reason.UNKNOWN_API_KEY if r.for_key else Reason.WRONG_SHAPE, r.message)
                 for r in mapped.refused]
-    records, refused = records_or_reasons(mapped.payloads, known_api, received_at, masking=masking)
+    records, refused = records_or_reasons(mapped.payloads, known_api, received_at, masking=masking,
+                                          identity_of=identity_of)
     rejected += [r._replace(message=in_span_terms(r.message)) for r in refused]
     return SpanRecords(records, sorted(rejected, key=lambda r: int(r.where.rsplit(" ", 1)[1])), mapped.named_api)
 
 
 def records_from_batch(
     batch: list[tuple[str, Any]], known_keys: frozenset[str], received_at: float,
-    *, masking: Masking = NO_EXTRA_NAMES,
+    *, masking: Masking = NO_EXTRA_NAMES, identities: Identities = NO_IDENTITIES,
 ) -> tuple[list[Record], list[Rejection]]:
     """One batch of (where, payload) pairs, where a payload may still be a JSON line (bytes).
     Each line is decoded just before its record is made, so one payload's objects are alive at a
@@ -137,7 +150,7 @@ def records_from_batch(
             yield where, item
 
     records, refused = records_or_reasons(decoded(), lambda key: key_hash(key) in known_keys, received_at,
-                                         masking=masking)
+                                         masking=masking, identity_of=identities.of)
     return records, rejected + refused
 
 
@@ -169,13 +182,14 @@ def ingest_batches(
     pool: Pool | None = None,
     commit_every: int = 20_000,
     masking: Masking = NO_EXTRA_NAMES,
+    identities: Identities = NO_IDENTITIES,
 ) -> IngestReport:
     """Parse and enrich the batches (in the pool's workers when there is one) and write them,
     in order, committing every `commit_every` records. Refused payloads are reported, never
     written; they never stop the good ones. `masking` says which names are secret besides the
-    built-in ones."""
+    built-in ones; `identities`, every API's identity rules (db.writes.identity.identities)."""
     work = partial(records_from_batch, known_keys=writer.known_key_hashes(), received_at=received_at,
-                   masking=masking)
+                   masking=masking, identities=identities)
     report, pending = IngestReport(), []
 
     def take(records: list[Record], rejected: list[Rejection]) -> None:

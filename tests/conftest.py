@@ -232,15 +232,19 @@ def until(condition, seconds: float = 10) -> bool:
     return condition()
 
 
-def start_collector(db: Path, workers: int = 1, port: int | None = None, **env: str):
+def start_collector(db: Path, workers: int = 1, port: int | None = None, log: Path | None = None, **env: str):
     """One HTTP worker by default: quicker to start; the concurrency test runs several. Returns the
-    process and the collector's URL; `env` goes into its environment."""
+    process and the collector's URL; `env` goes into its environment; its log (stderr) goes to the
+    file `log` when given."""
     port = port or free_port()
+    stderr = open(log, "ab") if log is not None else subprocess.PIPE  # noqa: SIM115 - the child holds it
     process = subprocess.Popen(
         [sys.executable, "-m", "footfall", "--db", str(db), "collect", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers)],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=stderr,
     )
+    if log is not None:
+        stderr.close()
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(url + "/healthz", process)

@@ -15,6 +15,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -81,7 +82,8 @@ class Lease(Protocol):
     def close(self) -> None: ...
 
 
-class AfterErase(Protocol):
+@dataclass(frozen=True)
+class AfterErase:
     """What an erasure's clean-up did (Backend.clean_after_erase)."""
 
     wal_truncated: bool  # the WAL was emptied (never on PostgreSQL: its write-ahead log is the server's)

@@ -44,7 +44,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager, suppress
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -54,7 +53,7 @@ from psycopg.adapt import Loader
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from core.periods import DAY
-from db.backends.base import Backend, Connection, checked_key, new_key
+from db.backends.base import AfterErase, Backend, Connection, checked_key, new_key
 from db.backends.partitions import Partitions, create_ahead, drop_partition, partitions_holding, spans_before
 from db.backends.postgres_url import postgres_parameters, without_password, without_secrets
 from db.errors import (
@@ -410,13 +409,6 @@ class AdvisoryLease:
         self.conn, self.holding = None, False
 
 
-@dataclass(frozen=True)
-class _Erased:
-    wal_truncated: bool
-    vacuumed: bool
-    freed_space_zeroed: bool
-    caveats: tuple[str, ...]
-
 
 class PostgresBackend(Backend):
     """PostgreSQL's side of every operation that differs (db/backends/base.py says what each is)."""
@@ -564,7 +556,7 @@ class PostgresBackend(Backend):
         days = [day for (day,) in conn.execute(f"SELECT DISTINCT ts - ts % ? FROM requests WHERE {where}", (DAY, param))]
         return partitions_holding(conn, days)
 
-    def clean_after_erase(self, conn: Connection, tables: Iterable[str], full: bool) -> _Erased:
+    def clean_after_erase(self, conn: Connection, tables: Iterable[str], full: bool) -> AfterErase:
         """VACUUM (with ANALYZE) of every table touched, outside any transaction, so that no query,
         backup or replica finds a row of the erased and the dead rows leave the tables and their
         indexes; PostgreSQL does not zero the space they leave, so the bytes stay in the files until
@@ -576,7 +568,7 @@ class PostgresBackend(Backend):
         caveats = () if full else (
             "PostgreSQL does not zero the space deleted rows leave: run with --vacuum to rewrite the tables touched"
             " (VACUUM FULL), so that no file of them holds a byte of the customer",)
-        return _Erased(False, full, False, (*caveats, "the server's write-ahead log, its archive, replicas and"
+        return AfterErase(False, full, False, (*caveats, "the server's write-ahead log, its archive, replicas and"
                                                       " earlier backups keep copies until they age out"))
 
     def backup(self, conn: Connection, path: Path) -> None:

@@ -21,7 +21,6 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -182,13 +181,6 @@ class _OwnLease:
         pass
 
 
-@dataclass(frozen=True)
-class _Erased:
-    wal_truncated: bool
-    vacuumed: bool
-    freed_space_zeroed: bool
-    caveats: tuple[str, ...]
-
 
 # The request details' columns as SQLite stores them: every one handed over but ts (?2, bound and unused).
 _DETAILS_INSERT = (f"INSERT INTO request_details ({', '.join(c for c in DETAIL_COLUMNS if c != 'ts')})"
@@ -322,7 +314,7 @@ class SqliteBackend(Backend):
     def request_tables(self, conn: Connection, where: str, param: object) -> list[str]:
         return ["requests", "request_details"]
 
-    def clean_after_erase(self, conn: Connection, tables: Iterable[str], full: bool) -> _Erased:
+    def clean_after_erase(self, conn: Connection, tables: Iterable[str], full: bool) -> AfterErase:
         """Deleted content is zeroed as it goes (secure_delete); then the WAL is checkpointed and
         truncated, so that it keeps no old page. Copies that earlier writes moved or rewrote are
         zeroed only where SQLite zeroes freed space by default (built with SQLITE_SECURE_DELETE,
@@ -339,7 +331,7 @@ class SqliteBackend(Backend):
         if not (zeroed or full):
             caveats.append("this SQLite does not zero freed space by default: run with --vacuum to be sure that"
                            " no copy moved earlier is left in the file")
-        return _Erased(truncated, full, zeroed, tuple(caveats))
+        return AfterErase(truncated, full, zeroed, tuple(caveats))
 
     def backup(self, conn: Connection, path: Path) -> None:
         """SQLite's online backup, every page in one step under one read transaction: the copy

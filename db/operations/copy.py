@@ -17,6 +17,7 @@ from pathlib import Path
 
 from core.periods import DAY
 from db.backends.base import Connection
+from db.writes.identity import carry_identity_key
 from db.writes.links import carry_signing_key
 
 COPIED_FROM_KEY = "copy.source"  # settings: the file a target's data was copied from
@@ -74,10 +75,12 @@ def check_target(source: Connection, target: Connection, source_name: str) -> No
                           " or over an earlier copy of the same file")
 
 
-def copy_database(source: Connection, target: Connection, source_name: str, link_key: bytes | None = None) -> CopyReport:
+def copy_database(source: Connection, target: Connection, source_name: str, link_key: bytes | None = None,
+                  identity_key: bytes | None = None) -> CopyReport:
     """Copy every table of the source into the target in one transaction (see the module's
     docstring). link_key: the key the source's customer links are signed with (db.writes.links.key_file),
-    kept as the target's, so that they keep opening there."""
+    kept as the target's, so that they keep opening there; identity_key: the key its API keys are
+    hashed with (db.writes.identity.identity_key_file), so that mapped keys and fingerprints match there."""
     started = time.perf_counter()
     check_target(source, target, source_name)
     days = [day for (day,) in source.execute(f"SELECT DISTINCT ts - ts % {DAY:d} FROM requests")]
@@ -95,6 +98,8 @@ def copy_database(source: Connection, target: Connection, source_name: str, link
         _continue_ids(target)
         if link_key is not None:
             carry_signing_key(link_key, target)
+        if identity_key is not None:
+            carry_identity_key(identity_key, target)
         target.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET"
                        " value = excluded.value", (COPIED_FROM_KEY, source_name))
         target.execute("COMMIT")

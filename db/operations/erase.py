@@ -6,7 +6,8 @@ called.
   active-customer sets and the endpoints no other customer called (their names come from the
   customer's paths) go, and their requests are taken out of api_hourly, in one transaction;
   afterwards every figure is what a database that never saw the customer would show.
-- delete_api: an API and everything of it (apis remove --delete-data).
+- delete_api: an API and everything of it (apis remove --delete-data), its identity rules and
+  mapped keys too.
 
 Deleted content is overwritten with zeros (PRAGMA secure_delete) and an erasure truncates the WAL,
 so that the bytes are gone from the files, not only unlinked. Writes requests, request_details,
@@ -35,6 +36,7 @@ from db.connection import transaction
 from db.operations.raw_requests import delete_requests
 from db.writes.counters import EDITS_KEY, bump_counter
 from db.writes.endpoints import delete_endpoints_of, erase_from_endpoints
+from db.writes.identity import IDENTITY_KEY
 
 # The settings row counting erasures: a writer that remembers customer ids (db/writes/records.RecordWriter)
 # must forget them when it changes, or an erased customer's next call would go to its old id.
@@ -66,8 +68,9 @@ def erase_customer(conn: Connection, external_id: str, vacuum: bool = False) -> 
     their details; customer_hourly, customer_daily, customer_latency_daily, api_customers; the
     customers row with its description and display name; its rows in every table that declares a
     reference to customers (its favorite stars, endpoint rows, alert rules and firings, links);
-    its id in every active_daily, active_hourly and endpoint caller set, its requests taken out of
-    endpoint_totals; the endpoints no other customer called, with every rollup row of them (an
+    the API keys mapped to it (customer_keys: such a key calling again counts under its
+    fingerprint); its id in every active_daily, active_hourly and endpoint caller set, its
+    requests taken out of endpoint_totals; the endpoints no other customer called, with every rollup row of them (an
     endpoint's name comes from its callers' paths). Raises UnknownCustomer when no customer has
     this ID.
 
@@ -115,6 +118,8 @@ def erase_customer(conn: Connection, external_id: str, vacuum: bool = False) -> 
         requests = delete_requests(conn, "customer_id = ?", cid)
         rollup_rows = _delete_customer_rollups(conn, cid, apis)
         conn.execute("DELETE FROM signal_snapshots")  # they name customers; the next refresh makes them anew
+        if conn.execute("DELETE FROM customer_keys WHERE external_id = ?", (external_id,)).rowcount:
+            bump_counter(conn, IDENTITY_KEY)  # the keys mapped to them: the collectors forget them too
         bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
         bump_counter(conn, ERASURES_KEY)
     touched = [t for t in _touched_tables(conn) if t not in RAW_REQUEST_TABLES] + request_tables
@@ -166,7 +171,7 @@ CUSTOMER_ROLLUPS = ("customer_hourly", "customer_daily", "customer_latency_daily
 # Tables an erasure changes besides the raw requests, the rollups and the tables referring to customers.
 ERASE_ALSO_TOUCHES = ["customers", "api_hourly", "active_daily", "active_hourly",
                       "endpoints", "endpoint_totals", "endpoint_callers_daily", "endpoint_callers_hourly",
-                      "signal_snapshots", "settings"]
+                      "signal_snapshots", "settings", "customer_keys"]
 
 
 def _touched_tables(conn: Connection) -> list[str]:
@@ -230,7 +235,7 @@ def delete_api(conn: Connection, api_id: int) -> ApiDeleteReport:
         delete_endpoints_of(conn, api_id)
         conn.execute("DELETE FROM alert_firings WHERE rule_id IN (SELECT id FROM alert_rules WHERE api_id = ?)",
                      (api_id,))
-        for table in ("alert_rules", "customer_links"):
+        for table in ("alert_rules", "customer_links", "identity_rules", "customer_keys"):
             conn.execute(f"DELETE FROM {table} WHERE api_id = ?", (api_id,))
         ids = json.dumps(cids)
         conn.execute(
@@ -247,7 +252,8 @@ def delete_api(conn: Connection, api_id: int) -> ApiDeleteReport:
         conn.execute("DELETE FROM signal_snapshots")  # the next refresh makes them anew, without the API
         bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
         bump_counter(conn, ERASURES_KEY)  # customer ids went: writers must forget the ones they remember
-    conn.backend.clean_after_erase(conn, [*_touched_tables(conn), "apis"], full=False)
+        bump_counter(conn, IDENTITY_KEY)
+    conn.backend.clean_after_erase(conn, [*_touched_tables(conn), "apis", "identity_rules"], full=False)
     return ApiDeleteReport(requests, len(orphans))
 
 

@@ -326,6 +326,25 @@ MIGRATIONS: list[str | Callable] = [
     """
     ALTER TABLE customers ADD COLUMN name_by_caller BIGINT NOT NULL DEFAULT 0;
     """,
+    # 6: identity rules and the API keys mapped to customers (SQLite's 9).
+    """
+    CREATE TABLE identity_rules (
+        api_id BIGINT NOT NULL REFERENCES apis(id),
+        position BIGINT NOT NULL,
+        rule TEXT NOT NULL,
+        set_by TEXT,
+        set_at BIGINT NOT NULL,
+        PRIMARY KEY (api_id, position)
+    );
+    CREATE TABLE customer_keys (
+        api_id BIGINT NOT NULL REFERENCES apis(id),
+        key_digest TEXT NOT NULL,
+        external_id TEXT COLLATE "C" NOT NULL,
+        name TEXT,
+        mapped_at BIGINT NOT NULL,
+        PRIMARY KEY (api_id, key_digest)
+    );
+    """,
 ]
 
 

@@ -412,6 +412,26 @@ MIGRATIONS: list[str | Callable[[Connection], None]] = [
     """
     ALTER TABLE customers ADD COLUMN name_by_caller INTEGER NOT NULL DEFAULT 0;
     """,
+    # 9: identity rules: where each API's customer is when a call names none (core/identity.py), and
+    # the API keys mapped to customers, kept only as their keyed hash (db/writes/identity.py).
+    """
+    CREATE TABLE identity_rules (
+        api_id INTEGER NOT NULL REFERENCES apis(id),
+        position INTEGER NOT NULL,      -- tried in this order, from 0
+        rule TEXT NOT NULL,             -- core.identity.Rule's text: header:x-customer-id, jwt:sub, key:query:api_key
+        set_by TEXT,                    -- the analyst who set the API's rules; NULL from the command line
+        set_at INTEGER NOT NULL,
+        PRIMARY KEY (api_id, position)
+    ) WITHOUT ROWID;
+    CREATE TABLE customer_keys (
+        api_id INTEGER NOT NULL REFERENCES apis(id),
+        key_digest TEXT NOT NULL,       -- core.identity.key_digest: HMAC-SHA256 under the identity key; never the key
+        external_id TEXT NOT NULL,      -- the customer ID (customers.external_id) the key is mapped to
+        name TEXT,                      -- the name the map gives them
+        mapped_at INTEGER NOT NULL,
+        PRIMARY KEY (api_id, key_digest)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

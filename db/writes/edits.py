@@ -1,11 +1,13 @@
 """The dashboard's edits: favorites and the home widget choice (each analyst's own when sign-in
 is on), descriptions and display names (shared, with who last edited the description and when), the
 analysts signing in and out (db/writes/analysts.py, db/writes/sessions.py), and
-customer links (made and revoked through db/writes/links.py, which bumps the counter itself), and alert
-rules (added and removed with their firings).
+customer links (made and revoked through db/writes/links.py, which bumps the counter itself), alert
+rules (added and removed with their firings), and identity rules (set through db/writes/identity.py,
+which bumps it too).
 
 Each edit and a bump of the edit counter (db/writes/counters.py) commit together, so that every cached
-read sees the edit on the next run. Writes customers, favorites, settings, alert_rules and alert_firings.
+read sees the edit on the next run. Writes customers, favorites, settings, alert_rules, alert_firings
+and identity_rules.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import time
 
 from core.alerts import check_rule
 from core.home_widgets import dump_widget_choices, widgets_key
+from core.identity import parse_rules
 from core.links import expires_at
 from db.backends.base import Connection
 from db.connection import transaction
-from db.writes import analysts, links, sessions
+from db.writes import analysts, identity, links, sessions
 from db.writes.counters import EDITS_KEY, bump_counter
 
 
@@ -107,6 +110,14 @@ def remove_alert_rule(conn: Connection, rule_id: int) -> bool:
         removed = conn.execute("DELETE FROM alert_rules WHERE id = ?", (rule_id,)).rowcount == 1
         bump_counter(conn, EDITS_KEY)
     return removed
+
+
+def save_identity_rules(conn: Connection, api_id: int, text: str, editor: str = "") -> None:
+    """The API's identity rules (core/identity.py), one a line, in order, replacing its rules (no
+    line: none); editor: who set them (the signed-in analyst's key; "" without sign-in).
+    core.identity.RuleError (a ValueError) for a line Footfall does not read: nothing changes."""
+    rules = parse_rules(line for line in text.splitlines() if line.strip())
+    identity.set_identity_rules(conn, api_id, rules, set_by=editor)
 
 
 def _edit(conn: Connection, sql: str, params: tuple) -> None:

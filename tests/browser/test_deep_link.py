@@ -16,7 +16,7 @@ from db.connection import connect
 
 pytestmark = pytest.mark.browser
 MENU = [re.compile(r"Home$"), re.compile(r"Customers$"), re.compile(r"Endpoints$"),
-        re.compile(r"Alerts$")]  # each link: its icon's name, then its title
+        re.compile(r"Alerts$"), re.compile(r"Identity rules$")]  # each link: its icon's name, then its title
 
 
 def busiest_customer(db) -> tuple[str, str]:
