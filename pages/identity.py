@@ -7,7 +7,7 @@ import streamlit as st
 from db.reads import identity as identity_reads
 from db.writes import edits
 from ui import data
-from ui.format import format_count, format_time, plain
+from ui.format import format_time, plain, plural
 from ui.sidebar import current_view
 
 view = current_view()
@@ -63,4 +63,4 @@ for api in apis.iter_rows(named=True):
     else:
         st.caption("No rules: calls that name no customer are unattributed.")
     if api["mapped_keys"]:
-        st.caption(f"{format_count(api['mapped_keys'])} API keys mapped to customers.")
+        st.caption(f"{plural(api['mapped_keys'], 'API key')} mapped to customers.")

@@ -72,3 +72,10 @@ def test_keys_mapped_to_customers_are_counted(dash, tmp_path):
     footfall("customers", "map", "Shop API", str(tmp_path / "keys.csv"), db=dash.path)
     at = dash.app(PAGE)
     assert "2 API keys mapped to customers." in [c.value for c in at.main.caption]
+
+
+def test_one_mapped_key_is_counted_in_the_singular(dash, tmp_path):
+    (tmp_path / "keys.csv").write_text("ck-1,acme,\n")
+    footfall("customers", "map", "Shop API", str(tmp_path / "keys.csv"), db=dash.path)
+    at = dash.app(PAGE)
+    assert "1 API key mapped to customers." in [c.value for c in at.main.caption]
