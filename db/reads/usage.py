@@ -1,0 +1,120 @@
+"""Usage for billing: the Usage page's read model, also `footfall usage`'s, the profile's quota and
+the customer's own page's usage (core/usage.py says what counts): a month's requests, billable requests,
+errors and quota per customer, or per customer and endpoint, exact from the monthly rollups
+(db/writes/usage.py).
+
+Reads customer_monthly (its (api_id, month, customer_id) key), endpoint_monthly, endpoints, apis,
+customers, quotas and quota_firings.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from db.backends.base import Connection
+from db.queries.figures import DISPLAY_NAME
+from db.queries.frames import frame
+
+USAGE_SCHEMA = {"requests": pl.Int64, "billable_requests": pl.Int64, "errors": pl.Int64, "quota": pl.Int64}
+BILLABLE = "m.requests - a.exclude_5xx * m.s5xx - a.exclude_429 * m.s429"
+# A customer's quota on an API: their own, else the API's default (q: their own row, d: the default's).
+QUOTA_JOINS = (" LEFT JOIN quotas q ON q.api_id = m.api_id AND q.customer_id = m.customer_id"
+               " LEFT JOIN quotas d ON d.api_id = m.api_id AND d.customer_id IS NULL")
+SORTS = ("billable_requests", "requests", "errors", "quota_used", "display_name", "customer_id")
+
+
+def monthly_usage(conn: Connection, api_id: int | None, month: int) -> pl.DataFrame:
+    """Every customer with requests to the API in the month starting at `month`, busiest first:
+    customer_id, display_name, requests, billable_requests, errors, quota (None: none set) and
+    quota_used (billable requests over quota). With every API (api_id None), a row per customer
+    and API, an `api` column first: quotas and billing are per API."""
+    where, params = ("m.api_id = ?", [api_id]) if api_id is not None else ("m.api_id IN (SELECT id FROM apis)", [])
+    usage = frame(
+        conn,
+        f"SELECT a.name AS api, c.external_id AS customer_id, {DISPLAY_NAME} AS display_name, m.requests,"
+        f" {BILLABLE} AS billable_requests, m.errors, COALESCE(q.monthly, d.monthly) AS quota"
+        f" FROM customer_monthly m JOIN apis a ON a.id = m.api_id JOIN customers c ON c.id = m.customer_id{QUOTA_JOINS}"
+        f" WHERE {where} AND m.month = ?",
+        [*params, month], schema=USAGE_SCHEMA)
+    usage = usage.with_columns(quota_used=pl.col("billable_requests") / pl.col("quota")).sort(
+        ["billable_requests", "api", "customer_id"], descending=[True, False, False])
+    return usage if api_id is None else usage.drop("api")
+
+
+def usage_page(conn: Connection, api_id: int | None, month: int, search: str, sort: str, descending: bool,
+               page: int, size: int) -> tuple[pl.DataFrame, int]:
+    """One page of monthly_usage, the customers whose ID or name contains `search` (any case),
+    sorted by `sort` (one of SORTS; customers without a quota last by quota_used); and how many
+    rows match."""
+    usage = monthly_usage(conn, api_id, month)
+    if search.strip():
+        needle = search.strip().lower()
+        usage = usage.filter(pl.col("customer_id").str.to_lowercase().str.contains(needle, literal=True)
+                             | pl.col("display_name").str.to_lowercase().str.contains(needle, literal=True))
+    if sort not in SORTS:
+        raise ValueError(f"cannot sort usage by {sort!r}")
+    usage = usage.sort([sort, "customer_id"], descending=[descending, False], nulls_last=True)
+    return usage.slice((page - 1) * size, size), usage.height
+
+
+def endpoint_usage(conn: Connection, api_id: int | None, month: int) -> pl.DataFrame:
+    """A row per customer and endpoint with requests in the month: (api with every API,)
+    customer_id, display_name, method, endpoint, requests, billable_requests, errors; by customer,
+    then busiest endpoint first."""
+    where, params = ("e.api_id = ?", [api_id]) if api_id is not None else ("e.api_id IN (SELECT id FROM apis)", [])
+    usage = frame(
+        conn,
+        f"SELECT a.name AS api, c.external_id AS customer_id, {DISPLAY_NAME} AS display_name, e.method,"
+        f" e.name AS endpoint, m.requests, {BILLABLE} AS billable_requests, m.errors"
+        " FROM endpoint_monthly m JOIN endpoints e ON e.id = m.endpoint_id JOIN apis a ON a.id = e.api_id"
+        f" JOIN customers c ON c.id = m.customer_id WHERE {where} AND m.month = ?",
+        [*params, month], schema=USAGE_SCHEMA)
+    usage = usage.sort(["api", "customer_id", "billable_requests", "method", "endpoint"],
+                       descending=[False, False, True, False, False])
+    return usage if api_id is None else usage.drop("api")
+
+
+def customer_month(conn: Connection, cid: int, api_id: int | None, month: int) -> pl.DataFrame:
+    """One customer's month (by database id), per API they called or have a quota on (only the
+    API given, when one is): api_id, api, requests, billable_requests, errors, quota, quota_used."""
+    where, params = ("a.id = ?", [api_id]) if api_id is not None else ("TRUE", [])
+    usage = frame(
+        conn,
+        f"SELECT a.id AS api_id, a.name AS api, COALESCE(m.requests, 0) AS requests,"
+        f" COALESCE({BILLABLE}, 0) AS billable_requests, COALESCE(m.errors, 0) AS errors,"
+        " COALESCE(q.monthly, d.monthly) AS quota FROM apis a"
+        " LEFT JOIN customer_monthly m ON m.api_id = a.id AND m.month = ? AND m.customer_id = ?"
+        " LEFT JOIN quotas q ON q.api_id = a.id AND q.customer_id = ?"
+        " LEFT JOIN quotas d ON d.api_id = a.id AND d.customer_id IS NULL"
+        f" WHERE {where} AND (m.requests IS NOT NULL OR q.monthly IS NOT NULL) ORDER BY a.name",
+        [month, cid, cid, *params], schema={**USAGE_SCHEMA, "api_id": pl.Int64})
+    return usage.with_columns(quota_used=pl.col("billable_requests") / pl.col("quota"))
+
+
+def customer_quotas(conn: Connection, cid: int) -> pl.DataFrame:
+    """The profile's quotas: every API with the customer's quota on it, their own or the API's
+    default: api_id, api, own (their own quota, or None), default (the API's, or None)."""
+    return frame(
+        conn,
+        "SELECT a.id AS api_id, a.name AS api, q.monthly AS own, d.monthly AS \"default\" FROM apis a"
+        " LEFT JOIN quotas q ON q.api_id = a.id AND q.customer_id = ?"
+        " LEFT JOIN quotas d ON d.api_id = a.id AND d.customer_id IS NULL"
+        " WHERE a.removed_at IS NULL ORDER BY a.name",
+        [cid], schema={"api_id": pl.Int64, "own": pl.Int64, "default": pl.Int64})
+
+
+def quota_firings(conn: Connection, limit: int = 200, webhook_set: bool = True) -> pl.DataFrame:
+    """The latest quota firings, newest first: firing_id, api, customer_id, display_name, month,
+    threshold, used, quota, fired_at, delivered_at, attempts, last_error."""
+    return frame(
+        conn,
+        f"SELECT f.id AS firing_id, a.name AS api, c.external_id AS customer_id, {DISPLAY_NAME} AS display_name,"
+        " f.month, f.threshold, f.used, f.quota, f.fired_at, f.delivered_at, f.attempts, f.last_error"
+        " FROM quota_firings f JOIN apis a ON a.id = f.api_id JOIN customers c ON c.id = f.customer_id"
+        " ORDER BY f.fired_at DESC, f.id DESC LIMIT ?",
+        [limit],
+        schema={"firing_id": pl.Int64, "month": pl.Int64, "threshold": pl.Float64, "used": pl.Int64,
+                "quota": pl.Int64, "fired_at": pl.Int64, "delivered_at": pl.Int64, "attempts": pl.Int64},
+    )
+
+
