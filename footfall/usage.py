@@ -102,7 +102,7 @@ def cmd_quotas_remove(args, db_path: Path) -> None:
             removed = remove_quota(conn, api_id, args.customer)
         except ValueError as error:
             raise UserError(str(error)) from None
-    which = f"the quota of {args.customer!r}" if args.customer else "the default quota"
+    which = f"quota of {args.customer!r}" if args.customer else "default quota"
     if not removed:
-        raise UserError(f"there is no {which} on {args.api!r} to remove; see `footfall quotas list`")
-    print(f"removed {which} on {args.api!r}")
+        raise UserError(f"no {which} on {args.api!r} to remove; see `footfall quotas list`")
+    print(f"removed the {which} on {args.api!r}")
