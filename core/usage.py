@@ -130,3 +130,11 @@ class QuotaFiringMessage:
                 "fired_at": datetime.fromtimestamp(self.fired_at, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             },
         }
+
+
+def recent_months(now: float, count: int) -> list[int]:
+    """The first midnights of the `count` months up to the one `now` falls in, newest first."""
+    months = [month_start(now)]
+    while len(months) < count:
+        months.append(month_start(months[-1] - 1))
+    return months

@@ -20,7 +20,7 @@ BILLABLE = "m.requests - a.exclude_5xx * m.s5xx - a.exclude_429 * m.s429"
 # A customer's quota on an API: their own, else the API's default (q: their own row, d: the default's).
 QUOTA_JOINS = (" LEFT JOIN quotas q ON q.api_id = m.api_id AND q.customer_id = m.customer_id"
                " LEFT JOIN quotas d ON d.api_id = m.api_id AND d.customer_id IS NULL")
-SORTS = ("billable_requests", "requests", "errors", "quota_used", "display_name", "customer_id")
+USAGE_SORTS = ("billable_requests", "requests", "errors", "quota_used", "display_name", "customer_id")
 
 
 def monthly_usage(conn: Connection, api_id: int | None, month: int) -> pl.DataFrame:
@@ -41,20 +41,20 @@ def monthly_usage(conn: Connection, api_id: int | None, month: int) -> pl.DataFr
     return usage if api_id is None else usage.drop("api")
 
 
-def usage_page(conn: Connection, api_id: int | None, month: int, search: str, sort: str, descending: bool,
-               page: int, size: int) -> tuple[pl.DataFrame, int]:
+def usage_page(conn: Connection, api_id: int | None, month: int, search: str = "", sort: str = "billable_requests",
+               descending: bool = True, page: int = 1, page_size: int = 50) -> tuple[pl.DataFrame, int]:
     """One page of monthly_usage, the customers whose ID or name contains `search` (any case),
-    sorted by `sort` (one of SORTS; customers without a quota last by quota_used); and how many
+    sorted by `sort` (one of USAGE_SORTS; customers without a quota last by quota_used); and how many
     rows match."""
     usage = monthly_usage(conn, api_id, month)
     if search.strip():
         needle = search.strip().lower()
         usage = usage.filter(pl.col("customer_id").str.to_lowercase().str.contains(needle, literal=True)
                              | pl.col("display_name").str.to_lowercase().str.contains(needle, literal=True))
-    if sort not in SORTS:
+    if sort not in USAGE_SORTS:
         raise ValueError(f"cannot sort usage by {sort!r}")
     usage = usage.sort([sort, "customer_id"], descending=[descending, False], nulls_last=True)
-    return usage.slice((page - 1) * size, size), usage.height
+    return usage.slice((page - 1) * page_size, page_size), usage.height
 
 
 def endpoint_usage(conn: Connection, api_id: int | None, month: int) -> pl.DataFrame:

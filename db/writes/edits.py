@@ -1,8 +1,8 @@
 """The dashboard's edits: favorites and the home widget choice (each analyst's own when sign-in
 is on), descriptions and display names (shared, with who last edited the description and when), the
 analysts signing in and out (db/writes/analysts.py, db/writes/sessions.py), and
-customer links (made and revoked through db/writes/links.py, which bumps the counter itself), and alert
-rules (added and removed with their firings).
+customer links (made and revoked through db/writes/links.py, which bumps the counter itself), alert
+rules (added and removed with their firings), and a customer's monthly quota (db/writes/quotas.py).
 
 Each edit and a bump of the edit counter (db/writes/counters.py) commit together, so that every cached
 read sees the edit on the next run. Writes customers, favorites, settings, alert_rules and alert_firings.
@@ -17,7 +17,7 @@ from core.home_widgets import dump_widget_choices, widgets_key
 from core.links import expires_at
 from db.backends.base import Connection
 from db.connection import transaction
-from db.writes import analysts, links, sessions
+from db.writes import analysts, links, quotas, sessions
 from db.writes.counters import EDITS_KEY, bump_counter
 
 
@@ -107,6 +107,15 @@ def remove_alert_rule(conn: Connection, rule_id: int) -> bool:
         removed = conn.execute("DELETE FROM alert_rules WHERE id = ?", (rule_id,)).rowcount == 1
         bump_counter(conn, EDITS_KEY)
     return removed
+
+
+def save_quota(conn: Connection, api_id: int, customer_id: str, monthly: int | None, set_by: str = "") -> None:
+    """The customer's own monthly quota on the API (by the ID shown); None or 0 removes it, so the
+    API's default applies. ValueError for an unknown customer or a quota that is none."""
+    if monthly:
+        quotas.set_quota(conn, api_id, customer_id, monthly, set_by)
+    else:
+        quotas.remove_quota(conn, api_id, customer_id)
 
 
 def _edit(conn: Connection, sql: str, params: tuple) -> None:
