@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from core.alerts import delivery_text
+from core.usage import month_text, threshold_percent
 from db.backends.base import Connection
 from db.queries.figures import DISPLAY_NAME
 from db.queries.frames import frame
@@ -105,8 +107,9 @@ def customer_quotas(conn: Connection, cid: int) -> pl.DataFrame:
 
 def quota_firings(conn: Connection, limit: int = 200, webhook_set: bool = True) -> pl.DataFrame:
     """The latest quota firings, newest first: firing_id, api, customer_id, display_name, month,
-    threshold, used, quota, fired_at, delivered_at, attempts, last_error."""
-    return frame(
+    threshold, used, quota, fired_at, delivered_at, attempts, last_error; and in words: reached
+    ("80%"), month_text ("2026-12") and delivery (webhook_set: whether FOOTFALL_ALERT_WEBHOOK is)."""
+    firings = frame(
         conn,
         f"SELECT f.id AS firing_id, a.name AS api, c.external_id AS customer_id, {DISPLAY_NAME} AS display_name,"
         " f.month, f.threshold, f.used, f.quota, f.fired_at, f.delivered_at, f.attempts, f.last_error"
@@ -115,6 +118,13 @@ def quota_firings(conn: Connection, limit: int = 200, webhook_set: bool = True) 
         [limit],
         schema={"firing_id": pl.Int64, "month": pl.Int64, "threshold": pl.Float64, "used": pl.Int64,
                 "quota": pl.Int64, "fired_at": pl.Int64, "delivered_at": pl.Int64, "attempts": pl.Int64},
+    )
+    rows = list(firings.iter_rows(named=True))
+    return firings.with_columns(
+        reached=pl.Series([threshold_percent(r["threshold"]) for r in rows], dtype=pl.String),
+        month_text=pl.Series([month_text(r["month"]) for r in rows], dtype=pl.String),
+        delivery=pl.Series([delivery_text(r["delivered_at"], r["attempts"], r["last_error"], webhook_set)
+                            for r in rows], dtype=pl.String),
     )
 
 

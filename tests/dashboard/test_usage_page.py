@@ -2,9 +2,16 @@
 against it; another month from the picker, each request in its own month across the edge; the
 sidebar's API; search and sort as on Customers."""
 
+import io
+
+import polars as pl
+
 from core.usage import month_start, month_text
 from dashboard_support import BILLING_KEY, Call, dash, table  # noqa: F401, F811 (dash: a fixture)
+from db.operations.quota_checks import check_quotas
+from db.reads.usage import monthly_usage
 from db.writes.quotas import set_quota
+from ui.usage import usage_csv, usage_parquet
 
 PAGE = "pages/usage.py"
 
@@ -78,5 +85,27 @@ def test_the_profile_shows_and_edits_the_customers_quota(dash):
 
 def month_table(at):
     """The profile's table of this month's usage per API."""
-    [found] = [frame.value for frame in at.dataframe if "quota_used" in frame.value.columns]
+    return frame_with(at, "quota_used")
+
+
+def frame_with(at, column: str):
+    """The one table shown with this column (AppTest keys only the tables rows are selected in)."""
+    [found] = [frame.value for frame in at.dataframe if column in frame.value.columns]
     return found
+
+
+def test_the_alerts_page_lists_quota_firings_with_what_was_reached(dash):
+    dash.ingest(*[Call("acme", hours_ago(dash, 0), name="Acme Corp") for _ in range(9)])
+    set_quota(dash.conn, 1, None, 10)
+    check_quotas(dash.conn, dash.now)
+    [firing] = frame_with(dash.app("pages/alerts.py"), "reached").to_dict("records")
+    assert (firing["display_name"], firing["reached"], firing["used"], firing["quota"]) == ("Acme Corp", "80%", 9, 10)
+    assert firing["delivery"] == "not sent: no webhook is set"
+
+
+def test_the_downloads_are_the_months_rows_the_csv_formula_safe(dash):
+    dash.ingest(Call("acme", hours_ago(dash, 0), name="=cmd|' /C calc'!A0"))
+    month_rows = monthly_usage(dash.conn, 1, month_start(dash.now))
+    csv_rows = pl.read_csv(io.StringIO(usage_csv(month_rows)))
+    assert csv_rows["display_name"].to_list() == ["'=cmd|' /C calc'!A0"]
+    assert pl.read_parquet(io.BytesIO(usage_parquet(month_rows))).equals(month_rows)
