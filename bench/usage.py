@@ -1,6 +1,7 @@
-"""The Usage page's read (issue 21): one month's usage per customer, for the busiest API and for all
-APIs, timed cold through db/reads/usage.monthly_usage; and the same figures counted naively over the
-raw requests of the month (one cold run), compared customer by customer.
+"""The Usage page's reads (issue 21), for the busiest API and for all APIs, timed cold: what the page
+reads first (db/reads/usage.usage_page: its first page by billable requests, and the total), and the
+whole month (monthly_usage: what `footfall usage` prints and the downloads hold); and the same
+figures counted naively over the raw requests of the month (one cold run), compared row by row.
 
 The month is the last whole UTC calendar month of the data (the one with the most rows)."""
 
@@ -17,9 +18,10 @@ import polars as pl
 from bench.reads import READS_TARGET_MS, ColdCache, timed
 from core.usage import month_start, month_text, next_month
 from db.connection import connect
-from db.reads.usage import monthly_usage
+from db.reads.usage import monthly_usage, usage_page
 
 COMPARED = ["api", "customer_id", "requests", "billable_requests", "errors"]
+PAGE_ROWS = 50  # as pages/usage.py
 
 
 def naive_usage(conn, api_id: int | None, month: int) -> pl.DataFrame:
@@ -47,14 +49,24 @@ def bench_usage(db: Path | str, end: int, cold: ColdCache, *, naive: bool, repea
         rows = conn.execute("SELECT COUNT(*), SUM(requests) FROM customer_monthly WHERE month = ?", (month,)).fetchone()
         monthly_usage(conn, busiest, month)  # warm-up, not timed: imports and first calls
     out: dict[str, Any] = {"usage_month": month_text(month), "usage_rows": rows[0], "usage_requests": rows[1],
-                           "usage_ms": {}, "usage_cold_runs_ms": {}, "usage_naive_ms": {}}
+                           "usage_ms": {}, "usage_cold_runs_ms": {}, "usage_whole_month_ms": {},
+                           "usage_whole_month_cold_runs_ms": {}, "usage_naive_ms": {}}
     problems: list[str] = []
     for name, api_id in (("one_api", busiest), ("all_apis", None)):
+        page_runs = [timed(cold, db, lambda c, a=api_id: usage_page(c, a, month, page_size=PAGE_ROWS))
+                     for _ in range(repeat)]
+        out["usage_ms"][name] = round(statistics.median(t for t, _ in page_runs), 1)
+        out["usage_cold_runs_ms"][name] = [round(t, 1) for t, _ in page_runs]
         runs = [timed(cold, db, lambda c, a=api_id: monthly_usage(c, a, month)) for _ in range(repeat)]
-        out["usage_ms"][name] = round(statistics.median(t for t, _ in runs), 1)
-        out["usage_cold_runs_ms"][name] = [round(t, 1) for t, _ in runs]
+        out["usage_whole_month_ms"][name] = round(statistics.median(t for t, _ in runs), 1)
+        out["usage_whole_month_cold_runs_ms"][name] = [round(t, 1) for t, _ in runs]
         usage = runs[0][1]
-        line = f"usage, {name}: {month_text(month)}, {usage.height:,} rows, {out['usage_ms'][name]:.1f} ms"
+        (first_page, total) = page_runs[0][1]
+        if total != usage.height or not first_page["billable_requests"].equals(usage["billable_requests"].head(
+                first_page.height)):
+            problems.append(f"usage, {name}: the page's {total} rows or its first page differ from the whole month's")
+        line = (f"usage, {name}: {month_text(month)}, {usage.height:,} rows; the page {out['usage_ms'][name]:.1f} ms,"
+                f" the whole month {out['usage_whole_month_ms'][name]:.1f} ms")
         if naive:
             ms, counted = timed(cold, db, lambda c, a=api_id: naive_usage(c, a, month))
             out["usage_naive_ms"][name] = round(ms, 1)

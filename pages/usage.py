@@ -3,6 +3,7 @@ API with every API), a bar per customer against their quota; search, sort, page;
 
 import math
 import time
+from functools import partial
 
 import streamlit as st
 
@@ -11,7 +12,7 @@ from db.reads import usage
 from ui import data
 from ui.format import format_count, plain, plural
 from ui.sidebar import ALL_APIS, current_view
-from ui.usage import file_stem, usage_csv, usage_parquet
+from ui.usage import file_stem, usage_file
 from ui.widgets import CONTROL_WIDTHS, NAME, PAGE_ROWS, customer_table
 
 MONTHS_SHOWN = 24
@@ -82,12 +83,12 @@ if pages > 1:
     st.pagination(pages, key="usage_page")
 
 if total:
-    month_rows = data.read(usage.monthly_usage, view.scope.api_id, month)
     stem = file_stem(None if view.scope.api_id is None else view.api_name, month_text(month))
     with st.container(horizontal=True, key="usage_downloads"):
-        st.download_button("Download CSV", data=usage_csv(month_rows), file_name=f"{stem}.csv", mime="text/csv",
-                           icon=":material/download:", key="usage_csv", on_click="ignore",
-                           help=f"Every row of {month_text(month)} ({plural(month_rows.height, 'row')}), as CSV")
-        st.download_button("Download Parquet", data=usage_parquet(month_rows), file_name=f"{stem}.parquet",
-                           mime="application/vnd.apache.parquet", icon=":material/download:", key="usage_parquet",
-                           on_click="ignore", help=f"Every row of {month_text(month)}, as Parquet")
+        for kind, label, mime in (("csv", "Download CSV", "text/csv"),
+                                  ("parquet", "Download Parquet", "application/vnd.apache.parquet")):
+            st.download_button(label, data=partial(usage_file, data.db_path(), view.scope.api_id, month, kind),
+                               file_name=f"{stem}.{kind}", mime=mime, icon=":material/download:", key=f"usage_{kind}",
+                               on_click="ignore",
+                               help=f"Every row of {month_text(month)} (the search does not apply), "
+                                    f"as {'CSV' if kind == 'csv' else 'Parquet'}")

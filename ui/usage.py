@@ -1,5 +1,5 @@
 """The Usage page's downloads: a month's usage as CSV (formula-safe, core/spreadsheet.py) and as
-Parquet, both written by polars from the same read as the table."""
+Parquet, both written by polars from db/reads/usage.monthly_usage, built when the analyst clicks."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import io
 import polars as pl
 
 from core.spreadsheet import safe_frame
+from db.reads.usage import monthly_usage
+from ui import data
 
 
 def usage_csv(frame: pl.DataFrame) -> str:
@@ -28,3 +30,10 @@ def file_stem(api_name: str | None, month: str) -> str:
         return f"usage-{month}"
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in api_name).strip("_")[:60] or "api"
     return f"usage-{safe}-{month}"
+
+
+def usage_file(path: str, api_id: int | None, month: int, kind: str) -> str | bytes:
+    """The month's usage of the API (None: every API) as "csv" or "parquet", read on click."""
+    with data.connection(path) as conn:
+        frame = monthly_usage(conn, api_id, month)
+    return usage_csv(frame) if kind == "csv" else usage_parquet(frame)

@@ -16,10 +16,12 @@ from core.usage import month_text, threshold_percent
 from db.backends.base import Connection
 from db.queries.figures import DISPLAY_NAME
 from db.queries.frames import frame
+from db.queries.scope import like_pattern
 
 USAGE_SCHEMA = {"requests": pl.Int64, "billable_requests": pl.Int64, "errors": pl.Int64, "quota": pl.Int64}
 BILLABLE = "m.requests - a.exclude_5xx * m.s5xx - a.exclude_429 * m.s429"
 # A customer's quota on an API: their own, else the API's default (q: their own row, d: the default's).
+QUOTA = "COALESCE(q.monthly, d.monthly)"
 QUOTA_JOINS = (" LEFT JOIN quotas q ON q.api_id = m.api_id AND q.customer_id = m.customer_id"
                " LEFT JOIN quotas d ON d.api_id = m.api_id AND d.customer_id IS NULL")
 USAGE_SORTS = ("billable_requests", "requests", "errors", "quota_used", "display_name", "customer_id")
@@ -45,18 +47,45 @@ def monthly_usage(conn: Connection, api_id: int | None, month: int) -> pl.DataFr
 
 def usage_page(conn: Connection, api_id: int | None, month: int, search: str = "", sort: str = "billable_requests",
                descending: bool = True, page: int = 1, page_size: int = 50) -> tuple[pl.DataFrame, int]:
-    """One page of monthly_usage, the customers whose ID or name contains `search` (any case),
-    sorted by `sort` (one of USAGE_SORTS; customers without a quota last by quota_used); and how many
-    rows match."""
-    usage = monthly_usage(conn, api_id, month)
-    if search.strip():
-        needle = search.strip().lower()
-        usage = usage.filter(pl.col("customer_id").str.to_lowercase().str.contains(needle, literal=True)
-                             | pl.col("display_name").str.to_lowercase().str.contains(needle, literal=True))
+    """One page of monthly_usage's rows (its columns, api with every API), those whose customer ID
+    or name contains `search` (any case, as on Customers), sorted by `sort` (one of USAGE_SORTS;
+    rows without a quota last by quota or quota_used), ties by the customer; and how many rows
+    match. Sorted by a figure and with no search, the page is picked from customer_monthly alone
+    and only its rows are named: the Usage page's first view reads the month's key range once."""
     if sort not in USAGE_SORTS:
         raise ValueError(f"cannot sort usage by {sort!r}")
-    usage = usage.sort([sort, "customer_id"], descending=[descending, False], nulls_last=True)
-    return usage.slice((page - 1) * page_size, page_size), usage.height
+    where, params = _month_where(api_id, month)
+    search = search.strip()
+    named = bool(search) or sort in ("display_name", "customer_id")
+    if search:
+        where += f" AND (c.external_id LIKE ? ESCAPE '\\' OR {DISPLAY_NAME} LIKE ? ESCAPE '\\')"
+        params += [like_pattern(search)] * 2
+    joins = " JOIN customers c ON c.id = m.customer_id" if named else ""
+    total = conn.execute(f"SELECT COUNT(*) FROM customer_monthly m{joins} WHERE {where}", params).fetchone()[0]
+    direction = "DESC" if descending else "ASC"
+    keys = {"billable_requests": BILLABLE, "requests": "m.requests", "errors": "m.errors",
+            "quota_used": f"({BILLABLE}) * 1.0 / COALESCE(q.monthly, d.monthly)", "quota": QUOTA,
+            "display_name": DISPLAY_NAME, "customer_id": "c.external_id"}
+    picked = (f"SELECT m.api_id, m.customer_id, {keys[sort]} AS sort_key FROM customer_monthly m"
+              f" JOIN apis a ON a.id = m.api_id{joins}{QUOTA_JOINS} WHERE {where}"
+              f" ORDER BY sort_key {direction} NULLS LAST, m.customer_id, m.api_id LIMIT ? OFFSET ?")
+    rows = frame(
+        conn,
+        f"SELECT a.name AS api, c.external_id AS customer_id, {DISPLAY_NAME} AS display_name, m.requests,"
+        f" {BILLABLE} AS billable_requests, m.errors, {QUOTA} AS quota FROM ({picked}) AS p"
+        " JOIN customer_monthly m ON m.api_id = p.api_id AND m.month = ? AND m.customer_id = p.customer_id"
+        f" JOIN apis a ON a.id = m.api_id JOIN customers c ON c.id = m.customer_id{QUOTA_JOINS}"
+        f" ORDER BY p.sort_key {direction} NULLS LAST, m.customer_id, m.api_id",
+        [*params, page_size, (page - 1) * page_size, month], schema=USAGE_SCHEMA)
+    rows = rows.with_columns(quota_used=pl.col("billable_requests") / pl.col("quota"))
+    return (rows if api_id is None else rows.drop("api")), total
+
+
+def _month_where(api_id: int | None, month: int) -> tuple[str, list]:
+    """customer_monthly's rows (m) of the month, of the API or every API, by its key."""
+    if api_id is not None:
+        return "m.api_id = ? AND m.month = ?", [api_id, month]
+    return "m.api_id IN (SELECT id FROM apis) AND m.month = ?", [month]
 
 
 def endpoint_usage(conn: Connection, api_id: int | None, month: int) -> pl.DataFrame:

@@ -64,7 +64,8 @@ def test_the_last_line_is_json_with_every_figure_and_the_consistency_check_passe
         assert set(figures["signals_live_ms"][scope]) == {"endpoint_callers", "gone_quiet", "peers"}
     assert figures["refresh_scopes"] == 5 and figures["refresh_seconds"] >= 0
     assert figures["usage_consistency"] == "passed", figures.get("usage_consistency_problems")
-    assert set(figures["usage_ms"]) == set(figures["usage_naive_ms"]) == {"one_api", "all_apis"}
+    assert set(figures["usage_ms"]) == set(figures["usage_whole_month_ms"]) == set(figures["usage_naive_ms"]) \
+        == {"one_api", "all_apis"}
     assert figures["usage_rows"] > 0 and isinstance(figures["usage_within_target"], bool)
 
 
