@@ -218,9 +218,9 @@ class ApiDeleteReport:
 def delete_api(conn: Connection, api_id: int) -> ApiDeleteReport:
     """Remove an API and everything of it, in one transaction: its raw requests and details,
     every rollup row and active-customer set of the API, its endpoints with their rollups, its
-    alert rules with their firings, its quotas and quota firings, its customer links, the apis row. Customers who called other
-    APIs too keep those, with their all-time totals (customers' first seen, last seen, requests)
-    recomputed from what is left; customers who called only this API go, as erase_customer removes
+    alert rules with their firings, its quotas and quota firings, its customer links, the apis
+    row. Customers who called other APIs too keep those, with their all-time totals (customers'
+    first seen, last seen, requests) recomputed from what is left; customers who called only this API go, as erase_customer removes
     one. Every other API's figures stay exactly as they were. Writers wait for it, and it is
     cleaned up after as erase_customer is (without rewriting the files)."""
     with transaction(conn):
