@@ -220,9 +220,10 @@ def delete_api(conn: Connection, api_id: int) -> ApiDeleteReport:
     every rollup row and active-customer set of the API, its endpoints with their rollups, its
     alert rules with their firings, its quotas and quota firings, its customer links, the apis
     row. Customers who called other APIs too keep those, with their all-time totals (customers'
-    first seen, last seen, requests) recomputed from what is left; customers who called only this API go, as erase_customer removes
-    one. Every other API's figures stay exactly as they were. Writers wait for it, and it is
-    cleaned up after as erase_customer is (without rewriting the files)."""
+    first seen, last seen, requests) recomputed from what is left; customers who called only this
+    API go, as erase_customer removes one. Every other API's figures stay exactly as they were.
+    Writers wait for it, and it is cleaned up after as erase_customer is (without rewriting the
+    files)."""
     with transaction(conn):
         conn.backend.hold_off_writers(conn)
         cids = [cid for (cid,) in conn.execute("SELECT customer_id FROM api_customers WHERE api_id = ?", (api_id,))]
