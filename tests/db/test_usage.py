@@ -158,3 +158,32 @@ def customer_ids(conn) -> set[str]:
         "SELECT c.external_id FROM customers c WHERE c.id IN (SELECT customer_id FROM customer_monthly"
         " UNION SELECT customer_id FROM endpoint_monthly UNION SELECT customer_id FROM quotas"
         " UNION SELECT customer_id FROM quota_firings)")}
+
+
+@pytest.mark.sqlite_only
+def test_a_database_from_before_usage_gets_its_months_filled_at_its_first_start(tmp_path):
+    import sqlite3
+
+    from db.connection import connect
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)  # as Footfall left it at schema version 8, with its rows written then
+    for script in sqlite_schema.MIGRATIONS[:8]:
+        script(old) if callable(script) else sqlite_schema._run(old, script)
+    old.execute("PRAGMA user_version = 8")
+    old.execute("INSERT INTO apis (id, name, key_hash, key_prefix, created_at) VALUES (1, 'Shop', 'h', 'p', 0)")
+    old.execute("INSERT INTO customers (id, external_id, first_seen, last_seen, requests) VALUES (7, 'acme', 0, 0, 5)")
+    # November's last hour: 3 requests, 1 of them 5xx (the hourly rollup); December's first: 2, a 429 among them,
+    # of which only the 429 is still stored raw.
+    for hour, requests, s4xx, s5xx in ((DECEMBER - 3600, 3, 0, 1), (DECEMBER, 2, 1, 0)):
+        old.execute("INSERT INTO customer_hourly VALUES (1, 7, ?, ?, ?, 0, ?, ?, 0)",
+                    (hour, requests, requests - s4xx - s5xx, s4xx, s5xx))
+    old.execute("INSERT INTO requests (api_id, customer_id, ts, method, status, path, endpoint, load_time_ms,"
+                " threat_level, device) VALUES (1, 7, ?, 'GET', 429, '/', '/', 1, 'low', 'desktop')", (DECEMBER + 60,))
+    old.commit()
+    old.close()
+    conn = connect(path)
+    assert figures(monthly_usage(conn, 1, NOVEMBER)) == {"acme": (3, 2, 1)}
+    set_billing_excludes(conn, 1, ("5xx", "429"))
+    assert figures(monthly_usage(conn, 1, DECEMBER)) == {"acme": (2, 1, 1)}
+    conn.close()
