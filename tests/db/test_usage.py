@@ -10,7 +10,7 @@ import pytest
 from core.usage import parse_month
 from db.operations.erase import delete_api, erase_customer
 from db.operations.quota_checks import check_quotas
-from db.reads.usage import customer_month, endpoint_usage, monthly_usage
+from db.reads.usage import endpoint_usage, monthly_usage
 from db.schema import postgres as pg_schema, sqlite as sqlite_schema
 from db.writes.apis import api_id_by_name
 from db.writes.quotas import quota_list, remove_quota, set_billing_excludes, set_quota
