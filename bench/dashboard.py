@@ -16,7 +16,8 @@
 3. Times the same figures computed naively, by GROUP BY over the raw requests (one cold run each),
    and fails loudly (exit status 1) when they differ from the rollup figures.
    The signal pages (bench/signals.py) the same way: the scheduled signals computed once (timed),
-   then the endpoints page, gone quiet and the profile's signals, beside their naive figures.
+   then the endpoints page, gone quiet and the profile's signals, beside their naive figures. And
+   the Usage page's month (bench/usage.py): the last whole month's usage per customer.
 4. At --browser-requests, times each page in headless Chromium from navigation until its content
    is visible, against a real `streamlit run streamlit_app.py` on a free port: in a browser that
    has loaded the app once (a warm-up visit), and in a new browser profile each.
@@ -52,6 +53,7 @@ from bench.browser import bench_browser
 from bench.reads import ColdCache, bench_reads, create_latency_bucket
 from bench.signals import bench_signals
 from bench.synthetic import DataSpec, cached_database, database_bytes
+from bench.usage import bench_usage
 from core.periods import DAY, Period
 from core.scope import Scope
 from db.backends.postgres_url import without_password
@@ -175,6 +177,8 @@ def main() -> None:
     results.update(bench_signals(source, info["end"], cold, scopes, reads["largest_customer"],
                                  naive=not args.skip_naive, repeat=max(1, args.repeat)))
 
+    results.update(bench_usage(source, info["end"], cold, naive=not args.skip_naive, repeat=max(1, args.repeat)))
+
     if args.skip_browser:
         results["browser"] = {"skipped": True}
     else:
@@ -185,7 +189,8 @@ def main() -> None:
         results["browser"] = bench_browser(bdb, bspec)
 
     print(json.dumps(results), flush=True)
-    if results.get("consistency") not in ("passed", "skipped") or results["signals_consistency"] not in ("passed", "skipped"):
+    if any(results.get(check) not in ("passed", "skipped")
+           for check in ("consistency", "signals_consistency", "usage_consistency")):
         sys.exit(1)
 
 

@@ -496,4 +496,24 @@ def fill_rollups(conn) -> None:
         FROM requests WHERE customer_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""")
     rebuild_activity(conn)
     rebuild_endpoint_rollups(conn)
+    fill_usage_rollups(conn)
     conn.execute("COMMIT")
+
+
+MONTH_OF_TS = "CAST(strftime('%s', ts, 'unixepoch', 'start of month') AS INTEGER)"  # core.usage.month_start
+
+
+def fill_usage_rollups(conn) -> None:
+    """customer_monthly and endpoint_monthly from the raw rows, as db/writes/usage.py keeps them:
+    the UTC calendar month of ts, errors status >= 400, then 5xx and 429 apart."""
+    counts = "COUNT(*), SUM(status >= 400), SUM(status >= 500), SUM(status = 429)"
+    conn.execute(f"""
+        INSERT INTO customer_monthly (api_id, month, customer_id, requests, errors, s5xx, s429)
+        SELECT api_id, {MONTH_OF_TS}, customer_id, {counts}
+        FROM requests WHERE customer_id IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""")
+    conn.execute(f"""
+        INSERT INTO endpoint_monthly (endpoint_id, month, customer_id, requests, errors, s5xx, s429)
+        SELECT e.id, {MONTH_OF_TS}, r.customer_id, {counts}
+        FROM (SELECT api_id, method, endpoint, ts, customer_id, status FROM requests WHERE customer_id IS NOT NULL) r
+        JOIN endpoints e ON e.api_id = r.api_id AND e.method = r.method AND e.name = r.endpoint
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""")

@@ -167,7 +167,8 @@ def _check_alerts_on_schedule(db_path: str | Path, interval: float, webhook: str
                     continue
                 conn = conn or connect(db_path)
                 outcome = run_alert_check(conn, time.time(), webhook, quiet_rule)
-                if outcome.report.opened or outcome.report.resolved or outcome.delivered or outcome.failed:
+                if outcome.report.opened or outcome.report.resolved or outcome.quota_fired or outcome.delivered \
+                        or outcome.failed:
                     for line in round_lines(outcome, webhook):
                         print(f"footfall collector: alerts: {line}", file=sys.stderr, flush=True)
             except Exception as error:  # noqa: BLE001 - the schedule goes on

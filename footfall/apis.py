@@ -1,4 +1,4 @@
-"""The `apis` commands: register an API, list them, rotate a key, remove one."""
+"""The `apis` commands: register an API, list them, rotate a key, remove one, say what it bills."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from pathlib import Path
 from db.backends.base import Connection
 from db.connection import connect
 from db.operations.erase import delete_api, delete_api_preview
+from core.usage import excluded_text, parse_excluded
 from db.writes.apis import add_api, api_id_by_name, api_list, retire_api, rotate_key
 from db.writes.identity import rules_by_api
+from db.writes.quotas import billing_excludes, set_billing_excludes
 from footfall.errors import UserError
 from footfall.identity import add_identify_command, rules_line
 from ui.format import format_count, plural
@@ -39,6 +41,12 @@ def add_api_commands(commands, common: argparse.ArgumentParser) -> None:
     remove.add_argument("--delete-data", action="store_true", help="also delete every request and figure of the API")
     remove.set_defaults(run=cmd_apis_remove)
     add_identify_command(actions, common)
+    billable = actions.add_parser("billable", parents=[common],
+                                  help="what the API leaves out of its billable requests (`footfall usage`)")
+    billable.add_argument("name")
+    billable.add_argument("--exclude", help="5xx, 429, both comma-separated, or none (default: show the setting;"
+                                            " new APIs exclude 5xx)")
+    billable.set_defaults(run=cmd_apis_billable)
 
 
 def _api_id(conn: Connection, name: str) -> int:
@@ -104,3 +112,16 @@ def cmd_apis_remove(args, db_path: Path) -> None:
         else:
             retire_api(conn, api_id)
             print(f"removed {args.name!r}: its key no longer works; its data stays on the dashboard")
+
+
+def cmd_apis_billable(args, db_path: Path) -> None:
+    """apis billable: set (with --exclude) or show what the API leaves out of its billable requests."""
+    with closing(connect(db_path)) as conn:
+        api_id = _api_id(conn, args.name)
+        if args.exclude is not None:
+            try:
+                set_billing_excludes(conn, api_id, parse_excluded(args.exclude))
+            except ValueError as error:
+                raise UserError(str(error)) from None
+        excluded = billing_excludes(conn, api_id)
+    print(f"{args.name!r} bills {excluded_text(excluded)}")

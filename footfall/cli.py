@@ -35,6 +35,7 @@ from footfall.output import FORMATS, positive_int, render, scope_of
 from footfall.serve import add_serve_commands
 from footfall.sessions import add_session_commands
 from footfall.signals import add_signal_commands
+from footfall.usage import add_usage_commands
 from services.demo_seeding import DatabaseHasApis, seed_demo
 from services.ingest import IMPORT_BATCH, enrichment_pool, in_batches, ingest_batches
 from services.settings import settings
@@ -135,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_commands(commands, common)
     add_session_commands(commands, common)
     add_signal_commands(commands, common)
+    add_usage_commands(commands, common)
 
     imp = commands.add_parser("import", parents=[common], help="import JSONL files of payloads (.gz too)")
     imp.add_argument("files", nargs="+", type=Path)

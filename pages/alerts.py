@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from core.alerts import KINDS
-from db.reads import alerts as alert_reads, sidebar as sidebar_reads
+from db.reads import alerts as alert_reads, sidebar as sidebar_reads, usage as usage_reads
 from db.writes import edits
 from services.settings import settings
 from services.webhook import where
@@ -123,6 +123,37 @@ else:
             "display_name": st.column_config.TextColumn("Name"),
             "value_text": st.column_config.TextColumn("Value"),
             "state": st.column_config.TextColumn("State", width="small"),
+            "delivery": st.column_config.TextColumn("Delivery", width=210),
+        },
+        width="stretch",
+    )
+
+# --- Quota firings --------------------------------------------------------------------------------
+
+st.subheader("Quota firings", help="A customer's billable requests this month reached 80% or 100% of their monthly "
+             "quota (`footfall quotas`, or the profile): once per customer, threshold and month.")
+quota_firings = data.read(usage_reads.quota_firings, alert_reads.FIRINGS_SHOWN, webhook is not None)
+if quota_firings.is_empty():
+    st.caption("No quota has been reached yet. Quotas are set with `footfall quotas set`, or on a customer's profile.")
+else:
+    st.dataframe(
+        utc_datetime(quota_firings, "fired_at").with_columns(
+            profile=pl.col("customer_id").map_elements(lambda cid: "customer?id=" + quote(cid, safe=""),
+                                                       return_dtype=pl.String)),
+        key="quota_firings_table",
+        hide_index=True,
+        column_order=["fired_at", "api", "profile", "display_name", "month_text", "reached", "used", "quota",
+                      "delivery"],
+        column_config={
+            "fired_at": st.column_config.DatetimeColumn("Time", format=WHEN, help="UTC"),
+            "api": st.column_config.TextColumn("API"),
+            "profile": st.column_config.LinkColumn("Customer", display_text=r"customer\?id=(.*)",
+                                                   help="Opens the customer's profile"),
+            "display_name": st.column_config.TextColumn("Name"),
+            "month_text": st.column_config.TextColumn("Month", width="small"),
+            "reached": st.column_config.TextColumn("Reached", width="small"),
+            "used": st.column_config.NumberColumn("Used", format="localized", help="Billable requests when it fired"),
+            "quota": st.column_config.NumberColumn("Quota", format="localized"),
             "delivery": st.column_config.TextColumn("Delivery", width=210),
         },
         width="stretch",

@@ -8,12 +8,14 @@ import streamlit as st
 
 from core.figures import STATUS_CLASSES, bucket_label, graph_bucket, peak
 from core.periods import DAY, HOUR, custom_period
+from core.usage import month_start, month_text
 from db.reads import (
     endpoints as endpoint_reads,
     history,
     profile as profile_reads,
     quiet as quiet_reads,
     standing as standing_reads,
+    usage as usage_reads,
 )
 from db.reads.history import ANY_AI_AGENT, NO_VALUE, HistoryFilter
 from db.writes import edits
@@ -206,6 +208,45 @@ with naming:
     st.text_input("Display name", key=f"display_name_{profile.customer_id}", on_change=save_display_name,
                   placeholder=profile.name_from_traffic or profile.customer_id,
                   help="Shown instead of the customer ID. Empty: the name from traffic, else the ID.")
+
+# --- Monthly quota --------------------------------------------------------------------------------
+
+this_month = month_start(time.time())
+st.subheader("Monthly quota", help="Billable requests a month (UTC calendar months), per API: the customer's own "
+             "quota, else the API's default. Quota alerts fire at 80% and 100% (the Alerts page).")
+quotas = data.read(usage_reads.customer_quotas, profile.id)
+month_usage = data.read(usage_reads.customer_month, profile.id, view.scope.api_id, this_month)
+if not month_usage.is_empty():
+    st.dataframe(
+        month_usage.select("api", "billable_requests", "quota", "quota_used", "requests"), key="profile_usage",
+        hide_index=True, width="stretch",
+        column_config={
+            "api": st.column_config.TextColumn("API"),
+            "billable_requests": st.column_config.NumberColumn(f"Billable in {month_text(this_month)}",
+                                                               format="localized"),
+            "quota": st.column_config.NumberColumn("Quota", format="localized"),
+            "quota_used": st.column_config.ProgressColumn("Quota used", format="percent", min_value=0.0,
+                                                          max_value=1.0),
+            "requests": st.column_config.NumberColumn("Requests", format="localized"),
+        })
+if not quotas.is_empty():
+    quota_api, quota_value = st.columns([1, 1])
+    api_names = quotas["api"].to_list()
+    if view.scope.api_id is None:
+        chosen = quota_api.selectbox("API", api_names, key=f"quota_api_{profile.customer_id}")
+    else:
+        chosen = view.api_name
+        quota_api.text_input("API", chosen, disabled=True, key=f"quota_api_shown_{profile.customer_id}")
+    if chosen in api_names:
+        row = quotas.row(api_names.index(chosen), named=True)
+        key = f"quota_{profile.customer_id}_{row['api_id']}"
+        st.session_state[key] = row["own"] or 0
+        default = f"the API's default, {format_count(row['default'])}" if row["default"] else "none"
+        quota_value.number_input(
+            "Monthly quota", min_value=0, step=1000, key=key,
+            on_change=lambda: data.write(edits.save_quota, row["api_id"], profile.customer_id,
+                                         int(st.session_state[key]), view.analyst.email),
+            help=f"Billable requests a month for this customer on {chosen}; 0: {default}.")
 
 # --- Request history ------------------------------------------------------------------------------
 

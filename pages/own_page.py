@@ -9,6 +9,7 @@ import streamlit as st
 from core.figures import bucket_label, graph_bucket, peak
 from core.links import DEFAULT_SHARED_PERIOD, INVALID_LINK, SHARED_PERIODS
 from core.periods import preset_period
+from core.usage import month_start, month_text
 from db.reads import own_page
 from ui import data
 from ui.format import (
@@ -49,6 +50,21 @@ error_rate.metric("Error rate", format_percent(summary.error_rate), border=True,
                   help=f"Responses 4xx and 5xx: {format_count(summary.errors)} of {format_count(summary.requests)}")
 p50.metric("p50 load time", format_ms(summary.p50_ms), border=True, help="Median load time, from daily histograms")
 p95.metric("p95 load time", format_ms(summary.p95_ms), border=True, help="95th percentile load time")
+
+st.subheader("This month")
+this_month = month_start(time.time())
+month_usage = data.read(own_page.shared_usage, link, this_month)
+if month_usage.is_empty():
+    st.caption(f"No requests in {month_text(this_month)} yet (UTC), and no monthly quota.")
+for row in month_usage.iter_rows(named=True):
+    with st.container(border=True, key=f"shared_usage_{row['api']}"):
+        quota = row["quota"]
+        used = (f"{format_count(row['billable_requests'])} of your {format_count(quota)} billable requests"
+                if quota else f"{format_count(row['billable_requests'])} billable requests (no monthly quota)")
+        where = "" if summary.api_name else f" on {plain(row['api'])}"
+        st.markdown(f"**{month_text(this_month)}{where}:** {used} · {format_count(row['requests'])} requests in all")
+        if quota:
+            st.progress(min(row["quota_used"], 1.0), text=f"{format_percent(100 * row['quota_used'])} of your quota")
 
 st.subheader("Requests over time")
 if summary.requests == 0:

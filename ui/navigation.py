@@ -10,6 +10,7 @@ PROFILE_PAGE = "pages/customer.py"
 ALERTS_PAGE = "pages/alerts.py"
 ENDPOINTS_PAGE = "pages/endpoints.py"
 IDENTITY_PAGE = "pages/identity.py"
+USAGE_PAGE = "pages/usage.py"
 
 
 def navigation(menu: bool = True) -> st.navigation:
@@ -20,6 +21,7 @@ def navigation(menu: bool = True) -> st.navigation:
         st.Page(HOME_PAGE, title="Home", icon=":material/home:", default=True),
         st.Page(CUSTOMERS_PAGE, title="Customers", icon=":material/group:", url_path="customers"),
         st.Page(ENDPOINTS_PAGE, title="Endpoints", icon=":material/route:", url_path="endpoints"),
+        st.Page(USAGE_PAGE, title="Usage", icon=":material/receipt_long:", url_path="usage"),
         st.Page(ALERTS_PAGE, title="Alerts", icon=":material/notifications:", url_path="alerts"),
         st.Page(IDENTITY_PAGE, title="Identity rules", icon=":material/badge:", url_path="identity"),
         # Opened from a customer row or a link (customer?id=...), not from the menu.

@@ -191,24 +191,35 @@ def pending_firings(conn: Connection, now: float) -> list[tuple[FiringMessage, i
     return [(message, attempts[message.firing_id]) for message in firing_messages(conn, [i for i, _ in rows])]
 
 
-def claim_attempt(conn: Connection, firing_id: int, attempts: int) -> bool:
+# The tables of firings delivered this way: the rules' and the quotas' (db/operations/quota_checks.py).
+FIRING_TABLES = ("alert_firings", "quota_firings")
+
+
+def _firings(table: str) -> str:
+    if table not in FIRING_TABLES:
+        raise ValueError(f"no firings table {table!r}")
+    return table
+
+
+def claim_attempt(conn: Connection, firing_id: int, attempts: int, table: str = "alert_firings") -> bool:
     """Count one more delivery attempt, if no one else attempted since `attempts` were counted and
     it is still undelivered: True means this check may send it now."""
     with transaction(conn):
-        return conn.execute("UPDATE alert_firings SET attempts = attempts + 1 WHERE id = ? AND attempts = ?"
+        return conn.execute(f"UPDATE {_firings(table)} SET attempts = attempts + 1 WHERE id = ? AND attempts = ?"
                             " AND delivered_at IS NULL", (firing_id, attempts)).rowcount == 1
 
 
-def mark_delivered(conn: Connection, firing_id: int, at: float) -> None:
+def mark_delivered(conn: Connection, firing_id: int, at: float, table: str = "alert_firings") -> None:
     """The webhook took the firing."""
     with transaction(conn):
-        conn.execute("UPDATE alert_firings SET delivered_at = ?, last_error = NULL WHERE id = ?", (int(at), firing_id))
+        conn.execute(f"UPDATE {_firings(table)} SET delivered_at = ?, last_error = NULL WHERE id = ?",
+                     (int(at), firing_id))
         bump_counter(conn, EDITS_KEY)
 
 
-def mark_failed(conn: Connection, firing_id: int, error: str) -> None:
+def mark_failed(conn: Connection, firing_id: int, error: str, table: str = "alert_firings") -> None:
     """Why the webhook did not take the firing (never the webhook's address: it is a secret)."""
     with transaction(conn):
-        conn.execute("UPDATE alert_firings SET last_error = ? WHERE id = ?", (error, firing_id))
+        conn.execute(f"UPDATE {_firings(table)} SET last_error = ? WHERE id = ?", (error, firing_id))
         bump_counter(conn, EDITS_KEY)
 

@@ -67,10 +67,10 @@ def erase_customer(conn: Connection, external_id: str, vacuum: bool = False) -> 
     """Remove the customer (by the ID shown) everywhere, in one transaction: raw requests and
     their details; customer_hourly, customer_daily, customer_latency_daily, api_customers; the
     customers row with its description and display name; its rows in every table that declares a
-    reference to customers (its favorite stars, endpoint rows, alert rules and firings, links);
-    the API keys mapped to it (customer_keys: such a key calling again counts under its
-    fingerprint); its id in every active_daily, active_hourly and endpoint caller set, its
-    requests taken out of endpoint_totals; the endpoints no other customer called, with every rollup row of them (an
+    reference to customers (its favorite stars, endpoint rows, alert rules and firings, links,
+    quotas and quota firings); the API keys mapped to it (customer_keys: such a key calling again
+    counts under its fingerprint); its id in every active_daily, active_hourly and endpoint caller
+    set, its requests taken out of endpoint_totals; the endpoints no other customer called, with every rollup row of them (an
     endpoint's name comes from its callers' paths). Raises UnknownCustomer when no customer has
     this ID.
 
@@ -167,7 +167,8 @@ def delete_api_preview(conn: Connection, api_id: int) -> ErasePreview:
 
 
 RAW_REQUEST_TABLES = ("requests", "request_details")
-CUSTOMER_ROLLUPS = ("customer_hourly", "customer_daily", "customer_latency_daily", "api_customers")
+CUSTOMER_ROLLUPS = ("customer_hourly", "customer_daily", "customer_latency_daily", "api_customers",
+                    "customer_monthly")
 # Tables an erasure changes besides the raw requests, the rollups and the tables referring to customers.
 ERASE_ALSO_TOUCHES = ["customers", "api_hourly", "active_daily", "active_hourly",
                       "endpoints", "endpoint_totals", "endpoint_callers_daily", "endpoint_callers_hourly",
@@ -201,6 +202,7 @@ def _delete_customer_rollups(conn: Connection, cid: int, apis: list[int]) -> int
     removed = conn.execute("DELETE FROM customer_daily WHERE customer_id = ?", (cid,)).rowcount
     for api_id in apis:  # keyed by api_id first
         for sql in ("DELETE FROM customer_hourly WHERE api_id = ? AND customer_id = ?",
+                    "DELETE FROM customer_monthly WHERE api_id = ? AND customer_id = ?",
                     "DELETE FROM customer_latency_daily WHERE api_id = ? AND customer_id = ?",
                     "DELETE FROM api_customers WHERE api_id = ? AND customer_id = ?"):
             removed += conn.execute(sql, (api_id, cid)).rowcount
@@ -220,17 +222,18 @@ class ApiDeleteReport:
 def delete_api(conn: Connection, api_id: int) -> ApiDeleteReport:
     """Remove an API and everything of it, in one transaction: its raw requests and details,
     every rollup row and active-customer set of the API, its endpoints with their rollups, its
-    alert rules with their firings, its customer links, the apis row. Customers who called other
-    APIs too keep those, with their all-time totals (customers' first seen, last seen, requests)
-    recomputed from what is left; customers who called only this API go, as erase_customer removes
-    one. Every other API's figures stay exactly as they were. Writers wait for it, and it is
-    cleaned up after as erase_customer is (without rewriting the files)."""
+    alert rules with their firings, its quotas and quota firings, its customer links, the apis
+    row. Customers who called other APIs too keep those, with their all-time totals (customers'
+    first seen, last seen, requests) recomputed from what is left; customers who called only this
+    API go, as erase_customer removes one. Every other API's figures stay exactly as they were.
+    Writers wait for it, and it is cleaned up after as erase_customer is (without rewriting the
+    files)."""
     with transaction(conn):
         conn.backend.hold_off_writers(conn)
         cids = [cid for (cid,) in conn.execute("SELECT customer_id FROM api_customers WHERE api_id = ?", (api_id,))]
         requests = delete_requests(conn, "api_id = ?", api_id)
         for table in ("api_hourly", "customer_hourly", "customer_daily", "customer_latency_daily", "api_customers",
-                      *ACTIVITY_TABLES):
+                      "customer_monthly", "quotas", "quota_firings", *ACTIVITY_TABLES):
             conn.execute(f"DELETE FROM {table} WHERE api_id = ?", (api_id,))
         delete_endpoints_of(conn, api_id)
         conn.execute("DELETE FROM alert_firings WHERE rule_id IN (SELECT id FROM alert_rules WHERE api_id = ?)",

@@ -10,7 +10,8 @@ Reads customers (the name shown), customer_hourly and customer_daily (requests a
 graph), customer_latency_daily (p50/p95), customer_endpoints with endpoint_daily and
 endpoint_hourly (the customer's endpoints, db/reads/endpoints.py), apis (names), requests with
 request_details (the latest requests and their masked bodies, only for a link made with bodies)
-and customer_links (db/writes/links.py).
+and customer_links (db/writes/links.py); customer_monthly and quotas (this month's usage and quota,
+db/reads/usage.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from db.backends.base import Connection
 from db.queries.figures import DISPLAY_NAME, customer_totals_sql, latency_percentiles
 from db.queries.frames import frame
 from db.queries.scope import scope_where
-from db.reads import endpoints as endpoint_reads, profile
+from db.reads import endpoints as endpoint_reads, profile, usage
 from db.reads.history import request_bodies
 from db.writes import links
 
@@ -113,3 +114,9 @@ def shared_latest_requests(conn: Connection, link: SharedLink, period: Period,
     # Their bodies apart: by their ids and times, the details' search stays within their days.
     bodies = request_bodies(conn, latest["id"].to_list(), latest["time"].to_list())
     return latest.join(bodies, on="id", how="left", maintain_order="left").drop("id")
+
+
+def shared_usage(conn: Connection, link: SharedLink, month: int) -> pl.DataFrame:
+    """The customer's usage in the month starting at `month`, per API of the link, with their quota
+    (db/reads/usage.customer_month: api, requests, billable_requests, errors, quota, quota_used)."""
+    return usage.customer_month(conn, link.cid, link.api_id, month).drop("api_id")

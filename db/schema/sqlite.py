@@ -233,6 +233,94 @@ def _fill_endpoint_rollups(conn: Connection) -> None:
             _store_set(conn, table, ("endpoint_id", column), eid, start, BitMap(row[2] for row in group))
 
 
+def _usage(conn: Connection) -> None:
+    """Migration 10: usage for billing (core/usage.py): each customer's requests per API and UTC
+    calendar month, and per endpoint, with the 5xx and 429 answers billing may leave out; what each
+    API leaves out; monthly quotas and their firings. customer_monthly is filled from customer_hourly
+    (every request, pruned ones included), its 429s and endpoint_monthly's 5xx and 429s from the raw
+    requests still stored (db/writes/usage.py keeps them from now on)."""
+    _run(conn, """
+    CREATE TABLE customer_monthly (
+        api_id INTEGER NOT NULL,
+        month INTEGER NOT NULL,              -- the month's first midnight, UTC
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        requests INTEGER NOT NULL,
+        errors INTEGER NOT NULL,             -- answered 4xx or 5xx
+        s5xx INTEGER NOT NULL,
+        s429 INTEGER NOT NULL,
+        PRIMARY KEY (api_id, month, customer_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX customer_monthly_customer ON customer_monthly(customer_id, month);
+    CREATE TABLE endpoint_monthly (
+        endpoint_id INTEGER NOT NULL,
+        month INTEGER NOT NULL,
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        requests INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        s5xx INTEGER NOT NULL,
+        s429 INTEGER NOT NULL,
+        PRIMARY KEY (endpoint_id, month, customer_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX endpoint_monthly_customer ON endpoint_monthly(customer_id, month);
+    -- What an API leaves out of its billable requests (`footfall apis billable`).
+    ALTER TABLE apis ADD COLUMN exclude_5xx INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE apis ADD COLUMN exclude_429 INTEGER NOT NULL DEFAULT 0;
+    -- Monthly quotas of billable requests: a customer's own, or (customer_id NULL) the API's default.
+    CREATE TABLE quotas (
+        api_id INTEGER NOT NULL REFERENCES apis(id),
+        customer_id INTEGER REFERENCES customers(id),
+        monthly INTEGER NOT NULL,
+        set_by TEXT,
+        set_at INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX quotas_api_customer ON quotas(api_id, COALESCE(customer_id, 0));
+    CREATE INDEX quotas_customer ON quotas(customer_id);
+    -- One firing per customer, API, month and threshold (0.8, 1.0); delivered as alert_firings are.
+    CREATE TABLE quota_firings (
+        id INTEGER PRIMARY KEY,
+        api_id INTEGER NOT NULL REFERENCES apis(id),
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        month INTEGER NOT NULL,
+        threshold REAL NOT NULL,
+        used INTEGER NOT NULL,
+        quota INTEGER NOT NULL,
+        fired_at INTEGER NOT NULL,
+        delivered_at INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        UNIQUE (api_id, customer_id, month, threshold)
+    );
+    CREATE INDEX quota_firings_customer ON quota_firings(customer_id);
+    CREATE INDEX quota_firings_time ON quota_firings(fired_at);
+    """)
+    _fill_usage(conn)
+
+
+def _fill_usage(conn: Connection) -> None:
+    """Migration 10's filling of customer_monthly (from customer_hourly; its 429s from the raw
+    requests) and endpoint_monthly (requests and errors from endpoint_daily; 5xx and 429s from the
+    raw requests): months whose raw requests were pruned before count their 429s (and their 5xx per
+    endpoint) as none."""
+    month = "CAST(strftime('%s', {0}, 'unixepoch', 'start of month') AS INTEGER)"
+    conn.execute("INSERT INTO customer_monthly (api_id, month, customer_id, requests, errors, s5xx, s429)"
+                 f" SELECT api_id, {month.format('hour')}, customer_id, SUM(requests), SUM(s4xx + s5xx), SUM(s5xx), 0"
+                 " FROM customer_hourly GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+    conn.execute("INSERT INTO customer_monthly (api_id, month, customer_id, requests, errors, s5xx, s429)"
+                 f" SELECT api_id, {month.format('ts')}, customer_id, 0, 0, 0, COUNT(*) FROM requests"
+                 " WHERE customer_id IS NOT NULL AND status = 429 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+                 " ON CONFLICT (api_id, month, customer_id) DO UPDATE SET s429 = excluded.s429")
+    conn.execute("INSERT INTO endpoint_monthly (endpoint_id, month, customer_id, requests, errors, s5xx, s429)"
+                 f" SELECT endpoint_id, {month.format('day')}, customer_id, SUM(requests), SUM(errors), 0, 0"
+                 " FROM endpoint_daily GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+    conn.execute("INSERT INTO endpoint_monthly (endpoint_id, month, customer_id, requests, errors, s5xx, s429)"
+                 f" SELECT e.id, {month.format('r.ts')}, r.customer_id, 0, 0, SUM(CASE WHEN r.status >= 500 THEN 1"
+                 " ELSE 0 END), SUM(CASE WHEN r.status = 429 THEN 1 ELSE 0 END) FROM requests r"
+                 " JOIN endpoints e ON e.api_id = r.api_id AND e.method = r.method AND e.name = r.endpoint"
+                 " WHERE r.customer_id IS NOT NULL AND (r.status >= 500 OR r.status = 429) GROUP BY 1, 2, 3"
+                 " ORDER BY 1, 2, 3 ON CONFLICT (endpoint_id, month, customer_id)"
+                 " DO UPDATE SET s5xx = excluded.s5xx, s429 = excluded.s429")
+
+
 MIGRATIONS: list[str | Callable[[Connection], None]] = [
     # 1: APIs, customers, raw requests with their details, and the rollups dashboards read.
     """
@@ -432,6 +520,8 @@ MIGRATIONS: list[str | Callable[[Connection], None]] = [
         PRIMARY KEY (api_id, key_digest)
     ) WITHOUT ROWID;
     """,
+    # 10: usage for billing, what each API bills, quotas and their firings (_usage).
+    _usage,
 ]
 
 

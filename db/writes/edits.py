@@ -2,8 +2,8 @@
 is on), descriptions and display names (shared, with who last edited the description and when), the
 analysts signing in and out (db/writes/analysts.py, db/writes/sessions.py), and
 customer links (made and revoked through db/writes/links.py, which bumps the counter itself), alert
-rules (added and removed with their firings), and identity rules (set through db/writes/identity.py,
-which bumps it too).
+rules (added and removed with their firings), identity rules (set through db/writes/identity.py,
+which bumps it too), and a customer's monthly quota (db/writes/quotas.py).
 
 Each edit and a bump of the edit counter (db/writes/counters.py) commit together, so that every cached
 read sees the edit on the next run. Writes customers, favorites, settings, alert_rules, alert_firings
@@ -20,7 +20,7 @@ from core.identity import parse_rules
 from core.links import expires_at
 from db.backends.base import Connection
 from db.connection import transaction
-from db.writes import analysts, identity, links, sessions
+from db.writes import analysts, identity, links, quotas, sessions
 from db.writes.counters import EDITS_KEY, bump_counter
 
 
@@ -118,6 +118,15 @@ def save_identity_rules(conn: Connection, api_id: int, text: str, editor: str = 
     core.identity.RuleError (a ValueError) for a line Footfall does not read: nothing changes."""
     rules = parse_rules(line for line in text.splitlines() if line.strip())
     identity.set_identity_rules(conn, api_id, rules, set_by=editor)
+
+
+def save_quota(conn: Connection, api_id: int, customer_id: str, monthly: int | None, set_by: str = "") -> None:
+    """The customer's own monthly quota on the API (by the ID shown); None or 0 removes it, so the
+    API's default applies. ValueError for an unknown customer or a quota that is none."""
+    if monthly:
+        quotas.set_quota(conn, api_id, customer_id, monthly, set_by)
+    else:
+        quotas.remove_quota(conn, api_id, customer_id)
 
 
 def _edit(conn: Connection, sql: str, params: tuple) -> None:

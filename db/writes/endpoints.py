@@ -152,7 +152,7 @@ def _delete_endpoints(conn: Connection, endpoint_ids: list[int]) -> None:
     if not endpoint_ids:
         return
     ids = json.dumps(endpoint_ids)
-    for table in ("customer_endpoints", "endpoint_daily", "endpoint_hourly", "endpoint_totals",
+    for table in ("customer_endpoints", "endpoint_daily", "endpoint_hourly", "endpoint_totals", "endpoint_monthly",
                   *(table for table, _, _ in CALLERS)):
         conn.execute(f"DELETE FROM {table} WHERE endpoint_id IN (SELECT value FROM json_each(?))", (ids,))
     conn.execute("DELETE FROM endpoints WHERE id IN (SELECT value FROM json_each(?))", (ids,))

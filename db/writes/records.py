@@ -17,6 +17,7 @@ from db.writes.activity import add_activity
 from db.writes.apis import api_ids_by_hash
 from db.writes.endpoints import EndpointIds, add_endpoint_rollups
 from db.writes.upserts import upsert, upsert_sums
+from db.writes.usage import add_usage_rollups
 
 
 MAX_REMEMBERED_CUSTOMERS = 200_000  # customer ids kept between batches (about 20 MB at most)
@@ -77,6 +78,7 @@ class RecordWriter:
                                         detail_rows(ids, records))
                 self._update_rollups(api_ids, records, customer_ids)
                 add_endpoint_rollups(conn, self._endpoint_ids, api_ids, records, customer_ids)
+                add_usage_rollups(conn, self._endpoint_ids, api_ids, records, customer_ids)
                 backend.batch_written(conn)
         except BaseException:
             self._customer_ids.clear()  # ids handed out inside the rolled-back transaction are gone

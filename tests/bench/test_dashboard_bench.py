@@ -63,6 +63,10 @@ def test_the_last_line_is_json_with_every_figure_and_the_consistency_check_passe
         assert set(figures["signals_naive_ms"][scope]) == {"endpoints", "gone_quiet", "profile_signals", "customer_page"}
         assert set(figures["signals_live_ms"][scope]) == {"endpoint_callers", "gone_quiet", "peers"}
     assert figures["refresh_scopes"] == 5 and figures["refresh_seconds"] >= 0
+    assert figures["usage_consistency"] == "passed", figures.get("usage_consistency_problems")
+    assert set(figures["usage_ms"]) == set(figures["usage_whole_month_ms"]) == set(figures["usage_naive_ms"]) \
+        == {"one_api", "all_apis"}
+    assert figures["usage_rows"] > 0 and isinstance(figures["usage_within_target"], bool)
 
 
 def bench_on_a_broken_copy(tiny_run, tmp_path: Path, damage: str) -> subprocess.CompletedProcess:
@@ -96,6 +100,16 @@ def test_an_endpoint_rollup_that_disagrees_with_the_raw_requests_fails_the_bench
     assert broken.returncode == 1
     assert figures["consistency"] == "passed" and figures["signals_consistency"] == "failed"
     assert any("endpoint list" in problem for problem in figures["signals_consistency_problems"])
+
+
+def test_a_monthly_rollup_that_disagrees_with_the_raw_requests_fails_the_bench_too(tiny_run, tmp_path):
+    # One customer's last whole month counts one request too many.
+    broken = bench_on_a_broken_copy(tiny_run, tmp_path, "UPDATE customer_monthly SET requests = requests + 1"
+                                    " WHERE (api_id, month, customer_id) = (SELECT api_id, MAX(month), MIN(customer_id)"
+                                    " FROM customer_monthly WHERE month < (SELECT MAX(month) FROM customer_monthly))")
+    figures = json.loads(broken.stdout.strip().splitlines()[-1])
+    assert broken.returncode == 1
+    assert figures["consistency"] == "passed" and figures["usage_consistency"] == "failed"
 
 
 def test_on_postgresql_the_pages_read_a_copy_of_the_database_and_are_checked_against_naive_figures_there(
@@ -140,6 +154,9 @@ ROLLUPS = {
     "endpoint_totals": "endpoint, hour",
     "endpoint_callers_daily": "endpoint, day",
     "endpoint_callers_hourly": "endpoint, hour",
+    # Usage for billing, per month (the data crosses a month's edge).
+    "customer_monthly": "api_id, month, customer_id",
+    "endpoint_monthly": "endpoint, month, customer_id",
 }
 ENDPOINT = "(SELECT api_id || ' ' || method || ' ' || name FROM endpoints e WHERE e.id = t.endpoint_id) AS endpoint"
 
@@ -173,7 +190,8 @@ def same_row(a: tuple, b: tuple) -> bool:
 
 def test_the_bulk_built_rollups_are_what_record_writer_writes_for_the_same_requests(tmp_path):
     built = tmp_path / "built.db"
-    build_database(built, DataSpec(requests=4000, customers=120, days=4, seed=3), end=1_790_000_000)
+    # Ending 2026-10-03 04:00 UTC: its four days cross the edge of September and October.
+    build_database(built, DataSpec(requests=4000, customers=120, days=4, seed=3), end=1_791_000_000)
     source = connect(built)
     replayed = connect(tmp_path / "replayed.db")
     keys = dict(DEMO_APIS)  # the builder registers the demo APIs with their keys

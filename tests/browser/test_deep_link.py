@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from db.connection import connect
 
 pytestmark = pytest.mark.browser
-MENU = [re.compile(r"Home$"), re.compile(r"Customers$"), re.compile(r"Endpoints$"),
+MENU = [re.compile(r"Home$"), re.compile(r"Customers$"), re.compile(r"Endpoints$"), re.compile(r"Usage$"),
         re.compile(r"Alerts$"), re.compile(r"Identity rules$")]  # each link: its icon's name, then its title
 
 

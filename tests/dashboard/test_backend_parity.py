@@ -30,14 +30,17 @@ from core.links import SharedLink, expires_at
 from core.periods import DAY, HOUR, Period, floor_hour, preset_period
 from core.quiet import QuietRule
 from core.scope import Scope
+from core.usage import month_start
 from db.connection import connect
 from db.operations.prune import prune
 from db.reads.history import HISTORY_SORTS, HistoryFilter
 from db.reads.customers import CUSTOMER_SORTS
+from db.reads.usage import USAGE_SORTS
 from db.reads.quiet import quiet_customers
 from db.writes.apis import add_api
 from db.writes.edits import add_alert_rule, save_description, save_display_name, save_favorite, save_widget_choices
 from db.writes.links import create_link, signing_key
+from db.writes.quotas import set_billing_excludes, set_quota
 from factories import payload
 from loading import load
 
@@ -110,6 +113,10 @@ what an operator does: a prune."""
                         timestamp=time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(floor_hour(now) - HOUR + 60 * i)))
                 for i in range(40)])
     add_alert_rule(conn, burst, None, "error_rate", 0.2, created_by=ANALYST)
+    # Quotas (an API's default, a customer's own) for the usage reads and the quota firings; 429s unbilled.
+    set_quota(conn, api, None, 5)
+    set_quota(conn, api, busiest, 1000)
+    set_billing_excludes(conn, api, ("5xx", "429"))
     # The raw requests of the first ten days pruned, the cutoff within an hour: the history counts what is left.
     prune(conn, floor_hour(now) - 20 * DAY + 1800, pause=0)
     key = signing_key(db)
@@ -149,6 +156,7 @@ def questions(conn, now: int) -> dict[str, list]:
                  ((None, True), (apis[1], False), (apis[2], True))],
         "analyst": [SHARED_ANALYST, ANALYST],
         "now": [now],
+        "month": [month_start(now), month_start(month_start(now) - 1)],
         "bucket_seconds": buckets,
         "token_hash": [key_hash("not a token anyone was given")],  # and each link's, once made
         "request_id": [request_id for request_id, _ in requests] + [0],
@@ -157,7 +165,7 @@ def questions(conn, now: int) -> dict[str, list]:
         "times": [[ts for _, ts in requests]],
         "limit": [10],
         # Variants: each asked once more, with the first values of the grid.
-        "sort": [None, *CUSTOMER_SORTS, *HISTORY_SORTS],
+        "sort": [None, *CUSTOMER_SORTS, *HISTORY_SORTS, *USAGE_SORTS],
         "descending": [None, False],
         "search": [None, "a", "Z"],
         "page": [None, 2],
@@ -173,7 +181,7 @@ def questions(conn, now: int) -> dict[str, list]:
 
 
 GRID = {"scope", "period", "api_id", "cid", "customer_id", "endpoint_id", "link", "analyst", "now", "bucket_seconds",
-        "token_hash", "request_id", "text", "ids", "times"}
+        "token_hash", "request_id", "text", "ids", "times", "month"}
 
 
 def calls(function, grid: dict[str, list]):
