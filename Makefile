@@ -10,10 +10,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run: $(VENV)/.deps
 	$(PY) -m footfall up
 
-# Two workers (pytest-xdist), each taking the next test as it frees up: most tests wait on
-# processes, sockets and Chromium, so two keep both cores busy.
+# Three workers (pytest-xdist), each taking the next test as it frees up: most tests wait on
+# processes, sockets and Chromium, so three keep both cores busy.
 test: $(VENV)/.dev $(NODE_SDKS)/node_modules/.installed /usr/bin/chromium /usr/lib/postgresql
-	$(PY) -m pytest -n 2 --dist worksteal
+	$(PY) -m pytest -n 3 --dist worksteal
 
 bench: $(VENV)/.dev
 	$(PY) -m bench.ingest
