@@ -10,10 +10,11 @@ import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, footfall
+from conftest import ROOT, footfall, until
 from factories import jsonl, payload
 from loading import load
 
@@ -190,10 +191,12 @@ def test_ctrl_c_during_a_command_ends_it_with_one_line_and_no_traceback(db_path,
     os.mkfifo(fifo)
     importing = subprocess.Popen([sys.executable, "-m", "footfall", "--db", str(db_path), "import", str(fifo)],
                                  cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with open(fifo, "wb") as feed:  # returns once the import has opened it and waits for lines
+    with open(fifo, "wb") as feed:  # returns once the import has opened it
         feed.write(jsonl([payload(user_id="u1")]))
         feed.flush()
+        # Ctrl-C while it waits for more lines (the kernel says it sleeps reading the pipe)
+        assert until(lambda: "pipe_read" in Path(f"/proc/{importing.pid}/wchan").read_text(), 30)
         importing.send_signal(signal.SIGINT)
-        out, err = importing.communicate(timeout=60)
+    out, err = importing.communicate(timeout=60)
     assert importing.returncode == 130
     assert err.strip() == "footfall: interrupted" and "Traceback" not in err + out
