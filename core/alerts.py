@@ -192,7 +192,7 @@ class FiringMessage:
 
     def line(self) -> str:
         """One readable line: what, who, how much, where, when."""
-        who = self.customer_id if self.display_name == self.customer_id else f"{self.display_name} ({self.customer_id})"
+        who = customer_named(self.customer_id, self.display_name)
         return (f"Footfall alert: {KINDS[self.kind].label} for {who} on {self.api}: "
                 f"{value_text(self.kind, self.value)} (rule {self.rule_id}: {threshold_text(self.kind, self.threshold)}),"
                 f" {utc_text(self.fired_at)}")
@@ -206,23 +206,39 @@ class FiringMessage:
         never formatted (no *bold*) and spared mrkdwn's preprocessing, which makes URLs and channel
         names links (the text object's `verbatim`, a mrkdwn field), emoji codes kept as typed;
         "mrkdwn": false leaves the top-level text unformatted."""
-        text = slack_escape(self.line())
-        return {
-            "text": text,
-            "mrkdwn": False,
-            "blocks": [{"type": "section", "text": {"type": "plain_text", "text": text, "emoji": False}}],
-            "footfall": {
-                "firing_id": self.firing_id,
-                "rule_id": self.rule_id,
-                "kind": self.kind,
-                "threshold": self.threshold,
-                "api": self.api,
-                "customer_id": self.customer_id,
-                "display_name": self.display_name,
-                "value": self.value,
-                "fired_at": datetime.fromtimestamp(self.fired_at, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            },
-        }
+        return webhook_body(self.line(), {
+            "firing_id": self.firing_id,
+            "rule_id": self.rule_id,
+            "kind": self.kind,
+            "threshold": self.threshold,
+            "api": self.api,
+            "customer_id": self.customer_id,
+            "display_name": self.display_name,
+            "value": self.value,
+            "fired_at": iso_utc(self.fired_at),
+        })
+
+
+def webhook_body(line: str, fields: dict) -> dict:
+    """A firing's webhook JSON (FiringMessage.body says why each part is as it is): the line as
+    Slack-escaped plain text, top level and in one plain_text block, and `fields` for machines."""
+    text = slack_escape(line)
+    return {
+        "text": text,
+        "mrkdwn": False,
+        "blocks": [{"type": "section", "text": {"type": "plain_text", "text": text, "emoji": False}}],
+        "footfall": fields,
+    }
+
+
+def customer_named(customer_id: str, display_name: str) -> str:
+    """A customer in a firing's line: the ID, with the name before it when they differ."""
+    return customer_id if display_name == customer_id else f"{display_name} ({customer_id})"
+
+
+def iso_utc(ts: int) -> str:
+    """An epoch time as ISO 8601 UTC with a Z, as the webhook's fields give it."""
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def slack_escape(text: str) -> str:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from core.alerts import slack_escape, utc_text
+from core.alerts import customer_named, iso_utc, utc_text, webhook_body
 
 EXCLUDABLE = ("5xx", "429")  # what an API may leave out of its billable requests
 DEFAULT_EXCLUDED = ("5xx",)
@@ -105,31 +105,25 @@ class QuotaFiringMessage:
 
     def line(self) -> str:
         """One readable line: who, which threshold of their quota, used and quota, where, when."""
-        who = self.customer_id if self.display_name == self.customer_id else f"{self.display_name} ({self.customer_id})"
+        who = customer_named(self.customer_id, self.display_name)
         return (f"Footfall alert: {who} reached {threshold_percent(self.threshold)} of their monthly quota on"
                 f" {self.api}: {self.used:,} of {self.quota:,} billable requests in {month_text(self.month)},"
                 f" {utc_text(self.fired_at)}")
 
     def body(self) -> dict:
         """The webhook's JSON body, in FiringMessage.body's form (Slack-compatible, names literal)."""
-        text = slack_escape(self.line())
-        return {
-            "text": text,
-            "mrkdwn": False,
-            "blocks": [{"type": "section", "text": {"type": "plain_text", "text": text, "emoji": False}}],
-            "footfall": {
-                "quota_firing_id": self.firing_id,
-                "kind": "quota",
-                "threshold": threshold_percent(self.threshold),
-                "api": self.api,
-                "customer_id": self.customer_id,
-                "display_name": self.display_name,
-                "month": month_text(self.month),
-                "used": self.used,
-                "quota": self.quota,
-                "fired_at": datetime.fromtimestamp(self.fired_at, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            },
-        }
+        return webhook_body(self.line(), {
+            "quota_firing_id": self.firing_id,
+            "kind": "quota",
+            "threshold": threshold_percent(self.threshold),
+            "api": self.api,
+            "customer_id": self.customer_id,
+            "display_name": self.display_name,
+            "month": month_text(self.month),
+            "used": self.used,
+            "quota": self.quota,
+            "fired_at": iso_utc(self.fired_at),
+        })
 
 
 def recent_months(now: float, count: int) -> list[int]:
