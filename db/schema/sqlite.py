@@ -10,12 +10,16 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from itertools import groupby
+from typing import TypeVar
 
 from pyroaring import BitMap
 
 from core.keys import key_hash, key_prefix
 from core.periods import DAY, HOUR
 from db.backends.base import Connection
+from db.schema.conversions import Conversion, MigratedElsewhere, run_conversion
+
+T = TypeVar("T")
 
 
 def _active_customer_sets(conn: Connection) -> None:
@@ -321,7 +325,7 @@ def _fill_usage(conn: Connection) -> None:
                  " DO UPDATE SET s5xx = excluded.s5xx, s429 = excluded.s429")
 
 
-MIGRATIONS: list[str | Callable[[Connection], None]] = [
+MIGRATIONS: list[str | Callable[[Connection], None] | Conversion] = [
     # 1: APIs, customers, raw requests with their details, and the rollups dashboards read.
     """
     CREATE TABLE apis (
@@ -529,6 +533,10 @@ def migrate(conn: Connection) -> int:
     """Apply the migrations this database lacks; returns the schema version reached."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        if isinstance(script, Conversion):
+            run_conversion(conn, script, lambda step, last: _atomically(conn, number, step, last),
+                           lambda: _stored_bytes(conn), lambda: _give_back_free_pages(conn))
+            continue
         with conn:
             conn.execute("BEGIN IMMEDIATE")
             # Another process may have migrated while we waited for the lock.
@@ -540,6 +548,32 @@ def migrate(conn: Connection) -> int:
                 _run(conn, script)
             conn.execute(f"PRAGMA user_version = {number:d}")
     return len(MIGRATIONS)
+
+
+def _atomically(conn: Connection, number: int, step: Callable[[], T], last: bool) -> T:
+    """One step of a conversion in a write transaction; the version recorded after the last."""
+    with conn:
+        conn.execute("BEGIN IMMEDIATE")
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+            raise MigratedElsewhere
+        result = step()
+        if last:
+            conn.execute(f"PRAGMA user_version = {number:d}")
+    return result
+
+
+def _stored_bytes(conn: Connection) -> int:
+    """The file's pages in use (free pages are not stored data)."""
+    pages, free, size = (conn.execute(f"PRAGMA {name}").fetchone()[0]
+                         for name in ("page_count", "freelist_count", "page_size"))
+    return (pages - free) * size
+
+
+def _give_back_free_pages(conn: Connection) -> None:
+    """After a conversion: VACUUM, so the file shrinks to what is stored (it needs as much free disk
+    as the database holds, for a moment), then the WAL is emptied."""
+    conn.execute("VACUUM")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _run(conn: Connection, script: str) -> None:
