@@ -26,3 +26,27 @@ def stored_bytes(db, wal: bool = True) -> bytes:
         made = folder.stat().st_ctime - 1
         files += sorted(p for p in (data / "pg_wal").iterdir() if p.is_file() and p.stat().st_mtime >= made)
     return b"".join(p.read_bytes() for p in files)
+
+
+def relations_holding(url: str, needles: list[str]) -> dict[str, list[str]]:
+    """On PostgreSQL, after a CHECKPOINT: which relation of the database (table, index, TOAST or
+    catalog, by name; a file no relation maps to by its file name) keeps which of these strings
+    in its files, so that a failure says where the bytes are, not only that they are."""
+    import psycopg
+
+    found: dict[str, list[str]] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+        data = Path(conn.execute("SHOW data_directory").fetchone()[0])
+        oid = conn.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()[0]
+        for path in sorted(p for p in (data / "base" / str(oid)).iterdir() if p.is_file()):
+            content = path.read_bytes()
+            held = [needle for needle in needles if needle.encode() in content]
+            if not held:
+                continue
+            node = path.name.split("_")[0].split(".")[0]  # 16401, 16401.1, 16401_fsm, 16401_vm
+            relation = conn.execute("SELECT pg_filenode_relation(0, %s)::regclass::text",
+                                    (int(node),)).fetchone()[0] if node.isdigit() else None
+            kept = found.setdefault(relation or path.name, [])
+            kept += [needle for needle in held if needle not in kept]
+    return found

@@ -562,12 +562,34 @@ class PostgresBackend(Backend):
         indexes; PostgreSQL does not zero the space they leave, so the bytes stay in the files until
         it is reused. `full` makes it VACUUM FULL, which rewrites those tables and indexes into new
         files (writes to them wait meanwhile). What the server keeps beside the tables, its
-        write-ahead log, an archive of it, replicas, earlier backups, is not Footfall's to purge."""
-        names = ", ".join(dict.fromkeys(tables))
-        conn.execute(f"VACUUM ({'FULL, ' if full else ''}ANALYZE) {names}")
-        caveats = () if full else (
+        write-ahead log, an archive of it, replicas, earlier backups, is not Footfall's to purge.
+
+        The planner's statistics (pg_statistic) hold values sampled from the tables (most common
+        values, histograms: paths, names, bodies) wherever autovacuum analyzed a table, and `copy`
+        the partitioned tables as wholes. The ANALYZE rewrites those of the tables touched; the
+        partitioned tables with statistics as wholes are analyzed again (with every partition:
+        PostgreSQL 15 has no ANALYZE ONLY); then pg_statistic is vacuumed (FULL with `full`), since
+        the rows an ANALYZE replaces stay in it, dead, with the old values. Two places keep them,
+        which the caveats name: pg_statistic, when this role may not vacuum it (only a superuser or
+        the database's owner may), and the statistics of a table the erasure left empty (ANALYZE
+        writes none for no rows)."""
+        touched = list(dict.fromkeys(tables))
+        conn.execute(f"VACUUM ({'FULL, ' if full else ''}ANALYZE) {', '.join(touched)}")
+        wholes = [name for name in _analyzed_as_wholes(conn) if name not in touched]
+        if wholes:
+            conn.execute(f"ANALYZE {', '.join(wholes)}")
+        caveats = [] if full else [
             "PostgreSQL does not zero the space deleted rows leave: run with --vacuum to rewrite the tables touched"
-            " (VACUUM FULL), so that no file of them holds a byte of the customer",)
+            " (VACUUM FULL), so that no file of them holds a byte of the customer"]
+        if _may_vacuum_catalogs(conn):
+            conn.execute(f"VACUUM {'FULL ' if full else ''}pg_statistic")
+        else:
+            caveats.append("the planner's statistics (pg_statistic) keep values of the customer in rows replaced by"
+                           " the erasure: only a superuser or the database's owner may run VACUUM FULL pg_statistic")
+        emptied = [name for name in _sampled_but_empty(conn) if name in touched]
+        if emptied:
+            caveats.append(f"the planner's statistics of {', '.join(emptied)}, left empty by the erasure, keep values"
+                           " sampled before it until rows come and are analyzed (PostgreSQL analyzes no empty table)")
         return AfterErase(False, full, False, (*caveats, "the server's write-ahead log, its archive, replicas and"
                                                       " earlier backups keep copies until they age out"))
 
@@ -606,6 +628,30 @@ class PostgresBackend(Backend):
 
     def lease(self, setting: str | Path, key: int) -> AdvisoryLease:
         return AdvisoryLease(str(setting), key)
+
+
+def _analyzed_as_wholes(conn: Connection) -> list[str]:
+    """The partitioned tables whose statistics as wholes exist (ANALYZE of the table itself made
+    them: `copy`, or an operator; autovacuum never does)."""
+    return [name for (name,) in conn.execute(
+        "SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema() AND inherited ORDER BY 1")]
+
+
+def _sampled_but_empty(conn: Connection) -> list[str]:
+    """The tables that have no rows, as their last VACUUM or ANALYZE counted, and still have
+    statistics holding values: sampled while they had rows."""
+    return [name for (name,) in conn.execute(
+        "SELECT c.relname FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.reltuples = 0"
+        " AND EXISTS (SELECT 1 FROM pg_stats s WHERE s.schemaname = current_schema() AND s.tablename = c.relname"
+        " AND NOT s.inherited AND (s.most_common_vals IS NOT NULL OR s.histogram_bounds IS NOT NULL))"
+        " ORDER BY 1")]
+
+
+def _may_vacuum_catalogs(conn: Connection) -> bool:
+    """Whether this role may vacuum the database's own catalogs (pg_statistic): a superuser or the
+    database's owner (or a member of its role) may; anyone else's VACUUM skips them with a warning."""
+    return conn.execute("SELECT pg_has_role(datdba, 'USAGE') FROM pg_database"
+                        " WHERE datname = current_database()").fetchone()[0]
 
 
 def _array_type(column: list) -> str:

@@ -17,8 +17,9 @@ cached figures are read afresh).
 On PostgreSQL erase_customer and delete_api delete the same rows (the tables naming a customer
 found in the catalog), hold writers off meanwhile, and vacuum the tables touched (VACUUM FULL
 with vacuum=True: then no file of those tables keeps a byte of the customer; the server's
-write-ahead log, archive, replicas and earlier backups are not Footfall's to purge): each backend
-cleans up after an erasure its own way (Backend.clean_after_erase).
+write-ahead log, archive, replicas and earlier backups are not Footfall's to purge), analyze them
+and vacuum the planner's statistics, which sampled their values: each backend cleans up after an
+erasure its own way (Backend.clean_after_erase).
 """
 
 from __future__ import annotations
@@ -94,7 +95,9 @@ def erase_customer(conn: Connection, external_id: str, vacuum: bool = False) -> 
     customer and the dead rows leave the tables and their indexes; PostgreSQL does not zero the
     space they leave, so the bytes stay in the files until it is reused. `vacuum` makes it VACUUM
     FULL, which rewrites those tables and indexes into new files: then no file of the database's
-    tables holds a byte of the customer (writes to those tables wait meanwhile). What the server
+    tables holds a byte of the customer (writes to those tables wait meanwhile). The planner's
+    statistics, which autovacuum samples from the tables (paths, names), are made anew and
+    pg_statistic is vacuumed the same way (a table left empty keeps its statistics). What the server
     keeps beside the tables, its write-ahead log, an archive of it, replicas, earlier backups,
     holds the customer's bytes until they age out: wal_truncated and freed_space_zeroed are False
     there. The report's caveats say, for the operator, what may remain (Backend.clean_after_erase)."""
