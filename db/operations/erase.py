@@ -166,7 +166,7 @@ def delete_api_preview(conn: Connection, api_id: int) -> ErasePreview:
     return ErasePreview(requests, all_time, days, 1, customers, removed)
 
 
-RAW_REQUEST_TABLES = ("requests", "request_details")
+RAW_REQUEST_TABLES = ("request_log", "request_details")
 CUSTOMER_ROLLUPS = ("customer_hourly", "customer_daily", "customer_latency_daily", "api_customers",
                     "customer_monthly")
 # Tables an erasure changes besides the raw requests, the rollups and the tables referring to customers.

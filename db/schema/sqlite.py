@@ -7,15 +7,19 @@ being migrated has.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
-from itertools import groupby
+from itertools import chain, groupby, repeat
 
 from pyroaring import BitMap
 
 from core.keys import key_hash, key_prefix
 from core.periods import DAY, HOUR
 from db.backends.base import Connection
+from db.schema.request_log import convert_batch
+
+log = logging.getLogger(__name__)
 
 
 def _active_customer_sets(conn: Connection) -> None:
@@ -321,7 +325,77 @@ def _fill_usage(conn: Connection) -> None:
                  " DO UPDATE SET s5xx = excluded.s5xx, s429 = excluded.s429")
 
 
-MIGRATIONS: list[str | Callable[[Connection], None]] = [
+def _request_log_begin(conn: Connection) -> None:
+    """Migration 11, before its batches (db/schema/request_log.py): the compact raw requests and
+    their lookup tables; idempotent."""
+    _run(conn, """
+    -- One row per distinct value (key: db.schema.request_log.lookup_key of the values), for request_log.
+    CREATE TABLE IF NOT EXISTS routes (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        method TEXT NOT NULL,
+        endpoint TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS agents (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        user_agent TEXT,
+        device TEXT NOT NULL,
+        os TEXT,
+        browser TEXT,
+        ai_agent TEXT,
+        sdk TEXT
+    );
+    CREATE TABLE IF NOT EXISTS places (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        ip TEXT,
+        country TEXT,
+        city TEXT
+    );
+    -- The raw requests; the view `requests` reads them with their old columns.
+    CREATE TABLE IF NOT EXISTS request_log (
+        id INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,                           -- seconds since the epoch, UTC
+        size INTEGER,
+        api_id INTEGER NOT NULL REFERENCES apis(id),
+        customer_id INTEGER REFERENCES customers(id),  -- NULL: unidentified
+        route_id INTEGER NOT NULL,                     -- routes: method and endpoint
+        agent_id INTEGER NOT NULL,                     -- agents: user agent, device, os, browser, AI agent, SDK
+        place_id INTEGER NOT NULL,                     -- places: IP, country, city
+        load_us INTEGER NOT NULL,                      -- the load time in microseconds
+        status INTEGER NOT NULL,
+        threat INTEGER NOT NULL,                       -- 0 low, 1 medium, 2 high
+        path TEXT,                                     -- NULL: the endpoint's name
+        query TEXT NOT NULL DEFAULT '',
+        threat_reasons TEXT                            -- a JSON array; NULL: none
+    );
+    """)
+
+
+def _request_log_end(conn: Connection) -> None:
+    """Migration 11, after its last batch: the old table goes, the view and the indexes come."""
+    _run(conn, """
+    DROP TABLE requests;
+    CREATE VIEW requests AS
+        SELECT r.id, r.api_id, r.customer_id, r.ts, o.method, r.status, COALESCE(r.path, o.endpoint) AS path, r.query,
+               o.endpoint, r.load_us / 1000.0 AS load_time_ms, r.size,
+               CASE r.threat WHEN 0 THEN 'low' WHEN 1 THEN 'medium' ELSE 'high' END AS threat_level,
+               COALESCE(r.threat_reasons, '[]') AS threat_reasons, g.device, g.os, g.browser, g.ai_agent,
+               p.country, p.city, p.ip, g.user_agent, g.sdk
+        FROM request_log r LEFT JOIN routes o ON o.id = r.route_id LEFT JOIN agents g ON g.id = r.agent_id
+        LEFT JOIN places p ON p.id = r.place_id;
+    CREATE INDEX requests_customer_ts ON request_log(customer_id, ts) WHERE customer_id IS NOT NULL;
+    CREATE INDEX requests_api_ts ON request_log(api_id, ts);
+    """)
+
+
+# A migration that converts stored rows in batches (db/schema/request_log.py): begin, then batch
+# until it returns 0, each in a transaction of its own, then end in the one that records the version.
+Conversion = tuple[Callable[[Connection], None], Callable[[Connection], int], Callable[[Connection], None]]
+
+
+MIGRATIONS: list[str | Callable[[Connection], None] | Conversion] = [
     # 1: APIs, customers, raw requests with their details, and the rollups dashboards read.
     """
     CREATE TABLE apis (
@@ -522,6 +596,9 @@ MIGRATIONS: list[str | Callable[[Connection], None]] = [
     """,
     # 10: usage for billing, what each API bills, quotas and their firings (_usage).
     _usage,
+    # 11: the raw requests in a fraction of their bytes: integers, the repeated strings in lookups
+    # (db/schema/request_log.py), read through the view `requests`.
+    (_request_log_begin, convert_batch, _request_log_end),
 ]
 
 
@@ -529,6 +606,9 @@ def migrate(conn: Connection) -> int:
     """Apply the migrations this database lacks; returns the schema version reached."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        if isinstance(script, tuple):
+            _convert(conn, number, *script)
+            continue
         with conn:
             conn.execute("BEGIN IMMEDIATE")
             # Another process may have migrated while we waited for the lock.
@@ -540,6 +620,35 @@ def migrate(conn: Connection) -> int:
                 _run(conn, script)
             conn.execute(f"PRAGMA user_version = {number:d}")
     return len(MIGRATIONS)
+
+
+def _convert(conn: Connection, number: int, begin: Callable[[Connection], None], batch: Callable[[Connection], int],
+             end: Callable[[Connection], None]) -> None:
+    """Migration `number`, a conversion: each step in a transaction of its own, so that one cut
+    short continues where it stopped; the file's size is logged before and after."""
+    size = _file_bytes(conn)
+    moved = 0
+    for step in chain([begin], repeat(batch)):
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+                return  # another process finished it while we waited for the lock
+            if step is begin:
+                begin(conn)
+                continue
+            converted = batch(conn)
+            if converted == 0:
+                end(conn)
+                conn.execute(f"PRAGMA user_version = {number:d}")
+                break
+            moved += converted
+            log.info("migration %d: %d rows converted so far", number, moved)
+    log.info("migration %d: %d rows converted, %d -> %d bytes", number, moved, size, _file_bytes(conn))
+
+
+def _file_bytes(conn: Connection) -> int:
+    """The database's size in pages' bytes (the file, less the WAL)."""
+    return conn.execute("PRAGMA page_count").fetchone()[0] * conn.execute("PRAGMA page_size").fetchone()[0]
 
 
 def _run(conn: Connection, script: str) -> None:
