@@ -140,7 +140,7 @@ def test_a_nul_a_sqlite_file_holds_from_before_is_copied_as_the_replacement_char
     with closing(connect(db)) as conn:
         add_api(conn, "Test API", "k")
         RecordWriter(conn).write([record_from_payload(payload(api_key="k", user_id="a"), received_at=time.time())])
-        conn.execute("UPDATE requests SET path = '/a' || char(0) || 'b'")  # as a writer of before stored it
+        conn.execute("UPDATE request_log SET path = '/a' || char(0) || 'b'")  # as a writer of before stored it
     target = pg_cluster.create_database()
     footfall("copy", "--to", target, db=db)
     with closing(connect(target)) as pg_conn:
