@@ -17,15 +17,16 @@ Migration 1 is SQLite's schema at its version 6, made for the server:
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from db.backends.base import Connection
+from db.schema.conversions import Conversion, MigratedElsewhere, run_conversion
 from db.schema.request_log import convert_batch
 
-log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # The key every process takes (pg_advisory_xact_lock) while it migrates: one at a time.
 MIGRATION_LOCK = 7_346_001
@@ -188,11 +189,6 @@ def _request_log_end(conn: Connection) -> None:
     CREATE INDEX requests_api_ts ON request_log(api_id, ts);
     CREATE INDEX requests_id ON request_log(id);
     """)
-
-
-# A migration that converts stored rows in batches (db/schema/request_log.py): begin, then batch
-# until it returns 0, each in a transaction of its own, then end in the one that records the version.
-Conversion = tuple[Callable[[Connection], None], Callable[[Connection], int], Callable[[Connection], None]]
 
 
 MIGRATIONS: list[str | Callable | Conversion] = [
@@ -519,67 +515,72 @@ MIGRATIONS: list[str | Callable | Conversion] = [
     # 7: usage for billing, what each API bills, quotas and their firings (SQLite's 10, filled the same way).
     _usage,
     # 8: the raw requests in a fraction of their bytes (SQLite's 11, db/schema/request_log.py).
-    (_request_log_begin, convert_batch, _request_log_end),
+    Conversion("raw requests", _request_log_begin, convert_batch, _request_log_end),
 ]
 
 
 def migrate(conn: Connection) -> int:
-    """Apply the migrations this database lacks, one process at a time (the others wait on the
-    lock, then find nothing to do); returns the schema version reached. The plain migrations in
-    a row go in one transaction; a conversion's steps each in one of their own, so that one cut
-    short continues where it stopped."""
-    while (version := _migrate_plain(conn)) < len(MIGRATIONS):
-        _convert(conn, version + 1, *MIGRATIONS[version])
+    """Apply the migrations this database lacks, one process at a time (the others wait on the lock,
+    then find nothing to do); returns the schema version reached. The plain migrations go in one
+    transaction; a Conversion's batches each in their own (db/schema/conversions.py)."""
+    while (pending := _apply_plain_migrations(conn)) is not None:
+        number, conversion = pending
+        run_conversion(conn, conversion, lambda step, last: _atomically(conn, number, step, last),
+                       lambda: _stored_bytes(conn), lambda: _give_back_space(conn, conversion))
     return len(MIGRATIONS)
 
 
-def _migrate_plain(conn: Connection) -> int:
-    """The migrations this database lacks up to the next conversion, in one transaction; returns
-    the version reached."""
-    with _migrating(conn) as version:
+def _apply_plain_migrations(conn: Connection) -> tuple[int, Conversion] | None:
+    """The migrations up to the next Conversion, in one transaction; that conversion and its number,
+    or None when the schema is up to date."""
+    with _locked(conn):
+        conn.execute("CREATE TABLE IF NOT EXISTS footfall_schema (version BIGINT NOT NULL)")
+        version = _version(conn)
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            if isinstance(script, tuple):
-                return number - 1
+            if isinstance(script, Conversion):
+                return number, script
             if callable(script):
                 script(conn)
             else:
                 conn.raw.execute(script)  # several statements, sent as they are: no parameters
             conn.execute("INSERT INTO footfall_schema (version) VALUES (?)", (number,))
-    return len(MIGRATIONS)
+    return None
 
 
-def _convert(conn: Connection, number: int, begin: Callable[[Connection], None], batch: Callable[[Connection], int],
-             end: Callable[[Connection], None]) -> None:
-    size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
-    moved = 0
-    with _migrating(conn) as version:
-        if version >= number:
-            return
-        begin(conn)
-    while True:
-        with _migrating(conn) as version:
-            if version >= number:
-                return
-            converted = batch(conn)
-            if converted == 0:
-                end(conn)
-                conn.execute("INSERT INTO footfall_schema (version) VALUES (?)", (number,))
-                break
-            moved += converted
-            log.info("migration %d: %d rows converted so far", number, moved)
-    log.info("migration %d: %d rows converted, %d -> %d bytes", number, moved, size,
-             conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])
+def _atomically(conn: Connection, number: int, step: Callable[[], T], last: bool) -> T:
+    """One step of a conversion in a transaction under the migration lock; the version recorded
+    after the last."""
+    with _locked(conn):
+        if _version(conn) >= number:
+            raise MigratedElsewhere
+        result = step()
+        if last:
+            conn.execute("INSERT INTO footfall_schema (version) VALUES (?)", (number,))
+    return result
 
 
 @contextmanager
-def _migrating(conn: Connection) -> Iterator[int]:
-    """A transaction under the migration lock; yields the version the database is at."""
+def _locked(conn: Connection) -> Iterator[None]:
     conn.execute("BEGIN")
     try:
         conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
-        conn.execute("CREATE TABLE IF NOT EXISTS footfall_schema (version BIGINT NOT NULL)")
-        yield conn.execute("SELECT COALESCE(MAX(version), 0) FROM footfall_schema").fetchone()[0]
+        yield
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _version(conn: Connection) -> int:
+    return conn.execute("SELECT COALESCE(MAX(version), 0) FROM footfall_schema").fetchone()[0]
+
+
+def _stored_bytes(conn: Connection) -> int:
+    return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+
+
+def _give_back_space(conn: Connection, conversion: Conversion) -> None:
+    """After a conversion: VACUUM FULL of the tables it rewrote (each locked while it is rewritten),
+    so their files shrink to what they hold."""
+    for table in conversion.rewrote:
+        conn.execute(f"VACUUM (FULL, ANALYZE) {table}")

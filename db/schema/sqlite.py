@@ -7,19 +7,20 @@ being migrated has.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from collections.abc import Callable
-from itertools import chain, groupby, repeat
+from itertools import groupby
+from typing import TypeVar
 
 from pyroaring import BitMap
 
 from core.keys import key_hash, key_prefix
 from core.periods import DAY, HOUR
 from db.backends.base import Connection
+from db.schema.conversions import Conversion, MigratedElsewhere, run_conversion
 from db.schema.request_log import convert_batch
 
-log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _active_customer_sets(conn: Connection) -> None:
@@ -390,11 +391,6 @@ def _request_log_end(conn: Connection) -> None:
     """)
 
 
-# A migration that converts stored rows in batches (db/schema/request_log.py): begin, then batch
-# until it returns 0, each in a transaction of its own, then end in the one that records the version.
-Conversion = tuple[Callable[[Connection], None], Callable[[Connection], int], Callable[[Connection], None]]
-
-
 MIGRATIONS: list[str | Callable[[Connection], None] | Conversion] = [
     # 1: APIs, customers, raw requests with their details, and the rollups dashboards read.
     """
@@ -598,7 +594,7 @@ MIGRATIONS: list[str | Callable[[Connection], None] | Conversion] = [
     _usage,
     # 11: the raw requests in a fraction of their bytes: integers, the repeated strings in lookups
     # (db/schema/request_log.py), read through the view `requests`.
-    (_request_log_begin, convert_batch, _request_log_end),
+    Conversion("raw requests", _request_log_begin, convert_batch, _request_log_end),
 ]
 
 
@@ -606,8 +602,9 @@ def migrate(conn: Connection) -> int:
     """Apply the migrations this database lacks; returns the schema version reached."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        if isinstance(script, tuple):
-            _convert(conn, number, *script)
+        if isinstance(script, Conversion):
+            run_conversion(conn, script, lambda step, last: _atomically(conn, number, step, last),
+                           lambda: _stored_bytes(conn), lambda: _give_back_free_pages(conn))
             continue
         with conn:
             conn.execute("BEGIN IMMEDIATE")
@@ -622,33 +619,30 @@ def migrate(conn: Connection) -> int:
     return len(MIGRATIONS)
 
 
-def _convert(conn: Connection, number: int, begin: Callable[[Connection], None], batch: Callable[[Connection], int],
-             end: Callable[[Connection], None]) -> None:
-    """Migration `number`, a conversion: each step in a transaction of its own, so that one cut
-    short continues where it stopped; the file's size is logged before and after."""
-    size = _file_bytes(conn)
-    moved = 0
-    for step in chain([begin], repeat(batch)):
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")
-            if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
-                return  # another process finished it while we waited for the lock
-            if step is begin:
-                begin(conn)
-                continue
-            converted = batch(conn)
-            if converted == 0:
-                end(conn)
-                conn.execute(f"PRAGMA user_version = {number:d}")
-                break
-            moved += converted
-            log.info("migration %d: %d rows converted so far", number, moved)
-    log.info("migration %d: %d rows converted, %d -> %d bytes", number, moved, size, _file_bytes(conn))
+def _atomically(conn: Connection, number: int, step: Callable[[], T], last: bool) -> T:
+    """One step of a conversion in a write transaction; the version recorded after the last."""
+    with conn:
+        conn.execute("BEGIN IMMEDIATE")
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+            raise MigratedElsewhere
+        result = step()
+        if last:
+            conn.execute(f"PRAGMA user_version = {number:d}")
+    return result
 
 
-def _file_bytes(conn: Connection) -> int:
-    """The database's size in pages' bytes (the file, less the WAL)."""
-    return conn.execute("PRAGMA page_count").fetchone()[0] * conn.execute("PRAGMA page_size").fetchone()[0]
+def _stored_bytes(conn: Connection) -> int:
+    """The file's pages in use (free pages are not stored data)."""
+    pages, free, size = (conn.execute(f"PRAGMA {name}").fetchone()[0]
+                         for name in ("page_count", "freelist_count", "page_size"))
+    return (pages - free) * size
+
+
+def _give_back_free_pages(conn: Connection) -> None:
+    """After a conversion: VACUUM, so the file shrinks to what is stored (it needs as much free disk
+    as the database holds, for a moment), then the WAL is emptied."""
+    conn.execute("VACUUM")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _run(conn: Connection, script: str) -> None:
