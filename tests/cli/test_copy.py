@@ -78,7 +78,7 @@ def test_every_table_and_figure_is_the_same_after_the_copy_and_after_copying_aga
     assert "requests" in first.stdout
     with closing(connect(source)) as sqlite_conn, closing(connect(target)) as pg_conn:
         counts = same_contents(sqlite_conn, pg_conn)
-        assert counts["requests"] == 3000 and counts["signal_snapshots"] > 0 and counts["alert_rules"] == 1
+        assert counts["request_log"] == 3000 and counts["signal_snapshots"] > 0 and counts["alert_rules"] == 1
         assert counts["favorites"] == 1 and counts["active_daily"] > 0 and counts["endpoint_callers_daily"] > 0
         for scope in (EVERYTHING, Scope(1, Period(None, None))):
             assert customer_list(pg_conn, scope).equals(customer_list(sqlite_conn, scope))
