@@ -23,6 +23,7 @@ from core.latency import latency_bucket
 from core.periods import DAY, HOUR
 from core.threat import NO_AUTHORIZATION, SQL_INJECTION
 from db.connection import connect
+from db.schema.request_log import LOOKUPS, NO_THREAT_REASONS, REQUEST_LOG_COLUMNS, THREAT_LEVELS, load_us, lookup_key
 from db.writes.activity import rebuild_activity
 from db.writes.apis import add_api
 from db.writes.edits import save_favorite
@@ -404,10 +405,11 @@ def _load(path: Path, traffic: _Traffic, requests: _Requests, external: list[str
 
 
 def _insert_requests(conn, traffic: _Traffic, requests: _Requests) -> None:
-    """The raw rows in chunks, ids 1, 2, ... in ingest order. The requests table's indexes are
-    dropped first and made again once every row is in, with the schema's own statements."""
+    """The raw rows in chunks, ids 1, 2, ... in ingest order, in request_log's layout (db/schema/request_log.py:
+    the strings in the lookup tables, numbered here as they first appear). The request_log table's indexes
+    are dropped first and made again once every row is in, with the schema's own statements."""
     indexes = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'requests' AND sql IS NOT NULL"
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'request_log' AND sql IS NOT NULL"
     ).fetchall()
     for name, _ in indexes:
         conn.execute(f'DROP INDEX "{name}"')
@@ -417,6 +419,7 @@ def _insert_requests(conn, traffic: _Traffic, requests: _Requests) -> None:
     city_of = np.array([CITIES.get(c) for c in COUNTRY_NAMES], dtype=object)
     customer_ids = traffic.customer_ids
     profiles = requests.profiles
+    lookups: dict[str, dict[tuple, int]] = {table: {} for table in LOOKUPS}
     n_req = traffic.ts.size
     conn.execute("BEGIN")
     for lo_row in range(0, n_req, CHUNK):
@@ -426,22 +429,40 @@ def _insert_requests(conn, traffic: _Traffic, requests: _Requests) -> None:
         ips = [f"{p}.{o}" for p, o in zip(requests.ip_prefix[s].tolist(), requests.octet[s].tolist())]
         profile = requests.profile[s]
         api, country = traffic.api[s], traffic.country[s]
+        values = {
+            "routes": list(zip(requests.method[s].tolist(), endpoints)),
+            "agents": list(zip(profiles["user_agent"][profile].tolist(), profiles["device"][profile].tolist(),
+                               profiles["os"][profile].tolist(), profiles["browser"][profile].tolist(),
+                               profiles["ai_agent"][profile].tolist(), sdk_of[api].tolist())),
+            "places": list(zip(ips, country_codes[country].tolist(), city_of[country].tolist())),
+        }
+        ids = {table: _lookup_ids(conn, table, lookups[table], rows) for table, rows in values.items()}
         conn.executemany(
-            "INSERT INTO requests (id, api_id, customer_id, ts, method, status, path, query, endpoint,"
-            " load_time_ms, size, threat_level, threat_reasons, device, os, browser, ai_agent, country, city, ip,"
-            " user_agent, sdk) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            zip(range(s.start + 1, s.stop + 1), api_ids[api].tolist(), customer_ids[s].tolist(),
-                traffic.ts[s].tolist(), requests.method[s].tolist(), requests.status[s].tolist(), paths,
-                requests.query[s].tolist(), endpoints, requests.load_ms[s].tolist(), requests.size[s].tolist(),
-                requests.threat_level[s].tolist(), requests.threat_reasons[s].tolist(),
-                profiles["device"][profile].tolist(), profiles["os"][profile].tolist(),
-                profiles["browser"][profile].tolist(), profiles["ai_agent"][profile].tolist(),
-                country_codes[country].tolist(), city_of[country].tolist(), ips,
-                profiles["user_agent"][profile].tolist(), sdk_of[api].tolist()),
+            f"INSERT INTO request_log ({', '.join(REQUEST_LOG_COLUMNS)})"
+            f" VALUES ({', '.join('?' * len(REQUEST_LOG_COLUMNS))})",
+            zip(range(s.start + 1, s.stop + 1), traffic.ts[s].tolist(), requests.size[s].tolist(),
+                api_ids[api].tolist(), customer_ids[s].tolist(), ids["routes"], ids["agents"], ids["places"],
+                [load_us(ms) for ms in requests.load_ms[s].tolist()], requests.status[s].tolist(),
+                [THREAT_LEVELS.index(level) for level in requests.threat_level[s].tolist()],
+                [None if p == e else p for p, e in zip(paths, endpoints)], requests.query[s].tolist(),
+                [None if r == NO_THREAT_REASONS else r for r in requests.threat_reasons[s].tolist()]),
         )
     conn.execute("COMMIT")
     for _, sql in indexes:
         conn.execute(sql)
+
+
+def _lookup_ids(conn, table: str, known: dict[tuple, int], rows: list[tuple]) -> list[int]:
+    """Each row's id in the lookup table, adding the values seen for the first time (ids in order)."""
+    new = []
+    for row in rows:
+        if row not in known:
+            known[row] = len(known) + 1
+            new.append((known[row], lookup_key(row), *row))
+    if new:
+        conn.executemany(f"INSERT INTO {table} (id, key, {', '.join(LOOKUPS[table])})"
+                         f" VALUES ({', '.join('?' * (2 + len(LOOKUPS[table])))})", new)
+    return [known[row] for row in rows]
 
 
 def fill_request_details(conn) -> None:

@@ -30,7 +30,7 @@ from typing import NamedTuple
 from core.periods import DAY
 from db.backends.base import Connection
 
-PARTITIONED = ("requests", "request_details")
+PARTITIONED = ("request_log", "request_details")  # the raw requests (the view requests reads) and details
 PARTITION_LOCK = 7_346_002
 DAYS_AHEAD = 7  # made in advance of today, so that live traffic never waits on a CREATE
 DAYS_BEHIND = 7  # the collector: days before today that still get a partition of their own
@@ -66,10 +66,10 @@ _BOUND = re.compile(r"FROM \((MINVALUE|'?-?\d+'?)\) TO \('?(-?\d+)'?\)")
 
 
 def existing_spans(conn: Connection) -> list[Span]:
-    """Every partition of requests, by start."""
+    """Every partition of the raw requests (request_log), by start."""
     rows = conn.execute(
         "SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-        " JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'requests'").fetchall()
+        " JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'request_log'").fetchall()
     spans = []
     for (bound,) in rows:
         start, end = _BOUND.search(bound).groups()
@@ -179,7 +179,7 @@ def drop_partition(conn: Connection, span: Span) -> int:
     """Drop one partition of requests and its twin of request_details; returns the requests it held."""
     conn.execute("SELECT pg_advisory_lock(?)", (PARTITION_LOCK,))
     try:
-        rows = conn.execute(f"SELECT COUNT(*) FROM {span.name('requests')}").fetchone()[0]
+        rows = conn.execute(f"SELECT COUNT(*) FROM {span.name('request_log')}").fetchone()[0]
         for table in PARTITIONED:
             name = span.name(table)
             # CONCURRENTLY: outside a transaction, and without blocking the table's readers and writers.

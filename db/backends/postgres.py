@@ -484,7 +484,7 @@ class PostgresBackend(Backend):
         return [i for (i,) in conn.execute("SELECT nextval('requests_id_seq') FROM generate_series(1, ?)", (count,))]
 
     def insert_requests(self, conn: Connection, requests: Iterable[tuple], details: Iterable[tuple]) -> None:
-        self.load_rows(conn, "requests", REQUEST_COLUMNS, requests)
+        self.load_rows(conn, "request_log", REQUEST_COLUMNS, requests)
         self.load_rows(conn, "request_details", DETAIL_COLUMNS, details)
 
     def load_rows(self, conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
@@ -553,7 +553,7 @@ class PostgresBackend(Backend):
 
     def request_tables(self, conn: Connection, where: str, param: object) -> list[str]:
         """The day partitions (of requests and of request_details) holding them."""
-        days = [day for (day,) in conn.execute(f"SELECT DISTINCT ts - ts % ? FROM requests WHERE {where}", (DAY, param))]
+        days = [day for (day,) in conn.execute(f"SELECT DISTINCT ts - ts % ? FROM request_log WHERE {where}", (DAY, param))]
         return partitions_holding(conn, days)
 
     def clean_after_erase(self, conn: Connection, tables: Iterable[str], full: bool) -> AfterErase:

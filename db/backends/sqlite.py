@@ -185,7 +185,7 @@ class _OwnLease:
 # The request details' columns as SQLite stores them: every one handed over but ts (?2, bound and unused).
 _DETAILS_INSERT = (f"INSERT INTO request_details ({', '.join(c for c in DETAIL_COLUMNS if c != 'ts')})"
                    f" VALUES ({', '.join(f'?{n}' for n, c in enumerate(DETAIL_COLUMNS, start=1) if c != 'ts')})")
-_REQUESTS_INSERT = (f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)})"
+_REQUESTS_INSERT = (f"INSERT INTO request_log ({', '.join(REQUEST_COLUMNS)})"
                     f" VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})")
 
 
@@ -262,7 +262,7 @@ class SqliteBackend(Backend):
         return _NoPartitions()
 
     def new_request_ids(self, conn: Connection, count: int) -> range:
-        first = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM requests").fetchone()[0]
+        first = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM request_log").fetchone()[0]
         return range(first, first + count)
 
     def insert_requests(self, conn: Connection, requests: Iterable[tuple], details: Iterable[tuple]) -> None:
@@ -277,7 +277,7 @@ class SqliteBackend(Backend):
         pass  # one writer: the newest request id tells every batch
 
     def newest_request_id(self, conn: Connection) -> int:
-        return conn.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0]
+        return conn.execute("SELECT COALESCE(MAX(id), 0) FROM request_log").fetchone()[0]
 
     def writer_upkeep(self, conn: Connection, setting: str | Path, stopping: threading.Event) -> _Checkpoints:
         return _Checkpoints(conn, setting, stopping)
@@ -312,7 +312,7 @@ class SqliteBackend(Backend):
             " WHERE m.type = 'table' AND f.\"table\" = 'customers'").fetchall()
 
     def request_tables(self, conn: Connection, where: str, param: object) -> list[str]:
-        return ["requests", "request_details"]
+        return ["request_log", "request_details"]
 
     def clean_after_erase(self, conn: Connection, tables: Iterable[str], full: bool) -> AfterErase:
         """Deleted content is zeroed as it goes (secure_delete); then the WAL is checkpointed and

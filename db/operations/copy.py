@@ -58,7 +58,7 @@ def _source_query(table: str, columns: list[str]) -> str:
     """The SELECT on the SQLite source for a target table (request_details takes ts from its request)."""
     if table == "request_details":
         picked = ", ".join("r.ts" if c == "ts" else f"d.{c}" for c in columns)
-        return f"SELECT {picked} FROM request_details d JOIN requests r ON r.id = d.request_id"
+        return f"SELECT {picked} FROM request_details d JOIN request_log r ON r.id = d.request_id"
     return f"SELECT {', '.join(columns)} FROM {table}"
 
 

@@ -3,8 +3,9 @@ called.
 
 - erase_customer: the customer's raw requests, every rollup row of theirs, their customers row
   (description, display name), the analysts' stars on them (favorites), their id in the
-  active-customer sets and the endpoints no other customer called (their names come from the
-  customer's paths) go, and their requests are taken out of api_hourly, in one transaction;
+  active-customer sets, the endpoints no other customer called (their names come from the
+  customer's paths) and the raw requests' lookup rows (IP, user agent, endpoint name) no request
+  left uses go, and their requests are taken out of api_hourly, in one transaction;
   afterwards every figure is what a database that never saw the customer would show.
 - delete_api: an API and everything of it (apis remove --delete-data), its identity rules and
   mapped keys too.
@@ -34,7 +35,7 @@ from pyroaring import BitMap
 from core.periods import DAY
 from db.backends.base import Connection
 from db.connection import transaction
-from db.operations.raw_requests import delete_requests
+from db.operations.raw_requests import LOOKUP_COLUMNS, delete_requests, delete_unused_lookups
 from db.writes.counters import EDITS_KEY, bump_counter
 from db.writes.endpoints import delete_endpoints_of, erase_from_endpoints
 from db.writes.identity import IDENTITY_KEY
@@ -119,6 +120,7 @@ def erase_customer(conn: Connection, external_id: str, vacuum: bool = False) -> 
         erase_from_endpoints(conn, cid)
         request_tables = conn.backend.request_tables(conn, "customer_id = ?", cid)  # to clean afterwards
         requests = delete_requests(conn, "customer_id = ?", cid)
+        delete_unused_lookups(conn)
         rollup_rows = _delete_customer_rollups(conn, cid, apis)
         conn.execute("DELETE FROM signal_snapshots")  # they name customers; the next refresh makes them anew
         if conn.execute("DELETE FROM customer_keys WHERE external_id = ?", (external_id,)).rowcount:
@@ -169,13 +171,13 @@ def delete_api_preview(conn: Connection, api_id: int) -> ErasePreview:
     return ErasePreview(requests, all_time, days, 1, customers, removed)
 
 
-RAW_REQUEST_TABLES = ("requests", "request_details")
+RAW_REQUEST_TABLES = ("request_log", "request_details")
 CUSTOMER_ROLLUPS = ("customer_hourly", "customer_daily", "customer_latency_daily", "api_customers",
                     "customer_monthly")
 # Tables an erasure changes besides the raw requests, the rollups and the tables referring to customers.
 ERASE_ALSO_TOUCHES = ["customers", "api_hourly", "active_daily", "active_hourly",
                       "endpoints", "endpoint_totals", "endpoint_callers_daily", "endpoint_callers_hourly",
-                      "signal_snapshots", "settings", "customer_keys"]
+                      "signal_snapshots", "settings", "customer_keys", *LOOKUP_COLUMNS.values()]
 
 
 def _touched_tables(conn: Connection) -> list[str]:
@@ -235,6 +237,7 @@ def delete_api(conn: Connection, api_id: int) -> ApiDeleteReport:
         conn.backend.hold_off_writers(conn)
         cids = [cid for (cid,) in conn.execute("SELECT customer_id FROM api_customers WHERE api_id = ?", (api_id,))]
         requests = delete_requests(conn, "api_id = ?", api_id)
+        delete_unused_lookups(conn)
         for table in ("api_hourly", "customer_hourly", "customer_daily", "customer_latency_daily", "api_customers",
                       "customer_monthly", "quotas", "quota_firings", *ACTIVITY_TABLES):
             conn.execute(f"DELETE FROM {table} WHERE api_id = ?", (api_id,))

@@ -99,7 +99,7 @@ def _move(conn: Connection, api_id: int, old: int, new: int) -> None:
            " requests = api_customers.requests + excluded.requests")
     conn.execute("DELETE FROM api_customers WHERE api_id = ? AND customer_id = ?", (api_id, old))
     _move_endpoints(conn, api_id, old, new)
-    conn.execute("UPDATE requests SET customer_id = ? WHERE api_id = ? AND customer_id = ?", (new, api_id, old))
+    conn.execute("UPDATE request_log SET customer_id = ? WHERE api_id = ? AND customer_id = ?", (new, api_id, old))
     for cid in (old, new):  # all time, over every API: recomputed from what each has now
         conn.execute("UPDATE customers SET (first_seen, last_seen, requests) = (SELECT MIN(a.first_seen),"
                      " MAX(a.last_seen), SUM(a.requests) FROM api_customers a WHERE a.customer_id = customers.id)"

@@ -7,8 +7,6 @@ hands their rows to a backend (Backend.insert_requests).
 
 from __future__ import annotations
 
-REQUEST_COLUMNS = ("id", "api_id", "customer_id", "ts", "method", "status", "path", "query", "endpoint",
-                   "load_time_ms", "size", "threat_level", "threat_reasons", "device", "os", "browser", "ai_agent",
-                   "country", "city", "ip", "user_agent", "sdk")
+from db.schema.request_log import REQUEST_LOG_COLUMNS as REQUEST_COLUMNS  # request_log's (db/schema/request_log.py)
 # ts: PostgreSQL partitions the details by their request's time; SQLite's table has no such column.
 DETAIL_COLUMNS = ("request_id", "ts", "request_headers", "request_body", "response_headers", "response_body", "errors")

@@ -42,17 +42,20 @@ def run_conversion(conn: Connection, conversion: Conversion, atomically: Callabl
     `finish` runs after the last commit, outside any transaction (SQLite's VACUUM, PostgreSQL's
     VACUUM FULL): the bytes freed go back to the disk."""
     before = stored_bytes()
-    report(f"{conversion.name}: converting ({megabytes(before)} stored)")
     converted, started, reported = 0, time.monotonic(), time.monotonic()
     try:
         atomically(lambda: conversion.begin(conn), False)
         while rows := atomically(lambda: conversion.batch(conn), False):
+            if not converted:  # a new database, with nothing to convert, says nothing
+                report(f"{conversion.name}: converting ({megabytes(before)} stored)")
             converted += rows
             if time.monotonic() - reported >= 5:
                 report(f"{conversion.name}: {converted:,} rows converted")
                 reported = time.monotonic()
         atomically(lambda: conversion.end(conn), True)
     except MigratedElsewhere:
+        return
+    if not converted:
         return
     finish()
     after = stored_bytes()

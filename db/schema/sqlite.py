@@ -18,6 +18,7 @@ from core.keys import key_hash, key_prefix
 from core.periods import DAY, HOUR
 from db.backends.base import Connection
 from db.schema.conversions import Conversion, MigratedElsewhere, run_conversion
+from db.schema.request_log import convert_batch
 
 T = TypeVar("T")
 
@@ -325,6 +326,71 @@ def _fill_usage(conn: Connection) -> None:
                  " DO UPDATE SET s5xx = excluded.s5xx, s429 = excluded.s429")
 
 
+def _request_log_begin(conn: Connection) -> None:
+    """Migration 11, before its batches (db/schema/request_log.py): the compact raw requests and
+    their lookup tables; idempotent."""
+    _run(conn, """
+    -- One row per distinct value (key: db.schema.request_log.lookup_key of the values), for request_log.
+    CREATE TABLE IF NOT EXISTS routes (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        method TEXT NOT NULL,
+        endpoint TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS agents (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        user_agent TEXT,
+        device TEXT NOT NULL,
+        os TEXT,
+        browser TEXT,
+        ai_agent TEXT,
+        sdk TEXT
+    );
+    CREATE TABLE IF NOT EXISTS places (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        ip TEXT,
+        country TEXT,
+        city TEXT
+    );
+    -- The raw requests; the view `requests` reads them with their old columns.
+    CREATE TABLE IF NOT EXISTS request_log (
+        id INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,                           -- seconds since the epoch, UTC
+        size INTEGER,
+        api_id INTEGER NOT NULL REFERENCES apis(id),
+        customer_id INTEGER REFERENCES customers(id),  -- NULL: unidentified
+        route_id INTEGER NOT NULL,                     -- routes: method and endpoint
+        agent_id INTEGER NOT NULL,                     -- agents: user agent, device, os, browser, AI agent, SDK
+        place_id INTEGER NOT NULL,                     -- places: IP, country, city
+        load_us INTEGER NOT NULL,                      -- the load time in microseconds
+        status INTEGER NOT NULL,
+        threat INTEGER NOT NULL,                       -- 0 low, 1 medium, 2 high
+        path TEXT,                                     -- NULL: the endpoint's name
+        query TEXT NOT NULL DEFAULT '',
+        threat_reasons TEXT                            -- a JSON array; NULL: none
+    );
+    """)
+
+
+def _request_log_end(conn: Connection) -> None:
+    """Migration 11, after its last batch: the old table goes, the view and the indexes come."""
+    _run(conn, """
+    DROP TABLE requests;
+    CREATE VIEW requests AS
+        SELECT r.id, r.api_id, r.customer_id, r.ts, o.method, r.status, COALESCE(r.path, o.endpoint) AS path, r.query,
+               o.endpoint, r.load_us / 1000.0 AS load_time_ms, r.size,
+               CASE r.threat WHEN 0 THEN 'low' WHEN 1 THEN 'medium' ELSE 'high' END AS threat_level,
+               COALESCE(r.threat_reasons, '[]') AS threat_reasons, g.device, g.os, g.browser, g.ai_agent,
+               p.country, p.city, p.ip, g.user_agent, g.sdk
+        FROM request_log r LEFT JOIN routes o ON o.id = r.route_id LEFT JOIN agents g ON g.id = r.agent_id
+        LEFT JOIN places p ON p.id = r.place_id;
+    CREATE INDEX requests_customer_ts ON request_log(customer_id, ts) WHERE customer_id IS NOT NULL;
+    CREATE INDEX requests_api_ts ON request_log(api_id, ts);
+    """)
+
+
 MIGRATIONS: list[str | Callable[[Connection], None] | Conversion] = [
     # 1: APIs, customers, raw requests with their details, and the rollups dashboards read.
     """
@@ -526,6 +592,9 @@ MIGRATIONS: list[str | Callable[[Connection], None] | Conversion] = [
     """,
     # 10: usage for billing, what each API bills, quotas and their firings (_usage).
     _usage,
+    # 11: the raw requests in a fraction of their bytes: integers, the repeated strings in lookups
+    # (db/schema/request_log.py), read through the view `requests`.
+    Conversion("raw requests", _request_log_begin, convert_batch, _request_log_end),
 ]
 
 

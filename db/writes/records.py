@@ -15,7 +15,9 @@ from db.connection import transaction
 from db.operations.erase import erasures
 from db.writes.activity import add_activity
 from db.writes.apis import api_ids_by_hash
+from db.schema.request_log import NO_THREAT_REASONS, THREAT_LEVELS, load_us
 from db.writes.endpoints import EndpointIds, add_endpoint_rollups
+from db.writes.lookups import LookupIds
 from db.writes.upserts import upsert, upsert_sums
 from db.writes.usage import add_usage_rollups
 
@@ -43,6 +45,7 @@ class RecordWriter:
         self._api_ids: dict[str, int] = {}
         self._customer_ids: dict[str, int] = {}
         self._endpoint_ids = EndpointIds()
+        self._lookup_ids = LookupIds()
         self._erasures = -1  # db.operations.erase.erasures when the ids were last checked
         self._partitions = conn.backend.partitions(partition_days_behind)
 
@@ -74,8 +77,8 @@ class RecordWriter:
                 self._forget_stale_customer_ids()
                 customer_ids = self._upsert_customers(records)
                 ids = backend.new_request_ids(conn, len(records))
-                backend.insert_requests(conn, request_rows(ids, api_ids, records, customer_ids),
-                                        detail_rows(ids, records))
+                backend.insert_requests(conn, request_rows(ids, api_ids, records, customer_ids,
+                                                           self._lookups(records)), detail_rows(ids, records))
                 self._update_rollups(api_ids, records, customer_ids)
                 add_endpoint_rollups(conn, self._endpoint_ids, api_ids, records, customer_ids)
                 add_usage_rollups(conn, self._endpoint_ids, api_ids, records, customer_ids)
@@ -83,6 +86,7 @@ class RecordWriter:
         except BaseException:
             self._customer_ids.clear()  # ids handed out inside the rolled-back transaction are gone
             self._endpoint_ids.forget()
+            self._lookup_ids.forget()
             self._partitions.forget()  # a partition may have been dropped meanwhile (retention)
             raise
         return len(records)
@@ -95,7 +99,15 @@ class RecordWriter:
         if erased != self._erasures or len(self._customer_ids) > MAX_REMEMBERED_CUSTOMERS:
             self._customer_ids.clear()
             self._endpoint_ids.forget()
+            self._lookup_ids.forget()  # an erasure deletes the lookup rows only its requests used
             self._erasures = erased
+
+    def _lookups(self, records: Sequence[Record]) -> tuple[dict, dict, dict]:
+        """The batch's route, agent and place ids, by their values (in the lookup tables' order)."""
+        conn, lookups = self.conn, self._lookup_ids
+        return (lookups.ids(conn, "routes", ((r.method, r.endpoint) for r in records)),
+                lookups.ids(conn, "agents", (agent(r) for r in records)),
+                lookups.ids(conn, "places", ((r.ip, r.country, r.city) for r in records)))
 
     def _upsert_customers(self, records: Sequence[Record]) -> dict[str, int]:
         seen: dict[str, list] = {}  # external id -> [name, name_by_caller, first, last, requests]
@@ -191,13 +203,21 @@ class RecordWriter:
                     api_hourly)
 
 
-def request_rows(ids: Iterable[int], api_ids: list[int], records: Sequence[Record],
-                 customer_ids: dict[str, int]) -> Iterator[tuple]:
-    """The rows of `requests`, in db.schema.REQUEST_COLUMNS' order."""
+def agent(r: Record) -> tuple:
+    """A record's values in the agents lookup (db.schema.request_log.LOOKUPS' order)."""
+    return r.user_agent, r.device, r.os, r.browser, r.ai_agent, r.sdk
+
+
+def request_rows(ids: Iterable[int], api_ids: list[int], records: Sequence[Record], customer_ids: dict[str, int],
+                 lookups: tuple[dict, dict, dict]) -> Iterator[tuple]:
+    """The rows of `request_log`, in db.schema.REQUEST_COLUMNS' order: the strings by their lookup
+    ids, the path only where it differs from the endpoint's name, the threat level as its index."""
+    routes, agents, places = lookups
     for request_id, api_id, r in zip(ids, api_ids, records):
-        yield (request_id, api_id, customer_ids.get(r.customer_id), r.ts, r.method, r.status, r.path, r.query,
-               r.endpoint, r.load_time_ms, r.size, r.threat_level, r.threat_reasons, r.device, r.os, r.browser,
-               r.ai_agent, r.country, r.city, r.ip, r.user_agent, r.sdk)
+        yield (request_id, r.ts, r.size, api_id, customer_ids.get(r.customer_id), routes[(r.method, r.endpoint)],
+               agents[agent(r)], places[(r.ip, r.country, r.city)], load_us(r.load_time_ms), r.status,
+               THREAT_LEVELS.index(r.threat_level), None if r.path == r.endpoint else r.path, r.query,
+               None if r.threat_reasons == NO_THREAT_REASONS else r.threat_reasons)
 
 
 def detail_rows(ids: Iterable[int], records: Sequence[Record]) -> Iterator[tuple]:

@@ -78,7 +78,7 @@ def test_every_table_and_figure_is_the_same_after_the_copy_and_after_copying_aga
     assert "requests" in first.stdout
     with closing(connect(source)) as sqlite_conn, closing(connect(target)) as pg_conn:
         counts = same_contents(sqlite_conn, pg_conn)
-        assert counts["requests"] == 3000 and counts["signal_snapshots"] > 0 and counts["alert_rules"] == 1
+        assert counts["request_log"] == 3000 and counts["signal_snapshots"] > 0 and counts["alert_rules"] == 1
         assert counts["favorites"] == 1 and counts["active_daily"] > 0 and counts["endpoint_callers_daily"] > 0
         for scope in (EVERYTHING, Scope(1, Period(None, None))):
             assert customer_list(pg_conn, scope).equals(customer_list(sqlite_conn, scope))
@@ -140,7 +140,7 @@ def test_a_nul_a_sqlite_file_holds_from_before_is_copied_as_the_replacement_char
     with closing(connect(db)) as conn:
         add_api(conn, "Test API", "k")
         RecordWriter(conn).write([record_from_payload(payload(api_key="k", user_id="a"), received_at=time.time())])
-        conn.execute("UPDATE requests SET path = '/a' || char(0) || 'b'")  # as a writer of before stored it
+        conn.execute("UPDATE request_log SET path = '/a' || char(0) || 'b'")  # as a writer of before stored it
     target = pg_cluster.create_database()
     footfall("copy", "--to", target, db=db)
     with closing(connect(target)) as pg_conn:

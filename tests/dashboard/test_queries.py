@@ -249,9 +249,9 @@ def test_on_postgres_the_request_history_reads_through_the_customer_time_index(p
     cid = conn.execute("SELECT id FROM customers WHERE external_id = 'a'").fetchone()[0]
     scope = Scope(api_id, preset_period("30d", pg_dash.now))
     filters = history.HistoryFilter(methods=("GET",), search="items")
-    partitions, customer_index = children(conn, "requests"), children(conn, "requests_customer_ts")
+    partitions, customer_index = children(conn, "request_log"), children(conn, "requests_customer_ts")
     request_indexes = set().union(*(children(conn, name) for (name,) in conn.execute(
-        "SELECT indexname FROM pg_indexes WHERE tablename = 'requests'")))
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'request_log'")))
     reads = 0
     for read in (lambda: history.history(conn, cid, scope, filters),
                  lambda: history.history(conn, cid, scope, sort="load_time_ms"),
@@ -272,10 +272,10 @@ def test_on_postgres_the_request_history_reads_through_the_customer_time_index(p
 def test_on_postgres_the_history_s_filter_options_read_the_customer_time_index_alone(pg_dash, api_id):
     pg_dash.ingest(*[Call("a", 2 + i, method=("GET", "POST")[i % 2]) for i in range(20)], Call("b", 3))
     conn = pg_dash.conn
-    conn.execute("VACUUM ANALYZE requests")  # as autovacuum leaves the days behind today
+    conn.execute("VACUUM ANALYZE request_log")  # as autovacuum leaves the days behind today
     cid = conn.execute("SELECT id FROM customers WHERE external_id = 'a'").fetchone()[0]
     scope = Scope(api_id, preset_period("30d", pg_dash.now))
-    partitions = children(conn, "requests")
+    partitions = children(conn, "request_log")
     [(_, nodes)] = pg_plans(conn, lambda: history.history_options(conn, cid, scope))
     on_requests = [n for n in nodes if n.get("Relation Name") in partitions]
     assert on_requests and {n["Node Type"] for n in on_requests} == {"Index Only Scan"}, nodes

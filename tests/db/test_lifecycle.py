@@ -53,9 +53,11 @@ VICTIM_NOTES = "Erase-me notes about this account"
 VICTIM_BODY = "TANGERINE-WALRUS-9431"
 VICTIM_ENDPOINT = "/api/exports/tangerine-walrus-quarterly"  # a path only the victim calls names an endpoint
 SHARED_WITH_UNIDENTIFIED = "/api/reports/weekly"  # called by the victim and by unidentified callers alone
+VICTIM_IP = "198.51.100.77"  # the victim's alone: the raw requests' lookups keep an IP once for all its requests
+VICTIM_AGENT = "TangerineWalrusClient/9.4 (victim's own build)"
 OTHERS = [f"cus_{n}" for n in range(7)]
 ANALYST = "ana@example.com"
-TRACES = (VICTIM, VICTIM_NAME, VICTIM_ALIAS, VICTIM_NOTES, VICTIM_BODY, VICTIM_ENDPOINT)
+TRACES = (VICTIM, VICTIM_NAME, VICTIM_ALIAS, VICTIM_NOTES, VICTIM_BODY, VICTIM_ENDPOINT, VICTIM_IP, VICTIM_AGENT)
 
 
 def open_backup(path: Path, new_db) -> sqlite3.Connection:
@@ -94,7 +96,7 @@ def traffic(calls: int = 900, seed: int = 3) -> list[list[dict]]:
         )
         if user == VICTIM:
             payloads.append(format_b(metadata={"user-id": VICTIM, "user-name": VICTIM_NAME}, user_id=None,
-                                     body={"note": VICTIM_BODY}, **common))
+                                     body={"note": VICTIM_BODY}, ip=VICTIM_IP, user_agent=VICTIM_AGENT, **common))
         else:
             payloads.append(payload(user_id=user, **common))
     for n, (path, user) in enumerate([(VICTIM_ENDPOINT, VICTIM), (SHARED_WITH_UNIDENTIFIED, VICTIM),
@@ -159,7 +161,8 @@ def figures(conn: sqlite3.Connection, customers: list[str]) -> dict:
     return out
 
 
-RAW = ("requests", "request_details")
+RAW = ("request_log", "request_details")
+LOOKUPS = {"route_id": "routes", "agent_id": "agents", "place_id": "places"}  # request_log's, by their key
 
 
 def contents(conn: sqlite3.Connection, skip: tuple[str, ...] = ()) -> dict:
@@ -169,22 +172,25 @@ def contents(conn: sqlite3.Connection, skip: tuple[str, ...] = ()) -> dict:
     the edit counter, a prune's cutoff; endpoints are named by method and name."""
     names = dict(conn.execute("SELECT id, external_id FROM customers"))
     endpoints = {eid: f"{method} {name}" for eid, method, name in conn.execute("SELECT id, method, name FROM endpoints")}
+    lookups = {column: dict(conn.execute(f"SELECT id, key FROM {table}")) for column, table in LOOKUPS.items()}
     out = {}
     for table in tables(conn):
-        if table in skip:
+        if table in skip or table in LOOKUPS.values():  # shown in the requests that use them
             continue
         columns = [c[0] for c in conn.execute(f"SELECT * FROM {table} LIMIT 0").description]
         rows = []
         for row in conn.execute(f"SELECT * FROM {table}"):
             shown = []
             for column, value in zip(columns, row):
-                if (table, column) in {("customers", "id"), ("requests", "id"), ("request_details", "request_id"),
+                if (table, column) in {("customers", "id"), ("request_log", "id"), ("request_details", "request_id"),
                                        ("apis", "created_at"), ("customers", "description_at"), ("endpoints", "id")}:
                     continue
                 if column == "customer_id" and value is not None:
                     value = names.get(value, f"unknown customer #{value}")
                 elif column == "endpoint_id":
                     value = endpoints.get(value, f"unknown endpoint #{value}")
+                elif table == "request_log" and column in LOOKUPS:
+                    value = lookups[column].get(value, f"unknown {column} #{value}")
                 elif (table.startswith("active_") or table.startswith("endpoint_callers_")) and column == "customers":
                     value = sorted(names.get(cid, f"unknown customer #{cid}") for cid in BitMap.deserialize(value))
                 shown.append(value)
@@ -422,7 +428,7 @@ def test_on_postgresql_an_erased_customer_leaves_no_row_and_with_vacuum_no_byte_
 
             assert erase_customer(conn, VICTIM, vacuum=vacuum).vacuumed is vacuum
 
-            rows = repr(contents(conn))
+            rows = repr((contents(conn), [conn.execute(f"SELECT * FROM {t}").fetchall() for t in LOOKUPS.values()]))
             assert [trace for trace in TRACES if trace in rows] == [] and "cus_3" in rows
             assert [trace for trace in TRACES if trace in planner_statistics(conn)] == []
             ran = {table: count - analyzed[table] for table, count in conn.execute(analyses)}

@@ -87,7 +87,6 @@ def test_a_new_postgres_database_is_migrated_to_the_latest_version_once(pg_url):
 
 
 def test_a_postgres_database_of_an_earlier_version_is_brought_up_to_date_keeping_its_requests(pg_url):
-    from db.backends.partitions import create_partitions
     from db.backends.postgres import PgConnection
     from db.schema.postgres import MIGRATIONS as PG_MIGRATIONS
     from factories import API_KEY
@@ -99,7 +98,8 @@ def test_a_postgres_database_of_an_earlier_version_is_brought_up_to_date_keeping
         old.execute("INSERT INTO footfall_schema (version) VALUES (?)", (version,))
     add_api(old, "Test API", API_KEY)
     # Its rows as its writer left them (today's writer writes today's columns).
-    create_partitions(old, [0])
+    for table in ("requests", "request_details"):
+        old.execute(f"CREATE TABLE {table}_d0 PARTITION OF {table} FOR VALUES FROM (0) TO (86400)")
     old.execute("INSERT INTO customers (external_id, name_from_traffic, first_seen, last_seen, requests)"
                 " VALUES ('acme', 'Acme', 60, 60, 1)")
     old.execute("INSERT INTO requests (id, api_id, customer_id, ts, method, status, path, endpoint, load_time_ms,"
@@ -109,7 +109,7 @@ def test_a_postgres_database_of_an_earlier_version_is_brought_up_to_date_keeping
     conn = connect(pg_url)
     assert conn.execute("SELECT MAX(version) FROM footfall_schema").fetchone()[0] == len(PG_MIGRATIONS)
     [definition] = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'requests_customer_ts'").fetchone()
-    assert "INCLUDE (api_id, method, status, endpoint, device, ai_agent, country)" in definition
+    assert "INCLUDE (api_id, status, route_id, agent_id, place_id)" in definition
     assert conn.execute("SELECT COUNT(*) FROM requests r JOIN customers c ON c.id = r.customer_id"
                         " WHERE c.external_id = 'acme'").fetchone()[0] == 1
     # A name kept so far counts as the server's: no caller can change it (db/writes/records.py).
@@ -128,7 +128,7 @@ def test_postgres_keeps_raw_requests_in_day_partitions_with_brin_on_time(pg_url)
     add_api(conn, "Test API", API_KEY)
     RecordWriter(conn).write([record_from_payload(payload(user_id="a", timestamp=stamp), received_at=time.time())
                               for stamp in ("2026-11-01 23:59:59", "2026-11-02 00:00:00")])
-    for table in ("requests", "request_details"):
+    for table in ("request_log", "request_details"):
         strategy, column = conn.execute(
             "SELECT p.partstrat, a.attname FROM pg_partitioned_table p JOIN pg_attribute a"
             " ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0] WHERE p.partrelid = CAST(? AS regclass)",
@@ -136,12 +136,12 @@ def test_postgres_keeps_raw_requests_in_day_partitions_with_brin_on_time(pg_url)
         assert (strategy, column) == ("r", "ts"), table  # by range of ts
     bounds = conn.execute(
         "SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-        " WHERE i.inhparent = CAST('requests' AS regclass)").fetchall()
+        " WHERE i.inhparent = CAST('request_log' AS regclass)").fetchall()
     spans = {tuple(int(n) for n in re.findall(r"\d+", bound)) for (bound,) in bounds}
     assert spans and all(end - start == DAY and start % DAY == 0 for start, end in spans), spans  # whole UTC days
     # The two requests, a second apart across midnight, lie in the partitions of their two days.
-    days = conn.execute("SELECT tableoid::regclass::text, ts FROM requests ORDER BY ts").fetchall()
-    assert [name for name, _ in days] == [partition_name("requests", ts - ts % DAY) for _, ts in days]
+    days = conn.execute("SELECT tableoid::regclass::text, ts FROM request_log ORDER BY ts").fetchall()
+    assert [name for name, _ in days] == [partition_name("request_log", ts - ts % DAY) for _, ts in days]
     assert days[1][1] - days[0][1] == 1 and days[0][0] != days[1][0]
     assert {(ts - ts % DAY, ts - ts % DAY + DAY) for _, ts in days} <= spans
     [(definition,)] = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'requests_ts'").fetchall()
@@ -167,9 +167,9 @@ def test_postgres_reads_a_customers_history_through_the_customer_index_not_a_sca
     seen = statements(conn, lambda: (customer_requests(conn, "c1", scope, limit=100), history(conn, cid, scope)))
     reads = [(sql, params) for sql, params in seen if "FROM requests" in sql]
     assert len(reads) == 2
-    partitions, customer_index = children(conn, "requests"), children(conn, "requests_customer_ts")
+    partitions, customer_index = children(conn, "request_log"), children(conn, "requests_customer_ts")
     on_requests_index = set().union(*(children(conn, name) for (name,) in conn.execute(
-        "SELECT indexname FROM pg_indexes WHERE tablename = 'requests'")))
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'request_log'")))
     for sql, params in reads:
         for planned in (plan_nodes(conn, sql, params), _priced_out(conn, sql, params)):
             on_requests = [node for node in planned if node.get("Relation Name") in partitions]
