@@ -11,4 +11,5 @@ REQUEST_COLUMNS = ("id", "api_id", "customer_id", "ts", "method", "status", "pat
                    "load_time_ms", "size", "threat_level", "threat_reasons", "device", "os", "browser", "ai_agent",
                    "country", "city", "ip", "user_agent", "sdk")
 # ts: PostgreSQL partitions the details by their request's time; SQLite's table has no such column.
-DETAIL_COLUMNS = ("request_id", "ts", "request_headers", "request_body", "response_headers", "response_body", "errors")
+# details: the masked headers, bodies and errors packed by core/detail_codec.py with the dictionary.
+DETAIL_COLUMNS = ("request_id", "ts", "dictionary_id", "details")

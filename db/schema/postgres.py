@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from db.backends.base import Connection
+from db.schema import packed_details
 from db.schema.conversions import Conversion, MigratedElsewhere, run_conversion
 
 T = TypeVar("T")
@@ -438,6 +439,8 @@ MIGRATIONS: list[str | Callable | Conversion] = [
     """,
     # 7: usage for billing, what each API bills, quotas and their firings (SQLite's 10, filled the same way).
     _usage,
+    # 8: each request's details packed into one zstd frame with its API's dictionary (SQLite's 11).
+    packed_details.POSTGRES,
 ]
 
 

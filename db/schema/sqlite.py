@@ -17,6 +17,7 @@ from pyroaring import BitMap
 from core.keys import key_hash, key_prefix
 from core.periods import DAY, HOUR
 from db.backends.base import Connection
+from db.schema import packed_details
 from db.schema.conversions import Conversion, MigratedElsewhere, run_conversion
 
 T = TypeVar("T")
@@ -526,6 +527,8 @@ MIGRATIONS: list[str | Callable[[Connection], None] | Conversion] = [
     """,
     # 10: usage for billing, what each API bills, quotas and their firings (_usage).
     _usage,
+    # 11: each request's details packed into one zstd frame with its API's dictionary, in batches.
+    packed_details.SQLITE,
 ]
 
 

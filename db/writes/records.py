@@ -12,9 +12,11 @@ from core.periods import DAY, HOUR
 from core.record import Record
 from db.backends.base import Connection
 from db.connection import transaction
+from db.errors import DatabaseError
 from db.operations.erase import erasures
 from db.writes.activity import add_activity
 from db.writes.apis import api_ids_by_hash
+from db.writes.details import DetailPackers
 from db.writes.endpoints import EndpointIds, add_endpoint_rollups
 from db.writes.upserts import upsert, upsert_sums
 from db.writes.usage import add_usage_rollups
@@ -43,6 +45,7 @@ class RecordWriter:
         self._api_ids: dict[str, int] = {}
         self._customer_ids: dict[str, int] = {}
         self._endpoint_ids = EndpointIds()
+        self._packers = DetailPackers()
         self._erasures = -1  # db.operations.erase.erasures when the ids were last checked
         self._partitions = conn.backend.partitions(partition_days_behind)
 
@@ -74,8 +77,9 @@ class RecordWriter:
                 self._forget_stale_customer_ids()
                 customer_ids = self._upsert_customers(records)
                 ids = backend.new_request_ids(conn, len(records))
+                self._packers.prepare(conn, api_ids)
                 backend.insert_requests(conn, request_rows(ids, api_ids, records, customer_ids),
-                                        detail_rows(ids, records))
+                                        self._packers.rows(ids, api_ids, records))
                 self._update_rollups(api_ids, records, customer_ids)
                 add_endpoint_rollups(conn, self._endpoint_ids, api_ids, records, customer_ids)
                 add_usage_rollups(conn, self._endpoint_ids, api_ids, records, customer_ids)
@@ -83,8 +87,13 @@ class RecordWriter:
         except BaseException:
             self._customer_ids.clear()  # ids handed out inside the rolled-back transaction are gone
             self._endpoint_ids.forget()
+            self._packers.forget()
             self._partitions.forget()  # a partition may have been dropped meanwhile (retention)
             raise
+        try:
+            self._packers.train_due(conn)
+        except DatabaseError:
+            pass  # the batch is in; training is tried again after more requests
         return len(records)
 
     def _forget_stale_customer_ids(self) -> None:
@@ -95,6 +104,7 @@ class RecordWriter:
         if erased != self._erasures or len(self._customer_ids) > MAX_REMEMBERED_CUSTOMERS:
             self._customer_ids.clear()
             self._endpoint_ids.forget()
+            self._packers.forget()  # an API erased with its dictionaries
             self._erasures = erased
 
     def _upsert_customers(self, records: Sequence[Record]) -> dict[str, int]:
@@ -198,12 +208,6 @@ def request_rows(ids: Iterable[int], api_ids: list[int], records: Sequence[Recor
         yield (request_id, api_id, customer_ids.get(r.customer_id), r.ts, r.method, r.status, r.path, r.query,
                r.endpoint, r.load_time_ms, r.size, r.threat_level, r.threat_reasons, r.device, r.os, r.browser,
                r.ai_agent, r.country, r.city, r.ip, r.user_agent, r.sdk)
-
-
-def detail_rows(ids: Iterable[int], records: Sequence[Record]) -> Iterator[tuple]:
-    """The rows of `request_details`, in db.schema.DETAIL_COLUMNS' order."""
-    for request_id, r in zip(ids, records):
-        yield request_id, r.ts, r.request_headers, r.request_body, r.response_headers, r.response_body, r.errors
 
 
 def probe_commit(conn: Connection) -> None:
