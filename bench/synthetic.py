@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import orjson
 
 from core import demo
 from core.access import SHARED_ANALYST
 from core.ai_agent import ai_agent_of
 from core.demo import COUNTRIES, DEMO_APIS
+from core.detail_codec import TRAINING_REQUESTS, UNIDENTIFIED, Packer, train
 from core.device import device_of
 from core.latency import latency_bucket
 from core.periods import DAY, HOUR
@@ -466,17 +468,38 @@ def _lookup_ids(conn, table: str, known: dict[tuple, int], rows: list[tuple]) ->
 
 
 def fill_request_details(conn) -> None:
-    """Small masked headers and bodies, so the request detail view has something to show."""
-    conn.execute("""
-        INSERT INTO request_details (request_id, request_headers, request_body, response_headers, response_body, errors)
-        SELECT id, json_object('user-agent', user_agent, 'authorization', '*****', 'x-forwarded-for', ip),
-               CASE WHEN method IN ('POST', 'PUT', 'PATCH') THEN '{"amount":1200,"currency":"EUR"}' ELSE '{}' END,
-               '{"content-type":"application/json"}',
-               CASE WHEN status >= 400 THEN '{"error":"request failed"}' ELSE '{"ok":true}' END,
-               CASE WHEN status >= 500
-                    THEN '[{"message":"Internal Server Error","file":"app.py","line":42,"source":"onError","type":"E_ERROR"}]'
-                    ELSE '[]' END
-        FROM requests ORDER BY id""")
+    """Small masked headers and bodies, so the request detail view has something to show, packed as
+    the writer packs them (db/writes/details.py): each API's dictionary trained on its newest details."""
+    def texts(method: str, status: int, user_agent: str | None, ip: str | None) -> tuple[str, ...]:
+        return (orjson.dumps({"user-agent": user_agent, "authorization": "*****", "x-forwarded-for": ip}).decode(),
+                '{"amount":1200,"currency":"EUR"}' if method in ("POST", "PUT", "PATCH") else "{}",
+                '{"content-type":"application/json"}',
+                '{"error":"request failed"}' if status >= 400 else '{"ok":true}',
+                '[{"message":"Internal Server Error","file":"app.py","line":42,"source":"onError","type":"E_ERROR"}]'
+                if status >= 500 else "[]")
+
+    conn.execute("BEGIN")
+    packers = {}
+    for (api_id,) in conn.execute("SELECT id FROM apis ORDER BY id").fetchall():
+        newest = conn.execute("SELECT customer_id, method, status, user_agent, ip FROM requests WHERE api_id = ?"
+                              " ORDER BY ts DESC LIMIT ?", (api_id, TRAINING_REQUESTS)).fetchall()
+        content = train((UNIDENTIFIED if row[0] is None else row[0], texts(*row[1:])) for row in newest)
+        if content is not None:
+            (dictionary_id,) = conn.execute(
+                "INSERT INTO detail_dictionaries (api_id, made_at, trained_on, content) VALUES (?, ?, ?, ?)"
+                " RETURNING id", (api_id, int(time.time()), len(newest), content)).fetchone()
+            packers[api_id] = (dictionary_id, Packer(content))
+    plain = (None, Packer(None))
+    cursor = conn.execute("SELECT id, api_id, method, status, user_agent, ip FROM requests ORDER BY id")
+    insert = conn.cursor()
+    while rows := cursor.fetchmany(50_000):
+        packed = []
+        for request_id, api_id, *columns in rows:
+            dictionary_id, packer = packers.get(api_id, plain)
+            packed.append((request_id, dictionary_id, packer.pack(texts(*columns))))
+        insert.executemany("INSERT INTO request_details (request_id, dictionary_id, details) VALUES (?, ?, ?)",
+                           packed)
+    conn.execute("COMMIT")
 
 
 def fill_rollups(conn) -> None:

@@ -2,7 +2,9 @@
 never) be stored: a SQLite file with its -wal and -shm; on PostgreSQL, after a CHECKPOINT, the
 files of the database's folder (base/<oid>: tables, indexes, TOAST, the planner's statistics) and,
 unless wal=False, the segments of the server's write-ahead log written since the database was
-made. The test cluster runs as the `postgres` user and the tests as root, so they can read them."""
+made. The test cluster runs as the `postgres` user and the tests as root, so they can read them.
+The request details are packed (core/detail_codec.py), so what they hold is not in those bytes as
+text: stored_bytes adds the texts they unpack to."""
 
 from __future__ import annotations
 
@@ -12,6 +14,12 @@ from db.connection import is_postgres
 
 
 def stored_bytes(db, wal: bool = True) -> bytes:
+    """The bytes, followed by the texts the packed request details hold (a byte search cannot see
+    inside them; unpacked_details)."""
+    return _file_bytes(db, wal) + unpacked_details(db)
+
+
+def _file_bytes(db, wal: bool) -> bytes:
     if not is_postgres(db):
         return b"".join(p.read_bytes() for p in sorted(Path(db).parent.glob(Path(db).name + "*")))
     import psycopg
@@ -28,10 +36,11 @@ def stored_bytes(db, wal: bool = True) -> bytes:
     return b"".join(p.read_bytes() for p in files)
 
 
-def relations_holding(url: str, needles: list[str]) -> dict[str, list[str]]:
+def relations_holding(url: str, needles: list[str | bytes]) -> dict[str, list[str | bytes]]:
     """On PostgreSQL, after a CHECKPOINT: which relation of the database (table, index, TOAST or
     catalog, by name; a file no relation maps to by its file name) keeps which of these strings
-    in its files, so that a failure says where the bytes are, not only that they are."""
+    in its files, so that a failure says where the bytes are, not only that they are. A needle
+    may be bytes (a packed detail as stored)."""
     import psycopg
 
     found: dict[str, list[str]] = {}
@@ -41,7 +50,8 @@ def relations_holding(url: str, needles: list[str]) -> dict[str, list[str]]:
         oid = conn.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()[0]
         for path in sorted(p for p in (data / "base" / str(oid)).iterdir() if p.is_file()):
             content = path.read_bytes()
-            held = [needle for needle in needles if needle.encode() in content]
+            held = [needle for needle in needles
+                    if (needle if isinstance(needle, bytes) else needle.encode()) in content]
             if not held:
                 continue
             node = path.name.split("_")[0].split(".")[0]  # 16401, 16401.1, 16401_fsm, 16401_vm
@@ -50,3 +60,16 @@ def relations_holding(url: str, needles: list[str]) -> dict[str, list[str]]:
             kept = found.setdefault(relation or path.name, [])
             kept += [needle for needle in held if needle not in kept]
     return found
+
+
+def unpacked_details(db) -> bytes:
+    """Every request's details as the texts they were packed from (core/detail_codec.py)."""
+    from db.connection import connect_readonly
+    from db.queries.details import unpacked
+
+    conn = connect_readonly(db)
+    try:
+        rows = conn.execute("SELECT dictionary_id, details FROM request_details").fetchall()
+        return "\n".join("\n".join(detail.values()) for detail in unpacked(conn, rows)).encode()
+    finally:
+        conn.close()

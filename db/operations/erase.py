@@ -227,7 +227,8 @@ class ApiDeleteReport:
 def delete_api(conn: Connection, api_id: int) -> ApiDeleteReport:
     """Remove an API and everything of it, in one transaction: its raw requests and details,
     every rollup row and active-customer set of the API, its endpoints with their rollups, its
-    alert rules with their firings, its quotas and quota firings, its customer links, the apis
+    alert rules with their firings, its quotas and quota firings, the dictionaries its details were
+    packed with, its customer links, the apis
     row. Customers who called other APIs too keep those, with their all-time totals (customers'
     first seen, last seen, requests) recomputed from what is left; customers who called only this
     API go, as erase_customer removes one. Every other API's figures stay exactly as they were.
@@ -239,7 +240,7 @@ def delete_api(conn: Connection, api_id: int) -> ApiDeleteReport:
         requests = delete_requests(conn, "api_id = ?", api_id)
         delete_unused_lookups(conn)
         for table in ("api_hourly", "customer_hourly", "customer_daily", "customer_latency_daily", "api_customers",
-                      "customer_monthly", "quotas", "quota_firings", *ACTIVITY_TABLES):
+                      "customer_monthly", "quotas", "quota_firings", "detail_dictionaries", *ACTIVITY_TABLES):
             conn.execute(f"DELETE FROM {table} WHERE api_id = ?", (api_id,))
         delete_endpoints_of(conn, api_id)
         conn.execute("DELETE FROM alert_firings WHERE rule_id IN (SELECT id FROM alert_rules WHERE api_id = ?)",

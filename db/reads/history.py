@@ -16,6 +16,7 @@ from core.periods import Period, ceil_hour
 from core.scope import Scope
 from db.backends.base import Connection
 from db.operations.prune import PRUNED_BEFORE_KEY
+from db.queries.details import unpacked
 from db.queries.figures import customer_totals_sql
 from db.queries.frames import frame
 from db.queries.scope import NO_LIMIT, like_pattern, scope_where
@@ -157,21 +158,30 @@ def request_detail(conn: Connection, cid: int, request_id: int) -> dict | None:
     """One request of this customer with its masked headers, bodies and errors; None when the
     request is not this customer's."""
     cursor = conn.execute(
-        "SELECT r.*, d.request_headers, d.request_body, d.response_headers, d.response_body, d.errors"
+        "SELECT r.*, d.dictionary_id, d.details"
         " FROM requests r JOIN request_details d ON d.request_id = r.id WHERE r.id = ? AND r.customer_id = ?",
         (request_id, cid),
     )
     row = cursor.fetchone()
-    return dict(zip([c[0] for c in cursor.description], row)) if row else None
+    if row is None:
+        return None
+    found = dict(zip([c[0] for c in cursor.description], row))
+    (details,) = unpacked(conn, [(found.pop("dictionary_id"), found.pop("details"))])
+    return found | details
 
 
 def request_bodies(conn: Connection, ids: list[int], times: list[int]) -> pl.DataFrame:
     """The bodies (id, request_body, response_body) of the requests with these ids, made at these
     times (on PostgreSQL the details are partitioned by day: Backend.details_within)."""
     within, bounds = conn.backend.details_within(times)
-    sql = ("SELECT request_id AS id, request_body, response_body FROM request_details"
-           f" WHERE request_id IN (SELECT value FROM json_each(?)){within}")
-    return frame(conn, sql, [json.dumps(ids), *bounds], {"id": pl.Int64})
+    rows = conn.execute("SELECT request_id, dictionary_id, details FROM request_details"
+                        f" WHERE request_id IN (SELECT value FROM json_each(?)){within}",
+                        [json.dumps(ids), *bounds]).fetchall()
+    details = unpacked(conn, [(dictionary_id, packed) for _, dictionary_id, packed in rows])
+    return pl.DataFrame({"id": [row[0] for row in rows],
+                         "request_body": [d["request_body"] for d in details],
+                         "response_body": [d["response_body"] for d in details]},
+                        schema={"id": pl.Int64, "request_body": pl.String, "response_body": pl.String})
 
 
 def customer_requests(conn: Connection, customer_id: str, scope: Scope,

@@ -9,4 +9,5 @@ from __future__ import annotations
 
 from db.schema.request_log import REQUEST_LOG_COLUMNS as REQUEST_COLUMNS  # request_log's (db/schema/request_log.py)
 # ts: PostgreSQL partitions the details by their request's time; SQLite's table has no such column.
-DETAIL_COLUMNS = ("request_id", "ts", "request_headers", "request_body", "response_headers", "response_body", "errors")
+# details: the masked headers, bodies and errors packed by core/detail_codec.py with the dictionary.
+DETAIL_COLUMNS = ("request_id", "ts", "dictionary_id", "details")

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from db.backends.base import Connection
+from db.schema import packed_details
 from db.schema.conversions import Conversion, MigratedElsewhere, run_conversion
 from db.schema.request_log import convert_batch
 
@@ -516,6 +517,8 @@ MIGRATIONS: list[str | Callable | Conversion] = [
     _usage,
     # 8: the raw requests in a fraction of their bytes (SQLite's 11, db/schema/request_log.py).
     Conversion("raw requests", _request_log_begin, convert_batch, _request_log_end),
+    # 9: each request's details packed into one zstd frame with its API's dictionary (SQLite's 12).
+    packed_details.POSTGRES,
 ]
 
 

@@ -38,6 +38,13 @@ def lookup_key(values: Sequence) -> str:
     return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
 
 
+def threat_code(level: str) -> int:
+    """A threat level as request_log.threat keeps it; ValueError for anything but the three."""
+    if level not in THREAT_LEVELS:
+        raise ValueError(f"a threat level is one of {', '.join(THREAT_LEVELS)}, not {level!r}")
+    return THREAT_LEVELS.index(level)
+
+
 def load_us(load_time_ms: float) -> int:
     """A load time in whole microseconds: core.record keeps milliseconds to 3 decimals, so
     load_us / 1000 gives the very float back."""
@@ -81,7 +88,7 @@ def convert_batch(conn: Connection, batch: int = BATCH) -> int:
          ids["routes"][(r["method"], r["endpoint"])],
          ids["agents"][tuple(r[c] for c in LOOKUPS["agents"])],
          ids["places"][tuple(r[c] for c in LOOKUPS["places"])],
-         load_us(r["load_time_ms"]), r["status"], THREAT_LEVELS.index(r["threat_level"]),
+         load_us(r["load_time_ms"]), r["status"], threat_code(r["threat_level"]),
          None if r["path"] == r["endpoint"] else r["path"], r["query"],
          None if r["threat_reasons"] == NO_THREAT_REASONS else r["threat_reasons"]) for r in old])
     conn.execute("DELETE FROM requests WHERE id <= ?", (old[-1]["id"],))

@@ -17,6 +17,7 @@ from pyroaring import BitMap
 from core.keys import key_hash, key_prefix
 from core.periods import DAY, HOUR
 from db.backends.base import Connection
+from db.schema import packed_details
 from db.schema.conversions import Conversion, MigratedElsewhere, run_conversion
 from db.schema.request_log import convert_batch
 
@@ -595,6 +596,8 @@ MIGRATIONS: list[str | Callable[[Connection], None] | Conversion] = [
     # 11: the raw requests in a fraction of their bytes: integers, the repeated strings in lookups
     # (db/schema/request_log.py), read through the view `requests`.
     Conversion("raw requests", _request_log_begin, convert_batch, _request_log_end),
+    # 12: each request's details packed into one zstd frame with its API's dictionary, in batches.
+    packed_details.SQLITE,
 ]
 
 

@@ -12,10 +12,12 @@ from core.periods import DAY, HOUR
 from core.record import Record
 from db.backends.base import Connection
 from db.connection import transaction
+from db.errors import DatabaseError
 from db.operations.erase import erasures
 from db.writes.activity import add_activity
 from db.writes.apis import api_ids_by_hash
-from db.schema.request_log import NO_THREAT_REASONS, THREAT_LEVELS, load_us
+from db.schema.request_log import NO_THREAT_REASONS, load_us, threat_code
+from db.writes.details import DetailPackers
 from db.writes.endpoints import EndpointIds, add_endpoint_rollups
 from db.writes.lookups import LookupIds
 from db.writes.upserts import upsert, upsert_sums
@@ -46,6 +48,7 @@ class RecordWriter:
         self._customer_ids: dict[str, int] = {}
         self._endpoint_ids = EndpointIds()
         self._lookup_ids = LookupIds()
+        self._packers = DetailPackers()
         self._erasures = -1  # db.operations.erase.erasures when the ids were last checked
         self._partitions = conn.backend.partitions(partition_days_behind)
 
@@ -77,8 +80,10 @@ class RecordWriter:
                 self._forget_stale_customer_ids()
                 customer_ids = self._upsert_customers(records)
                 ids = backend.new_request_ids(conn, len(records))
+                self._packers.prepare(conn, api_ids)
                 backend.insert_requests(conn, request_rows(ids, api_ids, records, customer_ids,
-                                                           self._lookups(records)), detail_rows(ids, records))
+                                                           self._lookups(records)),
+                                        self._packers.rows(ids, api_ids, records))
                 self._update_rollups(api_ids, records, customer_ids)
                 add_endpoint_rollups(conn, self._endpoint_ids, api_ids, records, customer_ids)
                 add_usage_rollups(conn, self._endpoint_ids, api_ids, records, customer_ids)
@@ -87,8 +92,13 @@ class RecordWriter:
             self._customer_ids.clear()  # ids handed out inside the rolled-back transaction are gone
             self._endpoint_ids.forget()
             self._lookup_ids.forget()
+            self._packers.forget()
             self._partitions.forget()  # a partition may have been dropped meanwhile (retention)
             raise
+        try:
+            self._packers.train_due(conn)
+        except DatabaseError:
+            pass  # the batch is in; training is tried again after more requests
         return len(records)
 
     def _forget_stale_customer_ids(self) -> None:
@@ -100,6 +110,7 @@ class RecordWriter:
             self._customer_ids.clear()
             self._endpoint_ids.forget()
             self._lookup_ids.forget()  # an erasure deletes the lookup rows only its requests used
+            self._packers.forget()  # an API erased with its dictionaries
             self._erasures = erased
 
     def _lookups(self, records: Sequence[Record]) -> tuple[dict, dict, dict]:
@@ -216,14 +227,8 @@ def request_rows(ids: Iterable[int], api_ids: list[int], records: Sequence[Recor
     for request_id, api_id, r in zip(ids, api_ids, records):
         yield (request_id, r.ts, r.size, api_id, customer_ids.get(r.customer_id), routes[(r.method, r.endpoint)],
                agents[agent(r)], places[(r.ip, r.country, r.city)], load_us(r.load_time_ms), r.status,
-               THREAT_LEVELS.index(r.threat_level), None if r.path == r.endpoint else r.path, r.query,
+               threat_code(r.threat_level), None if r.path == r.endpoint else r.path, r.query,
                None if r.threat_reasons == NO_THREAT_REASONS else r.threat_reasons)
-
-
-def detail_rows(ids: Iterable[int], records: Sequence[Record]) -> Iterator[tuple]:
-    """The rows of `request_details`, in db.schema.DETAIL_COLUMNS' order."""
-    for request_id, r in zip(ids, records):
-        yield request_id, r.ts, r.request_headers, r.request_body, r.response_headers, r.response_body, r.errors
 
 
 def probe_commit(conn: Connection) -> None:

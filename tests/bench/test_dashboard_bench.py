@@ -20,6 +20,7 @@ from bench.synthetic import DataSpec, build_database
 from core.demo import DEMO_APIS
 from core.record import Record
 from db.connection import connect
+from db.queries.details import unpacked
 from db.writes.apis import add_api
 from db.writes.records import RecordWriter
 
@@ -200,10 +201,11 @@ def test_the_bulk_built_rollups_are_what_record_writer_writes_for_the_same_reque
     rows = source.execute("""
         SELECT a.name, c.external_id, c.name_from_traffic, r.ts, r.method, r.status, r.path, r.query, r.endpoint,
                r.load_time_ms, r.size, r.threat_level, r.threat_reasons, r.device, r.os, r.browser, r.ai_agent,
-               r.country, r.city, r.ip, r.user_agent, r.sdk, d.request_headers, d.request_body, d.response_headers,
-               d.response_body, d.errors
+               r.country, r.city, r.ip, r.user_agent, r.sdk, d.dictionary_id, d.details
         FROM requests r JOIN apis a ON a.id = r.api_id LEFT JOIN customers c ON c.id = r.customer_id
         JOIN request_details d ON d.request_id = r.id ORDER BY r.id""").fetchall()
+    details = unpacked(source, [row[-2:] for row in rows])
+    rows = [(*row[:-2], *detail.values()) for row, detail in zip(rows, details)]
     writer = RecordWriter(replayed)
     for start in range(0, len(rows), 500):  # batches, as the collector groups them
         writer.write([Record(keys[row[0]], *row[1:]) for row in rows[start:start + 500]])

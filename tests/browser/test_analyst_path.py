@@ -28,6 +28,7 @@ from playwright.sync_api import Page, expect
 
 from core.access import SHARED_ANALYST
 from core.home_widgets import WIDGETS
+from db.queries.details import unpacked
 from db.reads.home import widget_choices_saved
 from db.writes.edits import save_widget_choices
 
@@ -207,10 +208,11 @@ def test_the_history_filtered_by_threat_level_exports_exactly_those_requests_as_
 
 
 def test_selecting_a_request_shows_its_details_and_its_headers_as_stored_masked(footfall_up, page, customer):
-    [(request_id, method, path, stored_headers)] = query(footfall_up, """
-        SELECT r.id, r.method, r.path, d.request_headers
+    [(request_id, method, path, dictionary_id, details)] = query(footfall_up, """
+        SELECT r.id, r.method, r.path, d.dictionary_id, d.details
         FROM requests r JOIN customers c ON c.id = r.customer_id JOIN request_details d ON d.request_id = r.id
         WHERE c.external_id = ? ORDER BY r.ts DESC, r.id DESC LIMIT 1""", customer.customer_id)
+    stored_headers = on_db(footfall_up, lambda conn: unpacked(conn, [(dictionary_id, details)]))[0]["request_headers"]
     open_page(page, customer.profile_url(footfall_up))
 
     select_row(page, "history_table", 0)  # newest first

@@ -110,7 +110,7 @@ def test_secret_headers_never_reach_the_database_file(server):
     assert post(server.url + "/", orjson.dumps(p)).status_code == 200
     if not is_postgres(server.db):
         server.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    raw = stored_bytes(server.db)  # on PostgreSQL its write-ahead log too
+    raw = stored_bytes(server.db)  # on PostgreSQL its write-ahead log too; the packed details' texts
     assert b"SECRET-" not in raw and b"*****" in raw and stored(server.conn) == before + 1
 
 

@@ -21,6 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from collector.app import GZIP_RATIO_LIMIT, MAX_REQUESTS_AT_ONCE
 from conftest import child_processes, start_collector, stop, until
 from db.connection import connect
+from db.queries.details import unpacked
 from db.writes.apis import add_api
 from factories import (
     API_KEY, CLIENT_SPAN, GPTBOT, INTERNAL_SPAN, IPHONE, OLD, STABLE, otlp_json, otlp_protobuf, resource, span,
@@ -111,17 +112,18 @@ def stored(conn) -> int:
 
 CALL = ("SELECT r.method, r.status, r.path, r.query, r.endpoint, r.ts, r.load_time_ms, r.size, r.ip, r.country,"
         " r.user_agent, r.device, r.ai_agent, r.threat_reasons, r.sdk, c.external_id, c.name_from_traffic,"
-        " d.request_headers, d.response_headers, a.name"
+        " a.name, d.dictionary_id, d.details"
         " FROM requests r JOIN apis a ON a.id = r.api_id LEFT JOIN customers c ON c.id = r.customer_id"
         " JOIN request_details d ON d.request_id = r.id ORDER BY r.id DESC LIMIT 1")
 COLUMNS = ("method", "status", "path", "query", "endpoint", "ts", "load_time_ms", "size", "ip", "country", "user_agent",
-           "device", "ai_agent", "threat_reasons", "sdk", "customer", "customer_name", "request_headers",
-           "response_headers", "api")
+           "device", "ai_agent", "threat_reasons", "sdk", "customer", "customer_name", "api")
 
 
 def newest_call(conn) -> dict:
-    """The call stored last (this module's collector takes one request at a time from these tests)."""
-    row = dict(zip(COLUMNS, conn.execute(CALL).fetchone()))
+    """The call stored last (this module's collector takes one request at a time from these tests),
+    with its headers unpacked."""
+    found = conn.execute(CALL).fetchone()
+    row = dict(zip(COLUMNS, found)) | unpacked(conn, [found[-2:]])[0]
     for name in ("threat_reasons", "request_headers", "response_headers"):
         row[name] = orjson.loads(row[name])
     return row

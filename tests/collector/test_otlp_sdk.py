@@ -20,6 +20,7 @@ import pytest
 
 from conftest import start_collector, stop
 from db.connection import connect
+from db.queries.details import unpacked
 from db.writes.apis import add_api
 from factories import GPTBOT, IPHONE
 from stored_bytes import stored_bytes
@@ -92,13 +93,14 @@ def recorded(request, server):
     assert run.returncode == 0, run.stderr
     rows = server.conn.execute(
         "SELECT r.method, r.path, r.query, r.status, r.endpoint, r.ts, r.load_time_ms, r.ip, r.device, r.ai_agent,"
-        " r.sdk, c.external_id, c.name_from_traffic, d.request_headers FROM requests r"
+        " r.sdk, c.external_id, c.name_from_traffic, d.dictionary_id, d.details FROM requests r"
         " JOIN apis a ON a.id = r.api_id LEFT JOIN customers c ON c.id = r.customer_id"
         " JOIN request_details d ON d.request_id = r.id WHERE a.name = ? ORDER BY r.ts, r.id",
         (f"{naming} names",)).fetchall()
     names = ("method", "path", "query", "status", "endpoint", "ts", "load_time_ms", "ip", "device", "ai_agent", "sdk",
-             "customer", "customer_name", "request_headers")
-    stored = [dict(zip(names, row)) for row in rows]
+             "customer", "customer_name")
+    details = unpacked(server.conn, [row[-2:] for row in rows])
+    stored = [dict(zip(names, row)) | {"request_headers": d["request_headers"]} for row, d in zip(rows, details)]
     by_call = {(s["method"], s["path"] + ("?" + s["query"] if s["query"] else "")): s for s in stored}
     return SimpleNamespace(stored=stored, by_call=by_call, began=began, ended=time.time(), server=server)
 

@@ -13,6 +13,7 @@ import pytest
 
 from conftest import start_collector, stop
 from db.connection import connect, is_postgres
+from db.queries.details import unpacked
 from db.writes.apis import add_api
 from factories import API_KEY, format_b, payload
 from stored_bytes import stored_bytes
@@ -162,7 +163,8 @@ def with_response_body(call: dict, body) -> dict:
 
 def database_bytes(conn, db_path) -> bytes:
     """The raw bytes of the database and its WAL, after a checkpoint (on PostgreSQL: the
-    database's files and the server's write-ahead log, tests/stored_bytes.py)."""
+    database's files and the server's write-ahead log, tests/stored_bytes.py), with the texts its
+    packed details hold."""
     if not is_postgres(db_path):
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return stored_bytes(db_path)
@@ -210,8 +212,10 @@ def test_no_secret_value_reaches_the_database_file(masking):
 def test_stored_details_keep_their_shape_with_the_secrets_masked(masking):
     conn = masking.conn
     send(masking.url, payloads())
-    rows = conn.execute("SELECT r.query, d.request_body, d.response_headers FROM requests r"
-                        " JOIN request_details d ON d.request_id = r.id ORDER BY r.id").fetchall()
+    stored = conn.execute("SELECT r.query, d.dictionary_id, d.details FROM requests r"
+                          " JOIN request_details d ON d.request_id = r.id ORDER BY r.id").fetchall()
+    details = unpacked(conn, [(dictionary_id, packed) for _, dictionary_id, packed in stored])
+    rows = [(query, d["request_body"], d["response_headers"]) for (query, _, _), d in zip(stored, details)]
     by_body = {body: (query, headers) for query, body, headers in rows}
     form = orjson.dumps("grant_type=password&username=MARKER-form-user&password=*****&client_secret=*****").decode()
     assert form in by_body

@@ -13,6 +13,7 @@ from core.record import record_from_payload
 from core.scope import Scope
 from db.backends.sqlite import SqliteConnection
 from db.connection import connect
+from db.queries.details import unpacked
 from db.reads.customers import customer_list
 from db.reads.endpoints import customer_endpoints, endpoint_list
 from db.reads.history import HistoryFilter, customer_requests, history, history_options, request_detail
@@ -92,8 +93,8 @@ NOVEMBER = 1793491200  # 2026-11-01 00:00 UTC
 
 def earlier_layout_copy(source: str, path: str) -> None:
     """A database at schema version 10 holding what `source` (today's layout) holds, its raw
-    requests in the old table `requests`, row for row as the view shows them: what Footfall wrote
-    before migration 11."""
+    requests in the old table `requests`, row for row as the view shows them, and their details as
+    the five texts: what Footfall wrote before migrations 11 and 12."""
     with closing(sqlite3.connect(path, isolation_level=None)) as old:
         for number, script in enumerate(MIGRATIONS[:BEFORE], start=1):
             old.execute("BEGIN")
@@ -105,8 +106,16 @@ def earlier_layout_copy(source: str, path: str) -> None:
         tables = [name for (name,) in old.execute(
             "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
         for table in tables:
+            if table == "request_details":
+                continue
             columns = ", ".join(name for (name,) in old.execute(f"SELECT name FROM pragma_table_info('{table}')"))
             old.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM today.{table}")
+        with closing(connect(source)) as today:  # the details as texts, as they were stored before migration 12
+            rows = today.execute("SELECT request_id, dictionary_id, details FROM request_details").fetchall()
+            texts = unpacked(today, [row[1:] for row in rows])
+        old.executemany("INSERT INTO main.request_details (request_id, request_headers, request_body, response_headers,"
+                        " response_body, errors) VALUES (?, ?, ?, ?, ?, ?)",
+                        [(row[0], *detail.values()) for row, detail in zip(rows, texts)])
         old.execute("COMMIT")
 
 
@@ -124,7 +133,14 @@ def every_figure(conn) -> dict:
         "usage": monthly_usage(conn, None, NOVEMBER).to_dicts(),
         "endpoint usage": endpoint_usage(conn, None, NOVEMBER).to_dicts(),
         "raw": conn.execute("SELECT * FROM requests ORDER BY id").fetchall(),
+        "details": details_by_request(conn),
     }
+
+
+def details_by_request(conn) -> list[tuple]:
+    """Every request's id with its details' texts, unpacked."""
+    rows = conn.execute("SELECT request_id, dictionary_id, details FROM request_details ORDER BY request_id").fetchall()
+    return [(row[0], *detail.values()) for row, detail in zip(rows, unpacked(conn, [row[1:] for row in rows]))]
 
 
 def traffic() -> list[dict]:
