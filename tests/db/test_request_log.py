@@ -153,8 +153,8 @@ def traffic() -> list[dict]:
     return calls
 
 
-@pytest.mark.sqlite_only
-def test_a_database_of_the_earlier_layout_converts_in_place_with_every_figure_the_same(tmp_path):
+def earlier_database(tmp_path) -> tuple[str, dict]:
+    """A database of the earlier layout holding traffic(), and every figure today's layout gives it."""
     today = str(tmp_path / "today.db")
     with closing(connect(today)) as conn:
         add_api(conn, "Test API", API_KEY)
@@ -162,6 +162,12 @@ def test_a_database_of_the_earlier_layout_converts_in_place_with_every_figure_th
         want = every_figure(conn)
     earlier = str(tmp_path / "earlier.db")
     earlier_layout_copy(today, earlier)
+    return earlier, want
+
+
+@pytest.mark.sqlite_only
+def test_a_database_of_the_earlier_layout_converts_in_place_with_every_figure_the_same(tmp_path):
+    earlier, want = earlier_database(tmp_path)
 
     with closing(connect(earlier)) as conn:
         assert conn.execute("SELECT type FROM sqlite_master WHERE name = 'requests'").fetchone() == ("view",)
@@ -171,13 +177,7 @@ def test_a_database_of_the_earlier_layout_converts_in_place_with_every_figure_th
 
 @pytest.mark.sqlite_only
 def test_a_conversion_cut_short_after_some_batches_goes_on_where_it_stopped(tmp_path):
-    today = str(tmp_path / "today.db")
-    with closing(connect(today)) as conn:
-        add_api(conn, "Test API", API_KEY)
-        load(conn, traffic(), db_path=today)
-        want = every_figure(conn)
-    earlier = str(tmp_path / "earlier.db")
-    earlier_layout_copy(today, earlier)
+    earlier, want = earlier_database(tmp_path)
     with closing(sqlite3.connect(earlier, isolation_level=None, factory=SqliteConnection)) as cut:
         for step in (_request_log_begin, lambda c: convert_batch(c, 40), lambda c: convert_batch(c, 40)):
             cut.execute("BEGIN IMMEDIATE")
