@@ -522,24 +522,26 @@ MIGRATIONS: list[str | Callable | Conversion] = [
 ]
 
 
-def migrate(conn: Connection) -> int:
-    """Apply the migrations this database lacks, one process at a time (the others wait on the lock,
-    then find nothing to do); returns the schema version reached. The plain migrations go in one
-    transaction; a Conversion's batches each in their own (db/schema/conversions.py)."""
-    while (pending := _apply_plain_migrations(conn)) is not None:
+def migrate(conn: Connection, until: int | None = None) -> int:
+    """Apply the migrations this database lacks (up to version `until`, when given: a test's
+    database of an earlier version), one process at a time (the others wait on the lock, then find
+    nothing to do); returns the schema version reached. The plain migrations go in one transaction;
+    a Conversion's batches each in their own (db/schema/conversions.py)."""
+    last = len(MIGRATIONS) if until is None else until
+    while (pending := _apply_plain_migrations(conn, last)) is not None:
         number, conversion = pending
         run_conversion(conn, conversion, lambda step, last: _atomically(conn, number, step, last),
                        lambda: _stored_bytes(conn), lambda: _give_back_space(conn, conversion))
-    return len(MIGRATIONS)
+    return last
 
 
-def _apply_plain_migrations(conn: Connection) -> tuple[int, Conversion] | None:
-    """The migrations up to the next Conversion, in one transaction; that conversion and its number,
-    or None when the schema is up to date."""
+def _apply_plain_migrations(conn: Connection, last: int) -> tuple[int, Conversion] | None:
+    """The migrations up to the next Conversion (up to version `last`), in one transaction; that
+    conversion and its number, or None when the schema is there."""
     with _locked(conn):
         conn.execute("CREATE TABLE IF NOT EXISTS footfall_schema (version BIGINT NOT NULL)")
         version = _version(conn)
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        for number, script in enumerate(MIGRATIONS[version:last], start=version + 1):
             if isinstance(script, Conversion):
                 return number, script
             if callable(script):

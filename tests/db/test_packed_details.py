@@ -146,17 +146,14 @@ OLD_REQUEST_COLUMNS = ("id", "api_id", "customer_id", "ts", "method", "status", 
 
 def test_postgres_details_stored_as_texts_are_packed_in_place_and_a_cut_conversion_goes_on(pg_url):
     from db.backends.postgres import PgConnection
-    from db.schema.postgres import MIGRATIONS
+    from db.schema.postgres import MIGRATIONS, migrate
     from db.writes.apis import add_api
     from factories import API_KEY
 
     calls = [everyday(n) for n in range(FIRST_TRAINING + 300)] + unusual("OLD-TEXTS")
     records = [record_from_payload(call, received_at=time.time()) for call in calls]
     old = PgConnection(pg_url)  # as Footfall left it at version 7: requests and details as texts
-    old.execute("CREATE TABLE footfall_schema (version BIGINT NOT NULL)")
-    for version, script in enumerate(MIGRATIONS[:7], start=1):
-        script(old) if callable(script) else old.raw.execute(script)
-        old.execute("INSERT INTO footfall_schema (version) VALUES (?)", (version,))
+    migrate(old, until=7)
     add_api(old, "Test API", API_KEY)
     for table in ("requests", "request_details"):
         old.execute(f"CREATE TABLE {table}_nov PARTITION OF {table} FOR VALUES FROM (1793491200) TO (1796083200)")
@@ -193,12 +190,9 @@ def test_postgres_details_stored_as_texts_are_packed_in_place_and_a_cut_conversi
 def connect_until(url: str, version: int):
     """A connection to a PostgreSQL database migrated up to `version` and no further."""
     from db.backends.postgres import PgConnection
-    from db.schema.postgres import MIGRATIONS, _apply_plain_migrations, run_conversion, _atomically, _stored_bytes
+    from db.schema.postgres import MIGRATIONS, migrate
 
     conn = PgConnection(url)
-    while (pending := _apply_plain_migrations(conn)) is not None and pending[0] <= version:
-        number, conversion = pending
-        run_conversion(conn, conversion, lambda step, last: _atomically(conn, number, step, last),
-                       lambda: _stored_bytes(conn))
+    migrate(conn, until=version)
     assert conn.execute("SELECT MAX(version) FROM footfall_schema").fetchone()[0] == version < len(MIGRATIONS)
     return conn

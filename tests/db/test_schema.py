@@ -88,14 +88,11 @@ def test_a_new_postgres_database_is_migrated_to_the_latest_version_once(pg_url):
 
 def test_a_postgres_database_of_an_earlier_version_is_brought_up_to_date_keeping_its_requests(pg_url):
     from db.backends.postgres import PgConnection
-    from db.schema.postgres import MIGRATIONS as PG_MIGRATIONS
+    from db.schema.postgres import MIGRATIONS as PG_MIGRATIONS, migrate as migrate_postgres
     from factories import API_KEY
 
     old = PgConnection(pg_url)  # as an earlier Footfall left it: version 2
-    old.execute("CREATE TABLE footfall_schema (version BIGINT NOT NULL)")
-    for version, script in enumerate(PG_MIGRATIONS[:2], start=1):
-        old.raw.execute(script)
-        old.execute("INSERT INTO footfall_schema (version) VALUES (?)", (version,))
+    migrate_postgres(old, until=2)
     add_api(old, "Test API", API_KEY)
     # Its rows as its writer left them (today's writer writes today's columns).
     for table in ("requests", "request_details"):
