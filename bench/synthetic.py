@@ -19,7 +19,7 @@ from core import demo
 from core.access import SHARED_ANALYST
 from core.ai_agent import ai_agent_of
 from core.demo import COUNTRIES, DEMO_APIS
-from core.detail_codec import TRAINING_REQUESTS, UNIDENTIFIED, Packer, train
+from core.detail_codec import TRAINING_REQUESTS, UNIDENTIFIED, Packer
 from core.device import device_of
 from core.latency import latency_bucket
 from core.periods import DAY, HOUR
@@ -28,6 +28,7 @@ from db.connection import connect
 from db.schema.request_log import LOOKUPS, NO_THREAT_REASONS, REQUEST_LOG_COLUMNS, THREAT_LEVELS, load_us, lookup_key
 from db.writes.activity import rebuild_activity
 from db.writes.apis import add_api
+from db.writes.details import add_dictionary, newest_dictionary
 from db.writes.edits import save_favorite
 from db.writes.endpoints import rebuild_endpoint_rollups
 
@@ -478,17 +479,15 @@ def fill_request_details(conn) -> None:
                 '[{"message":"Internal Server Error","file":"app.py","line":42,"source":"onError","type":"E_ERROR"}]'
                 if status >= 500 else "[]")
 
-    conn.execute("BEGIN")
     packers = {}
     for (api_id,) in conn.execute("SELECT id FROM apis ORDER BY id").fetchall():
         newest = conn.execute("SELECT customer_id, method, status, user_agent, ip FROM requests WHERE api_id = ?"
                               " ORDER BY ts DESC LIMIT ?", (api_id, TRAINING_REQUESTS)).fetchall()
-        content = train((UNIDENTIFIED if row[0] is None else row[0], texts(*row[1:])) for row in newest)
-        if content is not None:
-            (dictionary_id,) = conn.execute(
-                "INSERT INTO detail_dictionaries (api_id, made_at, trained_on, content) VALUES (?, ?, ?, ?)"
-                " RETURNING id", (api_id, int(time.time()), len(newest), content)).fetchone()
-            packers[api_id] = (dictionary_id, Packer(content))
+        dictionary_id = add_dictionary(conn, api_id, [(UNIDENTIFIED if row[0] is None else row[0], texts(*row[1:]))
+                                                      for row in newest])
+        if dictionary_id is not None:
+            packers[api_id] = (dictionary_id, Packer(newest_dictionary(conn, api_id)[1]))
+    conn.execute("BEGIN")
     plain = (None, Packer(None))
     cursor = conn.execute("SELECT id, api_id, method, status, user_agent, ip FROM requests ORDER BY id")
     insert = conn.cursor()
