@@ -6,7 +6,8 @@ concatenation, so one 150 MB header took a worker 30 s).
 - A request's line and headers must arrive within `header_timeout` of the connection opening, or of
   their first byte on a kept-alive connection: else 408 (a connection that sent nothing is closed).
 - The head is at most `max_header_bytes` (counted a read at a time as it arrives, so a huge one is
-  refused after a read past the cap, never read whole) and `max_headers` headers: else 431.
+  refused after a read past the cap, never read whole; and as the parser hands over its URL and
+  headers, for a head that arrived whole in the read it began in) and `max_headers` headers: else 431.
 - A body must progress by `body_min_rate` x `body_timeout` bytes in every `body_timeout` seconds
   (and by a byte at least): else 408, also for a body dropped after an early reply.
 
@@ -55,6 +56,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_begun = False  # a byte of the request head has arrived
         self._began_in_this_read = False
         self._head_bytes = 0  # of the reads after the one the head began in
+        self._parsed_head_bytes = 0  # of the URL and headers the parser handed over
         self._header_count = 0
         self._body_progress = 0  # bytes of the body in the current window
         self._head_refusal: tuple[int, str] | None = None
@@ -105,14 +107,27 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._phase = HEAD
         self._head_begun = self._began_in_this_read = True
-        self._head_bytes = self._header_count = 0
+        self._head_bytes = self._parsed_head_bytes = self._header_count = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count_parsed(len(url))
+        super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_count += 1
         if self._header_count > self.limits.max_headers:
             self._head_refusal = (431, f"the request has over {self.limits.max_headers} headers")
             raise HeadRefused()
+        self._count_parsed(len(name) + len(value) + 4)  # ": " and CRLF
         super().on_header(name, value)
+
+    def _count_parsed(self, size: int) -> None:
+        """The head's bytes as the parser hands them over: a head over the cap that arrived whole
+        in one read (which data_received cannot measure) is refused here."""
+        self._parsed_head_bytes += size
+        if self._parsed_head_bytes > self.limits.max_header_bytes:
+            self._head_refusal = (431, f"the request head is over {self.limits.max_header_bytes} bytes")
+            raise HeadRefused()
 
     def on_headers_complete(self) -> None:
         self._disarm()
