@@ -97,6 +97,9 @@ class Backend(ABC):
     setting (FOOTFALL_DB, --db): a file's path, or a postgresql:// URL."""
 
     name: str  # "sqlite" or "postgresql": for messages and the tests; behaviour goes through the methods
+    # The tables of raw requests' details apart from request_log (rows keyed by request_id); none
+    # where each request's details are in its request_log row (PostgreSQL: request_details is a view).
+    detail_tables: tuple[str, ...]
 
     # --- Connecting ------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""PostgreSQL's raw requests (and their details) by time: a partition per UTC day, created before
+"""PostgreSQL's raw requests (their details in their rows) by time: a partition per UTC day, created before
 any row needs it, and dropped whole when retention passes it.
 
 A partition is made as a table of its own and then attached, and dropped after being detached
@@ -30,7 +30,7 @@ from typing import NamedTuple
 from core.periods import DAY
 from db.backends.base import Connection
 
-PARTITIONED = ("request_log", "request_details")  # the raw requests (the view requests reads) and details
+PARTITIONED = ("request_log",)  # the raw requests with their details (the views requests and request_details read it)
 PARTITION_LOCK = 7_346_002
 DAYS_AHEAD = 7  # made in advance of today, so that live traffic never waits on a CREATE
 DAYS_BEHIND = 7  # the collector: days before today that still get a partition of their own
@@ -40,7 +40,7 @@ HIGHEST = 2**63  # past any time: (ts, HIGHEST) sorts after every span starting 
 
 
 class Span(NamedTuple):
-    """The times [start, end) one partition of requests (and its twin of request_details) holds."""
+    """The times [start, end) one partition of the raw requests holds."""
 
     start: int
     end: int
@@ -169,14 +169,14 @@ def spans_before(conn: Connection, cutoff: int) -> list[Span]:
 
 
 def partitions_holding(conn: Connection, timestamps: Iterable[int]) -> list[str]:
-    """The partitions (of requests and of request_details) that hold these times."""
+    """The partitions of the raw requests that hold these times."""
     spans = existing_spans(conn)
     holding = {covering(spans, ts) for ts in timestamps} - {None}
     return [span.name(table) for span in sorted(holding) for table in PARTITIONED]
 
 
 def drop_partition(conn: Connection, span: Span) -> int:
-    """Drop one partition of requests and its twin of request_details; returns the requests it held."""
+    """Drop one partition of the raw requests (their details with them); returns the requests it held."""
     conn.execute("SELECT pg_advisory_lock(?)", (PARTITION_LOCK,))
     try:
         rows = conn.execute(f"SELECT COUNT(*) FROM {span.name('request_log')}").fetchone()[0]

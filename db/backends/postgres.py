@@ -66,7 +66,7 @@ from db.errors import (
     ProgrammingError,
     UntranslatableSql,
 )
-from db.schema import DETAIL_COLUMNS, REQUEST_COLUMNS
+from db.schema.inline_details import WRITTEN_COLUMNS, inline_rows
 from db.schema.postgres import migrate
 from db.writes.counters import INGEST_KEY, bump_counter
 
@@ -414,6 +414,7 @@ class PostgresBackend(Backend):
     """PostgreSQL's side of every operation that differs (db/backends/base.py says what each is)."""
 
     name = "postgresql"
+    detail_tables = ()  # in the request_log rows (db/schema/inline_details.py)
 
     def connect(self, setting: str | Path) -> PgConnection:
         url = str(setting)
@@ -484,8 +485,8 @@ class PostgresBackend(Backend):
         return [i for (i,) in conn.execute("SELECT nextval('requests_id_seq') FROM generate_series(1, ?)", (count,))]
 
     def insert_requests(self, conn: Connection, requests: Iterable[tuple], details: Iterable[tuple]) -> None:
-        self.load_rows(conn, "request_log", REQUEST_COLUMNS, requests)
-        self.load_rows(conn, "request_details", DETAIL_COLUMNS, details)
+        """One COPY: each request's details in its request_log row (db/schema/inline_details.py)."""
+        self.load_rows(conn, "request_log", WRITTEN_COLUMNS, inline_rows(requests, details))
 
     def load_rows(self, conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
         """Through COPY."""
@@ -511,7 +512,7 @@ class PostgresBackend(Backend):
         return _PartitionsAhead()
 
     def drop_before(self, conn: Connection, cutoff: int) -> Iterator[int]:
-        """The partitions wholly before the cutoff (requests and details), oldest first, each
+        """The partitions wholly before the cutoff (requests with their details), oldest first, each
         dropped in a transaction of its own (db/backends/partitions.py)."""
         for span in spans_before(conn, cutoff):
             yield drop_partition(conn, span)
@@ -521,7 +522,7 @@ class PostgresBackend(Backend):
         yield lambda: None  # no WAL file to checkpoint: the server's
 
     def details_within(self, times: Sequence[int]) -> tuple[str, list]:
-        """The details are partitioned by day, as the requests are: bounding their time lets the
+        """The details are in the requests' rows, partitioned by day: bounding their time lets the
         server search only the days the requests fall on, not every day kept (a probe of 91
         partitions' indexes per request at 90 days)."""
         return (" AND ts >= ? AND ts <= ?", [min(times), max(times)]) if times else ("", [])
@@ -552,7 +553,7 @@ class PostgresBackend(Backend):
         return [(table, "customer_id") for table in ordered]
 
     def request_tables(self, conn: Connection, where: str, param: object) -> list[str]:
-        """The day partitions (of requests and of request_details) holding them."""
+        """The day partitions of request_log holding them (their details in their rows)."""
         days = [day for (day,) in conn.execute(f"SELECT DISTINCT ts - ts % ? FROM request_log WHERE {where}", (DAY, param))]
         return partitions_holding(conn, days)
 

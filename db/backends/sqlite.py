@@ -193,6 +193,7 @@ class SqliteBackend(Backend):
     """SQLite's side of every operation that differs (db/backends/base.py says what each is)."""
 
     name = "sqlite"
+    detail_tables = ("request_details",)
 
     def connect(self, setting: str | Path) -> SqliteConnection:
         """Autocommit (writers open transactions explicitly, BEGIN IMMEDIATE), WAL mode, deleted
@@ -312,7 +313,7 @@ class SqliteBackend(Backend):
             " WHERE m.type = 'table' AND f.\"table\" = 'customers'").fetchall()
 
     def request_tables(self, conn: Connection, where: str, param: object) -> list[str]:
-        return ["request_log", "request_details"]
+        return ["request_log", *self.detail_tables]
 
     def clean_after_erase(self, conn: Connection, tables: Iterable[str], full: bool) -> AfterErase:
         """Deleted content is zeroed as it goes (secure_delete); then the WAL is checkpointed and

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from core.periods import DAY
 from db.backends.base import Connection
+from db.schema.inline_details import NO_DETAILS, from_separate
 from db.writes.identity import carry_identity_key
 from db.writes.links import carry_signing_key
 
@@ -55,10 +56,11 @@ def _columns(target: Connection, table: str) -> list[str]:
 
 
 def _source_query(table: str, columns: list[str]) -> str:
-    """The SELECT on the SQLite source for a target table (request_details takes ts from its request)."""
-    if table == "request_details":
-        picked = ", ".join("r.ts" if c == "ts" else f"d.{c}" for c in columns)
-        return f"SELECT {picked} FROM request_details d JOIN request_log r ON r.id = d.request_id"
+    """The SELECT on the SQLite source for a target table: request_log takes each request's details
+    from SQLite's request_details into its row (db/schema/inline_details.py)."""
+    if table == "request_log":
+        picked = ", ".join(from_separate(c, f"X'{NO_DETAILS.hex()}'") for c in columns)
+        return f"SELECT {picked} FROM request_log r LEFT JOIN request_details d ON d.request_id = r.id"
     return f"SELECT {', '.join(columns)} FROM {table}"
 
 

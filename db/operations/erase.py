@@ -11,9 +11,9 @@ called.
   mapped keys too.
 
 Deleted content is overwritten with zeros (PRAGMA secure_delete) and an erasure truncates the WAL,
-so that the bytes are gone from the files, not only unlinked. Writes requests, request_details,
-every rollup, customers, favorites and settings (the edit counter of db/writes/counters.py, so that
-cached figures are read afresh).
+so that the bytes are gone from the files, not only unlinked. Writes requests, request_details (on
+PostgreSQL in the request rows), every rollup, customers, favorites and settings (the edit counter
+of db/writes/counters.py, so that cached figures are read afresh).
 
 On PostgreSQL erase_customer and delete_api delete the same rows (the tables naming a customer
 found in the catalog), hold writers off meanwhile, and vacuum the tables touched (VACUUM FULL
@@ -127,7 +127,7 @@ def erase_customer(conn: Connection, external_id: str, vacuum: bool = False) -> 
             bump_counter(conn, IDENTITY_KEY)  # the keys mapped to them: the collectors forget them too
         bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
         bump_counter(conn, ERASURES_KEY)
-    touched = [t for t in _touched_tables(conn) if t not in RAW_REQUEST_TABLES] + request_tables
+    touched = [t for t in _touched_tables(conn) if t not in raw_request_tables(conn)] + request_tables
     after = conn.backend.clean_after_erase(conn, touched, full=vacuum)
     return EraseReport(external_id, requests, all_time, len(apis), rollup_rows, after.wal_truncated, after.vacuumed,
                        after.freed_space_zeroed, time.perf_counter() - started, after.caveats)
@@ -171,7 +171,11 @@ def delete_api_preview(conn: Connection, api_id: int) -> ErasePreview:
     return ErasePreview(requests, all_time, days, 1, customers, removed)
 
 
-RAW_REQUEST_TABLES = ("request_log", "request_details")
+def raw_request_tables(conn: Connection) -> tuple[str, ...]:
+    """The raw requests' tables: request_log, and where their details have a table, that."""
+    return ("request_log", *conn.backend.detail_tables)
+
+
 CUSTOMER_ROLLUPS = ("customer_hourly", "customer_daily", "customer_latency_daily", "api_customers",
                     "customer_monthly")
 # Tables an erasure changes besides the raw requests, the rollups and the tables referring to customers.
@@ -182,7 +186,7 @@ ERASE_ALSO_TOUCHES = ["customers", "api_hourly", "active_daily", "active_hourly"
 
 def _touched_tables(conn: Connection) -> list[str]:
     """Every table an erasure may change."""
-    return [*RAW_REQUEST_TABLES, *CUSTOMER_ROLLUPS, *(table for table, _ in conn.backend.customer_references(conn)),
+    return [*raw_request_tables(conn), *CUSTOMER_ROLLUPS, *(table for table, _ in conn.backend.customer_references(conn)),
             *ERASE_ALSO_TOUCHES]
 
 

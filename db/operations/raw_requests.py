@@ -13,7 +13,8 @@ LOOKUP_COLUMNS = {"route_id": "routes", "agent_id": "agents", "place_id": "place
 def delete_requests(conn: Connection, where: str, param: object) -> int:
     """Delete the raw requests matching `where` (one bound parameter) and their details; returns
     how many requests went."""
-    conn.execute(f"DELETE FROM request_details WHERE request_id IN (SELECT id FROM request_log WHERE {where})", (param,))
+    for table in conn.backend.detail_tables:  # none where the details are in the request rows
+        conn.execute(f"DELETE FROM {table} WHERE request_id IN (SELECT id FROM request_log WHERE {where})", (param,))
     return conn.execute(f"DELETE FROM request_log WHERE {where}", (param,)).rowcount
 
 

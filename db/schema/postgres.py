@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from db.backends.base import Connection
-from db.schema import packed_details
+from db.schema import inline_details, packed_details
 from db.schema.conversions import Conversion, MigratedElsewhere, run_conversion
 from db.schema.request_log import convert_batch
 
@@ -519,6 +519,8 @@ MIGRATIONS: list[str | Callable | Conversion] = [
     Conversion("raw requests", _request_log_begin, convert_batch, _request_log_end),
     # 9: each request's details packed into one zstd frame with its API's dictionary (SQLite's 12).
     packed_details.POSTGRES,
+    # 10: each request's packed details in its request_log row, no table of their own (db/schema/inline_details.py).
+    inline_details.POSTGRES,
 ]
 
 
