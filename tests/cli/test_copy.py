@@ -56,13 +56,23 @@ def _comparable(value):
     return value
 
 
+def pg_columns(pg_conn, table: str) -> list[str]:
+    return [c for (c,) in pg_conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+        " AND table_name = ? ORDER BY ordinal_position", (table,))]
+
+
 def same_contents(sqlite_conn, pg_conn) -> dict[str, int]:
     """Every table's rows, compared as multisets; returns the row count of each table."""
     counts = {}
     for table in copied_tables(pg_conn):
-        columns = [c for (c,) in pg_conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
-            " AND table_name = ? ORDER BY ordinal_position", (table,)) if not (table == "request_details" and c == "ts")]
+        if table == "request_log":  # with each request's details in its row there: as both engines' views read them
+            for view in ("requests", "request_details"):
+                columns = [c for c in pg_columns(pg_conn, view) if not (view == "request_details" and c == "ts")]
+                assert table_rows(pg_conn, view, columns) == table_rows(sqlite_conn, view, columns), view
+            counts[table] = len(table_rows(sqlite_conn, table, ["id"]))
+            continue
+        columns = pg_columns(pg_conn, table)
         expected = table_rows(sqlite_conn, table, columns)
         if table == "settings":  # the copy adds its own marker
             assert [r for r in table_rows(pg_conn, table, columns) if r[0] != "copy.source"] == expected

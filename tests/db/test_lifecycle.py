@@ -175,12 +175,13 @@ def contents(conn: sqlite3.Connection, skip: tuple[str, ...] = ()) -> dict:
     databases fed the same calls: request ids, API creation times, when a description was edited,
     the edit counter, a prune's cutoff; endpoints are named by method and name; details are their
     texts unpacked, without the dictionaries they were packed with (when an API's dictionary is
-    trained depends on how the calls were batched)."""
+    trained depends on how the calls were batched; on PostgreSQL they are in the request_log rows,
+    and read through the view request_details)."""
     names = dict(conn.execute("SELECT id, external_id FROM customers"))
     endpoints = {eid: f"{method} {name}" for eid, method, name in conn.execute("SELECT id, method, name FROM endpoints")}
     lookups = {column: dict(conn.execute(f"SELECT id, key FROM {table}")) for column, table in LOOKUPS.items()}
     out = {}
-    for table in tables(conn):
+    for table in dict.fromkeys([*tables(conn), "request_details"]):
         if table in skip or table in LOOKUPS.values() or table == "detail_dictionaries":  # shown where used
             continue
         if table == "request_details":
@@ -193,6 +194,7 @@ def contents(conn: sqlite3.Connection, skip: tuple[str, ...] = ()) -> dict:
             shown = []
             for column, value in zip(columns, row):
                 if (table, column) in {("customers", "id"), ("request_log", "id"), ("request_details", "request_id"),
+                                       ("request_log", "dictionary_id"), ("request_log", "details"),
                                        ("apis", "created_at"), ("customers", "description_at"), ("endpoints", "id")}:
                     continue
                 if column == "customer_id" and value is not None:
@@ -481,9 +483,9 @@ def test_an_erasure_that_empties_an_analyzed_table_says_that_its_statistics_keep
 
     caveats = erase_customer(conn, VICTIM, vacuum=True).caveats
 
-    alone = [partition_name(table, _ts("2026-11-01 00:00")) for table in ("request_details", "request_log")]
+    alone = partition_name("request_log", _ts("2026-11-01 00:00"))  # the requests with their details
     emptied = [caveat for caveat in caveats if "left empty" in caveat]
-    assert len(emptied) == 1 and emptied[0].startswith(f"the planner's statistics of {', '.join(alone)}, left empty")
+    assert len(emptied) == 1 and emptied[0].startswith(f"the planner's statistics of {alone}, left empty")
     assert VICTIM_BODY in planner_statistics(conn)  # PostgreSQL analyzes no empty table
 
 

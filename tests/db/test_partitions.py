@@ -95,7 +95,7 @@ def test_prune_deletes_old_rows_from_a_shared_partition_and_drops_it_once_it_is_
 def test_erasing_a_customer_rewrites_the_shared_partition_that_held_their_requests(conn, live):
     live.write(calls(Y2K, Y2K + DAY, user="gone") + calls(TODAY, user="stays"))
     [shared] = [span for span in existing_spans(conn) if span.start == LOWEST]
-    tables = [shared.name("request_log"), shared.name("request_details")]
+    tables = [shared.name("request_log")]  # the requests with their details
     assert partitions_holding(conn, [Y2K]) == tables
 
     def files():
