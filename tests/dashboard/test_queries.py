@@ -220,7 +220,7 @@ def pg_plans(conn, read) -> list[tuple[str, list[dict]]]:
 @pytest.mark.parametrize("scope_name", SCOPES)
 def test_on_postgres_home_customers_and_profile_figures_never_read_raw_requests(pg_dash, scope_name):
     conn, reads = page_reads(pg_dash, scope_name)
-    raw = children(conn, "requests") | children(conn, "request_details")
+    raw = children(conn, "request_log")  # the raw requests, each with its details (the views read it)
     for read in reads:
         seen = pg_statements(conn, read)
         assert seen
@@ -291,9 +291,9 @@ def test_on_postgres_the_customer_s_own_page_reads_the_latest_bodies_from_their_
     assert latest.height == 4 and latest["request_body"].null_count() == 0
     [nodes] = [nodes for sql, nodes in pg_plans(conn, lambda: own_page.shared_latest_requests(conn, link, period))
                if "FROM request_details" in sql]
-    searched = {n["Relation Name"] for n in nodes if n.get("Relation Name", "").startswith("request_details")}
+    searched = {n["Relation Name"] for n in nodes if n.get("Relation Name", "").startswith("request_log")}
     first, last = conn.execute("SELECT MIN(ts), MAX(ts) FROM requests WHERE customer_id = ?", (cid,)).fetchone()
-    assert searched == {partition_name("request_details", day) for day in range(first - first % DAY, last + 1, DAY)}
+    assert searched == {partition_name("request_log", day) for day in range(first - first % DAY, last + 1, DAY)}
 
 
 def half_open_ranges(condition: str) -> list[str]:
