@@ -9,6 +9,11 @@ the partitions left, and no table ever holds two copies of everything); end drop
 and makes the view request_details (readers see the columns they saw), the view requests and the
 indexes, after the data is in (a sorted build is compact).
 
+requests_id is a BRIN: ids rise with time within a day partition, so one request is one block range
+of each partition (16 pages: a lookup reads 16 pages, not 128, for an index still of a few pages);
+autosummarize, so that the ranges of today's partition filling up are summarized as they fill
+(autovacuum), not left for a lookup to read whole.
+
 The new row is laid out widest first (no padding between columns), and a path that is its
 endpoint's or no threat reasons are stored as '' rather than NULL: a row with no NULL has no NULL
 bitmap, 8 bytes less (23 B header + 2 B of bitmap for 16 columns, aligned to 8). Its SQL is its
@@ -134,7 +139,7 @@ def _end(conn: Connection) -> None:
     CREATE INDEX requests_customer_ts ON request_log(customer_id, ts)
         INCLUDE (api_id, status, route_id, agent_id, place_id) WHERE customer_id IS NOT NULL;
     CREATE INDEX requests_api_ts ON request_log(api_id, ts);
-    CREATE INDEX requests_id ON request_log USING brin (id) WITH (pages_per_range = 16);
+    CREATE INDEX requests_id ON request_log USING brin (id) WITH (pages_per_range = 16, autosummarize = on);
     """)
 
 
