@@ -15,6 +15,7 @@ from core.record import record_from_payload
 from core.scope import Scope
 from db.connection import connect
 from db.operations.copy import copied_tables
+from db.queries.details import unpacked
 from db.reads.customers import customer_list
 from db.reads.home import home_figures
 from db.writes.apis import add_api
@@ -155,3 +156,17 @@ def test_a_nul_a_sqlite_file_holds_from_before_is_copied_as_the_replacement_char
     footfall("copy", "--to", target, db=db)
     with closing(connect(target)) as pg_conn:
         assert pg_conn.execute("SELECT path FROM requests").fetchall() == [("/a\ufffdb",)]
+
+
+def test_a_request_whose_details_row_is_missing_is_copied_with_empty_details(tmp_path, pg_cluster):
+    db = tmp_path / "old.db"
+    with closing(connect(db)) as conn:
+        add_api(conn, "Test API", "k")
+        RecordWriter(conn).write([record_from_payload(payload(api_key="k", user_id="a", body={"n": n}),
+                                                      received_at=time.time()) for n in range(2)])
+        conn.execute("DELETE FROM request_details WHERE request_id = (SELECT MIN(id) FROM request_log)")
+    target = pg_cluster.create_database()
+    footfall("copy", "--to", target, db=db)
+    with closing(connect(target)) as pg_conn:
+        rows = pg_conn.execute("SELECT dictionary_id, details FROM request_details ORDER BY request_id").fetchall()
+        assert [detail["request_body"] for detail in unpacked(pg_conn, rows)] == ["", '{"n":1}']
