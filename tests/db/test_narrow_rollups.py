@@ -72,10 +72,10 @@ def traffic(now: float, count: int = 1500) -> list[dict]:
     calls = []
     for i in range(count):
         method, route = ENDPOINTS[i % len(ENDPOINTS)].split(" ")
-        ts = now - i * 1_987
+        at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now - i * 1_987))
         calls.append(payload(user_id=None if i % 11 == 0 else f"cus_{i % 23}", method=method,
                              url="https://api.example.com" + route.format(n=i % 7), status=STATUSES[i % len(STATUSES)],
-                             load_time=1 + (i * 37 % 3000), timestamp=time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))))
+                             load_time=1 + (i * 37 % 3000), timestamp=at))
     return calls
 
 
@@ -98,8 +98,8 @@ def answers(conn, now: int) -> dict[str, object]:
             for api_id in apis:
                 for period in periods:
                     given = {"scope": Scope(api_id, period), "api_id": api_id, "cid": cid, "customer_id": "cus_1",
-                             "endpoint_id": endpoint_id, "now": now, "month": month_start(now), "bucket_seconds": HOUR, "limit": 10,
-                             "text": "POST /v1/orders"}
+                             "endpoint_id": endpoint_id, "text": "POST /v1/orders", "now": now,
+                             "month": month_start(now), "bucket_seconds": HOUR, "limit": 10}
                     asked = {p.name: given[p.name] for p in parameters[1:] if p.default is p.empty}
                     if (where := f"{page}.{name}({asked})") not in found:
                         found[where] = read(conn, **asked)
@@ -150,6 +150,8 @@ def test_a_database_loaded_before_the_rollups_were_narrowed_converts_with_every_
     with closing(connect(pg_url)) as conn:
         assert conn.execute("SELECT MAX(version) FROM footfall_schema").fetchone()[0] >= narrowing()
         after = answers(conn, now)
+    shown = [a for a in before.values() if not isinstance(a, pl.DataFrame) or not a.is_empty()]
+    assert len(before) > 150 and len(shown) > 0.6 * len(before), "too few figures with something in them"
     assert list(after) == list(before)
     for where, answer in before.items():
         same(answer, after[where], where)
