@@ -537,7 +537,9 @@ MIGRATIONS: list[str | Callable | Conversion] = [
     # back to 8 B, in their rows and their indexes alike.
     # customer_daily_api_customer goes: a customer's days for one API (merge, the quiet customers) are a
     # range of customer_daily_customer, which holds the API; lists of an API's customers read the key
-    # (api_id, day, customer_id) or that index; nothing reads by (api_id, customer_id, day) alone.
+    # (api_id, day, customer_id) or that index; nothing reads by (api_id, customer_id, day) alone
+    # (at 1M requests, vacuumed: the quiet customers' read plans customer_daily_customer with or without it,
+    # 2.6 ms; merging the busiest customer reads its days in 184 pages instead of 93, 0.1 ms).
     # customer_hourly_api_hour stays: the alert checks and the customers page read an API's hour across
     # its customers, which the key (api_id, customer_id, hour) cannot bound.
     """
