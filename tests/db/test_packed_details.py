@@ -4,6 +4,7 @@ a dictionary; a writer trains it on the details it packed, not on what the datab
 dictionary holds nothing fewer than three customers sent; an API's removal takes
 its dictionaries; details take a bounded number of bytes; PostgreSQL's stored texts convert in place."""
 
+import os
 import time
 from contextlib import closing
 
@@ -17,7 +18,7 @@ from db.operations.prune import prune
 from db.queries.details import unpacked
 from db.reads.history import request_detail
 from db.schema import packed_details
-from db.writes.details import FIRST_TRAINING
+from db.writes.details import FIRST_TRAINING, TRAINING_BYTES
 from db.writes.records import RecordWriter
 from factories import GPTBOT, payload
 from loading import load
@@ -130,6 +131,18 @@ def test_a_writer_trains_its_dictionary_on_the_details_it_packed_even_once_they_
     packed_with = conn.execute("SELECT dictionary_id FROM request_details ORDER BY request_id DESC LIMIT 1").fetchone()
     assert packed_with == conn.execute("SELECT id FROM detail_dictionaries").fetchone()
     assert stored(conn, "req-001199") == [expected(december[-1])]
+
+
+@pytest.mark.sqlite_only  # what a writer keeps in memory: the same on both engines
+def test_a_writer_keeps_at_most_training_bytes_of_an_apis_details_to_train_on(conn, writer):
+    calls = [everyday(n) for n in range(FIRST_TRAINING)]
+    for call in calls:  # 40 KB of hex each, about 20 KB packed: the thousand would take 20 MB
+        call["data"]["request"]["body"] = {"amount": 1, "trace": os.urandom(20_000).hex()}
+    writer.write([record_from_payload(call, received_at=time.time()) for call in calls])
+
+    [(trained_on,)] = conn.execute("SELECT trained_on FROM detail_dictionaries").fetchall()
+    newest = [len(packed) for (packed,) in conn.execute("SELECT details FROM request_details ORDER BY request_id DESC")]
+    assert sum(newest[:trained_on]) <= TRAINING_BYTES < sum(newest[:trained_on + 1])
 
 
 MAX_DETAIL_BYTES = 80  # request_details per request, ordinary calls (~320 B of text) once their API has a dictionary
