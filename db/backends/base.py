@@ -192,9 +192,20 @@ class Backend(ABC):
         """Around a run of delete transactions (a prune): yields what to do between two of them."""
 
     @abstractmethod
-    def details_within(self, times: Sequence[int]) -> tuple[str, list]:
-        """A condition (" AND ...", its parameters) on request_details bounding them to the times
-        of their requests, where that narrows the search; ("", []) where it does not."""
+    def by_time(self, conn: Connection) -> tuple[str, list]:
+        """The start of a condition on the raw requests ("... AND ", its parameters) that one on
+        their ts completes, so that the engine finds them by time; ("", []) where time alone does."""
+
+    @abstractmethod
+    def older_requests(self, conn: Connection, before: int, batch: int) -> Iterator[list[tuple[int, int]]]:
+        """The raw requests with ts < before, (id, ts) each, `batch` at a time, about oldest first,
+        until none is left (a prune): each batch read after the caller deleted the one before."""
+
+    @abstractmethod
+    def within_times(self, times: Sequence[int]) -> tuple[str, list]:
+        """A condition (" AND ...", its parameters) on raw requests (request_log, or the view
+        request_details) bounding them to these times, where that narrows the search (PostgreSQL's day
+        partitions); ("", []) where it does not."""
 
     @abstractmethod
     def hold_off_erasures(self, conn: Connection) -> None:

@@ -54,7 +54,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from core.periods import DAY
 from db.backends.base import AfterErase, Backend, Connection, checked_key, new_key
-from db.backends.partitions import Partitions, create_ahead, drop_partition, partitions_holding, spans_before
+from db.backends.partitions import (LOWEST, Partitions, create_ahead, drop_partition, partitions_holding,
+                                     spans_before)
 from db.backends.postgres_url import postgres_parameters, without_password, without_secrets
 from db.errors import (
     BackupFailed,
@@ -521,7 +522,20 @@ class PostgresBackend(Backend):
     def deleting_in_batches(self, conn: Connection) -> Iterator[Callable[[], None]]:
         yield lambda: None  # no WAL file to checkpoint: the server's
 
-    def details_within(self, times: Sequence[int]) -> tuple[str, list]:
+    def by_time(self, conn: Connection) -> tuple[str, list]:
+        return "", []  # the day partitions and the BRIN on ts: no index leads by API (issue 22)
+
+    def older_requests(self, conn: Connection, before: int, batch: int) -> Iterator[list[tuple[int, int]]]:
+        """In id order (about their arrival's) through requests_id, within the partitions before
+        `before`: after drop_before, the one partition holding it. Each batch takes up the ids
+        where the last one left off, so that the partition is read once, not once per batch."""
+        after = LOWEST
+        while rows := conn.execute("SELECT id, ts FROM request_log WHERE ts < ? AND id > ? ORDER BY id LIMIT ?",
+                                   (before, after, batch)).fetchall():
+            yield rows
+            after = rows[-1][0]
+
+    def within_times(self, times: Sequence[int]) -> tuple[str, list]:
         """The details are in the requests' rows, partitioned by day: bounding their time lets the
         server search only the days the requests fall on, not every day kept (a probe of 91
         partitions' indexes per request at 90 days)."""

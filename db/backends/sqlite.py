@@ -297,7 +297,19 @@ class SqliteBackend(Backend):
         finally:
             conn.execute(f"PRAGMA wal_autocheckpoint = {int(before):d}")
 
-    def details_within(self, times: Sequence[int]) -> tuple[str, list]:
+    def by_time(self, conn: Connection) -> tuple[str, list]:
+        """Through the requests_api_ts index, one API after another (it leads with the API)."""
+        return "api_id IN (SELECT value FROM json_each(?)) AND ", [json.dumps(request_api_ids(conn))]
+
+    def older_requests(self, conn: Connection, before: int, batch: int) -> Iterator[list[tuple[int, int]]]:
+        """API by API, oldest first, through the requests_api_ts index: one lookup per API when
+        none is older."""
+        for api_id in request_api_ids(conn):
+            while rows := conn.execute("SELECT id, ts FROM request_log WHERE api_id = ? AND ts < ? ORDER BY ts LIMIT ?",
+                                       (api_id, before, batch)).fetchall():
+                yield rows
+
+    def within_times(self, times: Sequence[int]) -> tuple[str, list]:
         return "", []  # found by request_id, their primary key
 
     def hold_off_erasures(self, conn: Connection) -> None:
@@ -386,6 +398,16 @@ class SqliteBackend(Backend):
 
     def lease(self, setting: str | Path, key: int) -> _OwnLease:
         return _OwnLease()
+
+
+def request_api_ids(conn: Connection) -> list[int]:
+    """Every API with raw requests stored, registered or not: a skip through the requests_api_ts
+    index, one lookup per API."""
+    found: list[int] = []
+    while (row := conn.execute("SELECT MIN(api_id) FROM request_log WHERE api_id > ?",
+                               (found[-1] if found else -1,)).fetchone())[0] is not None:
+        found.append(row[0])
+    return found
 
 
 def checkpoint_truncate(conn: Connection) -> bool:

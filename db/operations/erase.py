@@ -160,7 +160,8 @@ def erase_preview(conn: Connection, external_id: str) -> ErasePreview:
 
 def delete_api_preview(conn: Connection, api_id: int) -> ErasePreview:
     """What delete_api(conn, api_id) would remove now. A customer goes with the API when all their
-    requests are its (their all-time count is the API's count of them)."""
+    requests are its (their all-time count is the API's count of them). On PostgreSQL the count
+    reads every partition of the raw requests: no index leads by API there (a rare admin action)."""
     requests = conn.execute("SELECT COUNT(*) FROM requests WHERE api_id = ?", (api_id,)).fetchone()[0]
     all_time, days = conn.execute(
         f"SELECT COALESCE(SUM(requests), 0), COUNT(DISTINCT hour - hour % {DAY:d}) FROM api_hourly WHERE api_id = ?",
@@ -237,7 +238,8 @@ def delete_api(conn: Connection, api_id: int) -> ApiDeleteReport:
     first seen, last seen, requests) recomputed from what is left; customers who called only this
     API go, as erase_customer removes one. Every other API's figures stay exactly as they were.
     Writers wait for it, and it is cleaned up after as erase_customer is (without rewriting the
-    files)."""
+    files). On PostgreSQL its raw requests are found by reading every partition: no index leads by
+    API there (db/schema/postgres.py's migration 12), and an API is rarely deleted."""
     with transaction(conn):
         conn.backend.hold_off_writers(conn)
         cids = [cid for (cid,) in conn.execute("SELECT customer_id FROM api_customers WHERE api_id = ?", (api_id,))]

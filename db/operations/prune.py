@@ -41,25 +41,27 @@ class PruneReport:
 
 
 def prune(conn: Connection, before: int, batch: int = PRUNE_BATCH, pause: float = PRUNE_PAUSE) -> PruneReport:
-    """Delete raw requests with ts < before and their details, `batch` at a time per API, oldest
-    first, each batch in a transaction of its own (BEGIN IMMEDIATE), so that a collector writing
+    """Delete raw requests with ts < before and their details, `batch` at a time, oldest first,
+    each batch in a transaction of its own (BEGIN IMMEDIATE), so that a collector writing
     meanwhile waits for one batch at most. Between batches the WAL is checkpointed (PASSIVE) and
     the lock left free for `pause` seconds: a writer waiting for it (SQLite's busy handler looks
     again every 100 ms at most) gets its turn rather than waiting for the whole prune.
 
     Every rollup is kept: the dashboard's figures (db/queries/figures.py) stay the same for every period,
-    before `before` too; only the request history (db/reads/history.py) of that time is gone. Costs one
-    index lookup per API when nothing is older than `before`. Deleted rows are overwritten with
-    zeros.
+    before `before` too; only the request history (db/reads/history.py) of that time is gone. On
+    SQLite it goes API by API, and costs one index lookup per API when nothing is older than
+    `before`. Deleted rows are overwritten with zeros.
 
     On PostgreSQL the partitions wholly before `before` go first (requests and details), each
     dropped in a transaction of its own (db/backends/partitions.py); then the older rows of the partition
-    holding `before` (a day's, or one shared by older days) are deleted in batches as above (no
-    checkpoints: the server has no WAL file to keep small)."""
+    holding `before` (a day's, or one shared by older days) are deleted in batches as above, in
+    the order of their ids (no checkpoints: the server has no WAL file to keep small). Every
+    statement is bounded by time, so that it reads the partitions before `before` alone
+    (Backend.by_time, Backend.older_requests)."""
     started = time.perf_counter()
     removed = transactions = 0
     longest = 0.0
-    if (oldest := oldest_request(conn)) is not None and oldest < before:
+    if older_requests_stored(conn, before):
         with transaction(conn):  # first, so that a prune cut short leaves its trace too
             record_cutoff(conn, before)
     began = time.perf_counter()
@@ -72,22 +74,17 @@ def prune(conn: Connection, before: int, batch: int = PRUNE_BATCH, pause: float 
         with transaction(conn):
             bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
     with conn.backend.deleting_in_batches(conn) as between_transactions:
-        for api_id in request_api_ids(conn):
-            while (oldest := oldest_request(conn, api_id)) is not None and oldest < before:
-                if transactions:
-                    between_transactions()
-                    time.sleep(pause)
-                began = time.perf_counter()
-                with transaction(conn):
-                    ids = [row[0] for row in conn.execute(
-                        "SELECT id FROM requests WHERE api_id = ? AND ts < ? ORDER BY ts LIMIT ?",
-                        (api_id, before, batch),
-                    )]
-                    delete_requests(conn, "id IN (SELECT value FROM json_each(?))", json.dumps(ids))
-                    bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
-                longest = max(longest, (time.perf_counter() - began) * 1000)
-                removed += len(ids)
-                transactions += 1
+        for rows in conn.backend.older_requests(conn, before, batch):
+            if transactions:
+                between_transactions()
+                time.sleep(pause)
+            began = time.perf_counter()
+            with transaction(conn):
+                removed += delete_requests(conn, "id IN (SELECT value FROM json_each(?))",
+                                           json.dumps([row[0] for row in rows]), [row[1] for row in rows])
+                bump_counter(conn, EDITS_KEY)  # cached dashboard reads are keyed by it
+            longest = max(longest, (time.perf_counter() - began) * 1000)
+            transactions += 1
     return PruneReport(before, removed, transactions, longest, time.perf_counter() - started)
 
 
@@ -115,32 +112,19 @@ class PrunePreview:
 
 
 def prune_preview(conn: Connection, before: int) -> PrunePreview:
-    """What prune(conn, before) would remove now, from the requests_api_ts index per API: as
-    quick as a prune that has nothing to do when nothing is older than `before`."""
-    ids = json.dumps(request_api_ids(conn))
+    """What prune(conn, before) would remove now, found by time (Backend.by_time): as quick as a
+    prune that has nothing to do when nothing is older than `before`."""
+    by_time, params = conn.backend.by_time(conn)
     requests, customers, days, first, last = conn.execute(
         f"SELECT COUNT(*), COUNT(DISTINCT customer_id), COUNT(DISTINCT ts - ts % {DAY:d}), MIN(ts), MAX(ts)"
-        " FROM requests WHERE api_id IN (SELECT value FROM json_each(?)) AND ts < ?", (ids, before)).fetchone()
-    kept = conn.execute("SELECT EXISTS (SELECT 1 FROM requests WHERE api_id IN (SELECT value FROM json_each(?))"
-                        " AND ts >= ?)", (ids, before)).fetchone()[0]
+        f" FROM requests WHERE {by_time}ts < ?", (*params, before)).fetchone()
+    kept = conn.execute(f"SELECT EXISTS (SELECT 1 FROM requests WHERE {by_time}ts >= ?)", (*params, before)).fetchone()[0]
     return PrunePreview(before, requests, customers, days, None if first is None else first - first % DAY,
                         None if last is None else last - last % DAY, bool(requests) and not kept)
 
 
-def request_api_ids(conn: Connection) -> list[int]:
-    """Every API with raw requests stored, registered or not: a skip through the requests_api_ts
-    index, one lookup per API."""
-    found: list[int] = []
-    while (row := conn.execute("SELECT MIN(api_id) FROM requests WHERE api_id > ?",
-                               (found[-1] if found else -1,)).fetchone())[0] is not None:
-        found.append(row[0])
-    return found
-
-
-def oldest_request(conn: Connection, api_id: int | None = None) -> int | None:
-    """The time (ts) of the oldest raw request stored, of one API or of all; None when there is
-    none. One lookup in the requests_api_ts index per API."""
-    ids = [api_id] if api_id is not None else request_api_ids(conn)
-    times = [conn.execute("SELECT MIN(ts) FROM requests WHERE api_id = ?", (i,)).fetchone()[0] for i in ids]
-    return min((t for t in times if t is not None), default=None)
-
+def older_requests_stored(conn: Connection, before: int) -> bool:
+    """Whether any raw request older than `before` is stored, found by time (Backend.by_time)."""
+    by_time, params = conn.backend.by_time(conn)
+    return bool(conn.execute(f"SELECT EXISTS (SELECT 1 FROM requests WHERE {by_time}ts < ?)",
+                             (*params, before)).fetchone()[0])

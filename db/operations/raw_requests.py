@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from db.backends.base import Connection
 
@@ -10,12 +11,15 @@ from db.backends.base import Connection
 LOOKUP_COLUMNS = {"route_id": "routes", "agent_id": "agents", "place_id": "places"}
 
 
-def delete_requests(conn: Connection, where: str, param: object) -> int:
+def delete_requests(conn: Connection, where: str, param: object, times: Sequence[int] = ()) -> int:
     """Delete the raw requests matching `where` (one bound parameter) and their details; returns
-    how many requests went."""
+    how many requests went. `times`, the requests' own when known, bound the search to the days
+    they lie in (PostgreSQL's partitions)."""
+    within, bounds = conn.backend.within_times(times)
     for table in conn.backend.detail_tables:  # none where the details are in the request rows
-        conn.execute(f"DELETE FROM {table} WHERE request_id IN (SELECT id FROM request_log WHERE {where})", (param,))
-    return conn.execute(f"DELETE FROM request_log WHERE {where}", (param,)).rowcount
+        conn.execute(f"DELETE FROM {table} WHERE request_id IN (SELECT id FROM request_log WHERE {where}{within})",
+                     (param, *bounds))
+    return conn.execute(f"DELETE FROM request_log WHERE {where}{within}", (param, *bounds)).rowcount
 
 
 def delete_unused_lookups(conn: Connection) -> None:

@@ -172,8 +172,8 @@ def request_detail(conn: Connection, cid: int, request_id: int) -> dict | None:
 
 def request_bodies(conn: Connection, ids: list[int], times: list[int]) -> pl.DataFrame:
     """The bodies (id, request_body, response_body) of the requests with these ids, made at these
-    times (on PostgreSQL the details are partitioned by day: Backend.details_within)."""
-    within, bounds = conn.backend.details_within(times)
+    times (on PostgreSQL the details are partitioned by day: Backend.within_times)."""
+    within, bounds = conn.backend.within_times(times)
     rows = conn.execute("SELECT request_id, dictionary_id, details FROM request_details"
                         f" WHERE request_id IN (SELECT value FROM json_each(?)){within}",
                         [json.dumps(ids), *bounds]).fetchall()

@@ -4,7 +4,7 @@ the table footfall_schema records how far.
 Migration 1 is SQLite's schema at its version 6, made for the server:
 - raw requests and their details are partitioned by time, one partition per UTC day
   (db/backends/partitions.py creates them ahead of the rows), with BRIN on time, a B-tree for a customer's
-  history and one for an API's; retention drops whole partitions;
+  history and one for an API's (dropped by migration 12); retention drops whole partitions;
 - the rollups and the active-customer sets are SQLite's, table for table and column for column:
   every read in db/ answers from the same rows on both servers, and the writer upserts them from
   per-batch aggregates;
@@ -565,6 +565,11 @@ MIGRATIONS: list[str | Callable | Conversion] = [
     ANALYZE api_hourly, customer_hourly, customer_daily, customer_latency_daily, endpoint_daily, endpoint_hourly,
         endpoint_totals, customer_endpoints;
     """,
+    # 12: no index of the raw requests by API (30-40 B a request at 10M, issue 22): prune finds
+    # them by time (the partitions, the BRIN), a writer trains its dictionaries from what it packed;
+    # erasing or deleting an API reads every partition (rare). Dropped on the parent, it goes from
+    # every partition, and partitions attached later do not get it. SQLite keeps its own.
+    "DROP INDEX IF EXISTS requests_api_ts;",
 ]
 
 

@@ -83,7 +83,7 @@ class RecordWriter:
                 self._packers.prepare(conn, api_ids)
                 backend.insert_requests(conn, request_rows(ids, api_ids, records, customer_ids,
                                                            self._lookups(records)),
-                                        self._packers.rows(ids, api_ids, records))
+                                        self._packers.rows(ids, api_ids, records, customer_ids))
                 self._update_rollups(api_ids, records, customer_ids)
                 add_endpoint_rollups(conn, self._endpoint_ids, api_ids, records, customer_ids)
                 add_usage_rollups(conn, self._endpoint_ids, api_ids, records, customer_ids)

@@ -1,8 +1,10 @@
 """Request details packed with a dictionary per API (core/detail_codec.py, db/writes/details.py):
 every detail reads back exactly as the masked payload it came from, before and after its API has
-a dictionary; a dictionary holds nothing fewer than three customers sent; an API's removal takes
+a dictionary; a writer trains it on the details it packed, not on what the database still holds; a
+dictionary holds nothing fewer than three customers sent; an API's removal takes
 its dictionaries; details take a bounded number of bytes; PostgreSQL's stored texts convert in place."""
 
+import os
 import time
 from contextlib import closing
 
@@ -12,20 +14,22 @@ from core.detail_codec import MIN_CALLERS
 from core.record import record_from_payload
 from db.connection import connect
 from db.operations.erase import delete_api
+from db.operations.prune import prune
 from db.queries.details import unpacked
 from db.reads.history import request_detail
 from db.schema import packed_details
-from db.writes.details import FIRST_TRAINING
+from db.writes.details import FIRST_TRAINING, TRAINING_BYTES
 from db.writes.records import RecordWriter
 from factories import GPTBOT, payload
 from loading import load
 
+DECEMBER = 1796083200  # 2026-12-01 00:00 UTC
 PARTS = ("request_headers", "request_body", "response_headers", "response_body", "errors")
 
 
-def everyday(n: int, customers: int = 40) -> dict:
-    """An ordinary call of one of `customers` customers."""
-    return payload(user_id=f"cus_{n % customers}", timestamp=f"2026-11-{1 + n % 28:02d} {n % 24:02d}:{n % 60:02d}:00",
+def everyday(n: int, customers: int = 40, month: str = "2026-11") -> dict:
+    """An ordinary call of one of `customers` customers, on one of the month's first 28 days."""
+    return payload(user_id=f"cus_{n % customers}", timestamp=f"{month}-{1 + n % 28:02d} {n % 24:02d}:{n % 60:02d}:00",
                    url=f"https://api.example.com/api/orders/{n}", method=["GET", "POST"][n % 2],
                    body={"amount": n % 97, "currency": "EUR"} if n % 2 else None, ip=f"81.2.69.{n % 50}",
                    request_headers={"x-request-id": f"req-{n:06d}", "accept": "application/json"})
@@ -111,6 +115,34 @@ def test_removing_an_api_removes_the_dictionaries_its_details_were_packed_with(c
     delete_api(conn, conn.execute("SELECT id FROM apis").fetchone()[0])
 
     assert dictionaries(conn) == []
+
+
+def test_a_writer_trains_its_dictionary_on_the_details_it_packed_even_once_they_are_pruned(conn, writer):
+    # What the writer packed counts, not what the database still holds: no read of the raw requests.
+    november = [everyday(n) for n in range(FIRST_TRAINING - 100)]  # 2026-11-01 to 2026-11-28
+    writer.write([record_from_payload(call, received_at=time.time()) for call in november])
+    prune(conn, DECEMBER, pause=0)
+    assert conn.execute("SELECT COUNT(*) FROM request_details").fetchone()[0] == 0
+
+    december = [everyday(n, month="2026-12") for n in range(FIRST_TRAINING, FIRST_TRAINING + 200)]
+    writer.write([record_from_payload(call, received_at=time.time()) for call in december[:100]])
+    assert conn.execute("SELECT trained_on FROM detail_dictionaries").fetchall() == [(FIRST_TRAINING,)]
+    writer.write([record_from_payload(call, received_at=time.time()) for call in december[100:]])  # packed with it
+    packed_with = conn.execute("SELECT dictionary_id FROM request_details ORDER BY request_id DESC LIMIT 1").fetchone()
+    assert packed_with == conn.execute("SELECT id FROM detail_dictionaries").fetchone()
+    assert stored(conn, "req-001199") == [expected(december[-1])]
+
+
+@pytest.mark.sqlite_only  # what a writer keeps in memory: the same on both engines
+def test_a_writer_keeps_at_most_training_bytes_of_an_apis_details_to_train_on(conn, writer):
+    calls = [everyday(n) for n in range(FIRST_TRAINING)]
+    for call in calls:  # 40 KB of hex each, about 20 KB packed: the thousand would take 20 MB
+        call["data"]["request"]["body"] = {"amount": 1, "trace": os.urandom(20_000).hex()}
+    writer.write([record_from_payload(call, received_at=time.time()) for call in calls])
+
+    [(trained_on,)] = conn.execute("SELECT trained_on FROM detail_dictionaries").fetchall()
+    newest = [len(packed) for (packed,) in conn.execute("SELECT details FROM request_details ORDER BY request_id DESC")]
+    assert sum(newest[:trained_on]) <= TRAINING_BYTES < sum(newest[:trained_on + 1])
 
 
 MAX_DETAIL_BYTES = 80  # request_details per request, ordinary calls (~320 B of text) once their API has a dictionary

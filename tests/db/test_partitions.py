@@ -1,8 +1,10 @@
 """PostgreSQL's partitions of raw requests: live traffic cannot make one per day of the past (the
-days before the last week share one per gap), the operator's own data still gets one per day, and
-retention removes old rows wherever they lie."""
+days before the last week share one per gap), the operator's own data still gets one per day,
+retention removes old rows wherever they lie and reads no partition after its cutoff, and no
+partition has an index by API."""
 
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
@@ -12,7 +14,7 @@ from core.record import record_from_payload
 from core.scope import Scope
 from db.backends.partitions import DAYS_BEHIND, LOWEST, Span, create_ahead, existing_spans, partitions_holding
 from db.operations.erase import erase_customer
-from db.operations.prune import prune
+from db.operations.prune import prune, prune_preview
 from db.reads.customers import customer_list
 from db.reads.history import customer_requests
 from db.writes.records import RecordWriter
@@ -106,3 +108,58 @@ def test_erasing_a_customer_rewrites_the_shared_partition_that_held_their_reques
     after = files()
     assert all(a != b for a, b in zip(after, before))
     assert conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 1
+
+
+def test_no_partition_has_an_index_by_api(conn, writer, live):
+    writer.write(calls(TODAY - 30 * DAY))  # a partition made by an import
+    create_ahead(conn, NOW)  # and by the collector, ahead of time
+    live.write(calls(Y2K, TODAY - DAY))  # and for late traffic: a shared one, a day's own
+    by_api = conn.execute("SELECT tablename, indexdef FROM pg_indexes WHERE tablename LIKE 'request_log%'"
+                          " AND indexdef LIKE '% USING btree (api_id%'").fetchall()
+    assert len(existing_spans(conn)) == 11 and by_api == []
+
+
+def test_prune_and_its_preview_read_no_partition_after_the_cutoff(conn, writer):
+    first = TODAY - 30 * DAY
+    cutoff = first + 3 * DAY + 11 * 3600
+    writer.write(calls(*(first + n * DAY for n in range(30))))  # noon of each of 30 days
+    writer.write(calls(first + 3 * DAY - 6 * 3600) * 3)  # the cutoff's day, before it: deleted row by row
+    after_cutoff = {span.name(table) for span in existing_spans(conn) if span.start > cutoff
+                    for table in ("request_log", "request_details")}
+
+    with partitions_read(conn) as read:
+        preview = prune_preview(conn, cutoff)
+        report = prune(conn, cutoff, batch=2, pause=0)
+
+    assert (preview.requests, report.requests, report.transactions) == (6, 6, 3 + 2)
+    assert conn.execute("SELECT MIN(ts), COUNT(*) FROM requests").fetchone() == (first + 3 * DAY + 12 * 3600, 27)
+    assert read and read.isdisjoint(after_cutoff), sorted(read & after_cutoff)
+
+
+@contextmanager
+def partitions_read(conn):
+    """The partitions of the raw requests and details that the statements run meanwhile read: each
+    SELECT explained with ANALYZE as it runs (a node never executed reads nothing), each DELETE as
+    planned (before it runs: then its rows are still there)."""
+    read: set[str] = set()
+    execute = conn.execute
+
+    def explained(sql, params=()):
+        kind = sql.lstrip().split(None, 1)[0].upper()
+        if kind in ("SELECT", "DELETE") and "request" in sql:
+            options = "ANALYZE, FORMAT JSON" if kind == "SELECT" else "FORMAT JSON"
+            [(plan,)] = execute(f"EXPLAIN ({options}) {sql}", params).fetchall()
+            nodes = [plan[0]["Plan"]]
+            while nodes:
+                node = nodes.pop()
+                nodes += node.get("Plans", [])
+                name = node.get("Relation Name", "")
+                if name.startswith(("request_log_", "request_details_")) and node.get("Actual Loops", 1):
+                    read.add(name)
+        return execute(sql, params)
+
+    conn.execute = explained
+    try:
+        yield read
+    finally:
+        del conn.execute
