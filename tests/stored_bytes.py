@@ -33,7 +33,15 @@ def _file_bytes(db, wal: bool) -> bytes:
     if wal:
         made = folder.stat().st_ctime - 1
         files += sorted(p for p in (data / "pg_wal").iterdir() if p.is_file() and p.stat().st_mtime >= made)
-    return b"".join(p.read_bytes() for p in files)
+    return b"".join(_present_bytes(p) for p in files)
+
+
+def _present_bytes(path: Path) -> bytes:
+    """The file's bytes; none when the server removed it meanwhile (pg_internal.init, a dropped relation)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
 
 
 def relations_holding(url: str, needles: list[str | bytes]) -> dict[str, list[str | bytes]]:
@@ -49,7 +57,7 @@ def relations_holding(url: str, needles: list[str | bytes]) -> dict[str, list[st
         data = Path(conn.execute("SHOW data_directory").fetchone()[0])
         oid = conn.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()[0]
         for path in sorted(p for p in (data / "base" / str(oid)).iterdir() if p.is_file()):
-            content = path.read_bytes()
+            content = _present_bytes(path)
             held = [needle for needle in needles
                     if (needle if isinstance(needle, bytes) else needle.encode()) in content]
             if not held:
