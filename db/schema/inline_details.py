@@ -114,11 +114,11 @@ def _begin(conn: Connection) -> None:
 
 def _batch(conn: Connection) -> int:
     """Move the next old day partition that holds rows (empty ones go on the way); 0 when none is left."""
+    selected = ", ".join(from_separate(column, "?") for column in COLUMNS)
     for name, _ in _partitions(conn, _OLD):
         suffix = name.removeprefix(_OLD)
         details = f"request_details{suffix}"
         twin = conn.execute("SELECT to_regclass(?) IS NOT NULL", (details,)).fetchone()[0]
-        selected = ", ".join(from_separate(column, "?") for column in COLUMNS)
         moved = conn.execute(
             f"INSERT INTO request_log{suffix} ({', '.join(COLUMNS)}) SELECT {selected} FROM {name} r"
             f" LEFT JOIN {details if twin else _NO_TWIN} d ON d.request_id = r.id ORDER BY r.ts, r.id",
